@@ -1,0 +1,97 @@
+"""The one object that owns configuration and wiring of the worker (the Faust application).
+
+``Application`` builds the Faust app, its topics, the Redis client and the metrics from one
+``Settings``; agents and web views receive it as their argument. This package is the only one
+that imports Faust.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import faust
+import redis.asyncio as aioredis
+
+from streams.metrics import Metrics
+from vigilstream.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The topics of SPEC.md, with the configured prefix."""
+
+    raw: faust.TopicT
+    clean: faust.TopicT
+    deadletter: faust.TopicT
+
+
+class Application:
+    """Configuration and wiring of one vigilstream worker."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.faust = faust.App(
+            f"{settings.topic_prefix}vigilstream",
+            broker=settings.faust_broker,
+            broker_credentials=_credentials(settings),
+            store="memory://",
+            autodiscover=False,
+            topic_partitions=settings.partitions,
+            topic_replication_factor=settings.replication_factor,
+            key_serializer="raw",
+            value_serializer="raw",
+            consumer_auto_offset_reset="earliest",
+            broker_session_timeout=settings.session_timeout_s,
+            broker_rebalance_timeout=settings.rebalance_timeout_s,
+            broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 6),
+            web_enabled=True,
+            web_bind=settings.web_host,
+            web_host=settings.web_host,
+            web_port=settings.web_port,
+            datadir=str(settings.state_dir / "faust"),
+        )
+        app = self.faust
+        self.topics = Topics(
+            raw=app.topic(settings.topic("vitals.raw")),
+            clean=app.topic(settings.topic("vitals.clean")),
+            deadletter=app.topic(settings.topic("vitals.deadletter")),
+        )
+        self.redis = aioredis.from_url(
+            settings.redis_url, socket_timeout=2.0, **settings.redis_options()
+        )
+
+        from streams import ingest, web
+
+        ingest.register(self)
+        web.register(self)
+
+
+def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    context = settings.ssl_context()
+    if settings.broker_security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=settings.broker_sasl_username,
+            password=(
+                settings.broker_sasl_password.get_secret_value()
+                if settings.broker_sasl_password
+                else None
+            ),
+            mechanism=settings.broker_sasl_mechanism,
+            ssl_context=context,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+def run_worker(settings: Settings) -> None:
+    """Run a worker until it is stopped (SIGINT/SIGTERM)."""
+    from faust.worker import Worker
+
+    application = Application(settings)
+    worker = Worker(application.faust, loglevel=settings.log_level.upper())
+    worker.execute_from_commandline()

@@ -1,0 +1,43 @@
+"""Prometheus metrics of the worker (SPEC.md, "Metrics"); never a per-patient label.
+
+Each worker owns one registry, so several applications can live in one process (tests).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
+
+disable_created_metrics()  # the *_created series only add noise to dashboards
+
+# Processing a reading takes microseconds; a batch of an hour of data, milliseconds.
+_PROCESS_BUCKETS = (1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 5e-3, 0.025, 0.1, 0.5)
+
+
+class Metrics:
+    """The worker's metrics, registered in one registry."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.readings = Counter(
+            "vigil_readings", "Normalized readings accepted at ingest",
+            ["signal", "source_format"], registry=r,
+        )  # fmt: skip
+        self.rejected = Counter(
+            "vigil_readings_rejected", "Inputs rejected to the dead-letter topic", ["reason"],
+            registry=r,
+        )  # fmt: skip
+        self.process_seconds = Histogram(
+            "vigil_reading_process_seconds", "Processing time of one raw message at ingest",
+            buckets=_PROCESS_BUCKETS, registry=r,
+        )  # fmt: skip
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus text format."""
+        return generate_latest(self.registry)

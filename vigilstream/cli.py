@@ -1,0 +1,199 @@
+"""The ``vigilstream`` command line (SPEC.md, "CLI").
+
+Every error is one readable line on stderr and a non-zero exit: 2 for usage errors and for
+capabilities that have not landed yet, 1 for everything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import NoReturn
+
+from vigilstream.config import ConfigError, Settings, load_settings
+from vigilstream.localstack import LocalStack, StackError, export_lines
+
+
+class CliError(Exception):
+    """An error to print as one line, with its exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors instead of a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see '{self.prog} --help')", code=2)
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Options every command accepts, before or after its name; they override VIGIL_*."""
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("configuration (overrides VIGIL_* variables)")
+    sup = argparse.SUPPRESS
+    group.add_argument("--broker", default=sup, help="Kafka broker URL(s), comma-separated")
+    group.add_argument("--redis-url", default=sup, help="Redis URL")
+    group.add_argument("--topic-prefix", default=sup, help="prefix of every topic name")
+    group.add_argument("--web-port", type=int, default=sup, help="worker HTTP port")
+    group.add_argument("--state-dir", default=sup, help="where dev up keeps pids, ports, logs")
+    group.add_argument(
+        "--log-level", default=sup, choices=["debug", "info", "warning", "error"], help="log level"
+    )
+    return common
+
+
+SETTING_FLAGS = ("broker", "redis_url", "topic_prefix", "web_port", "state_dir", "log_level")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    """Effective settings: CLI flags over environment over the running dev stack."""
+    return load_settings(**{name: getattr(args, name, None) for name in SETTING_FLAGS})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every command of SPEC.md."""
+    common = _common_options()
+    parser = _Parser(
+        prog="vigilstream",
+        parents=[common],
+        description="Streaming monitor for wearables: personal baselines, NEWS2, explainable "
+        "alerts for care teams.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    dev = sub.add_parser("dev", parents=[common], help="embedded local stack: broker + Redis")
+    dev_sub = dev.add_subparsers(dest="dev_command", metavar="ACTION", parser_class=_Parser)
+    up = dev_sub.add_parser("up", parents=[common], help="start the stack (idempotent)")
+    up.add_argument("--broker-port", type=int, help="broker port (default: a free one)")
+    up.add_argument("--redis-port", type=int, help="Redis port (default: a free one)")
+    dev_sub.add_parser("down", parents=[common], help="stop the stack, leave no process")
+    dev_sub.add_parser("status", parents=[common], help="report; non-zero exit if anything is down")
+
+    sub.add_parser("worker", parents=[common], help="run the stream-processing worker (Faust)")
+
+    sim = sub.add_parser("simulate", parents=[common], help="generate a synthetic cohort")
+    sim.add_argument("--out", help="JSONL file to write")
+    sim.add_argument("--to-kafka", action="store_true", help="produce to vitals.raw")
+    sim.add_argument("--patients", type=int, default=200)
+    sim.add_argument("--days", type=float, default=14)
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--rate", type=float, help="events per second when producing to Kafka")
+
+    ev = sub.add_parser("evaluate", parents=[common], help="replay a cohort through the core")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--patients", type=int, default=200)
+    ev.add_argument("--days", type=float, default=14)
+    ev.add_argument("--seed", type=int, default=1)
+
+    demo = sub.add_parser("demo", parents=[common], help="everything at once on the local stack")
+    demo.add_argument(
+        "--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)"
+    )
+
+    schema = sub.add_parser("schema", parents=[common], help="print JSON Schema of messages")
+    schema.add_argument("name", nargs="?", help="message type (default: all)")
+
+    sub.add_parser("config", parents=[common], help="print the effective configuration")
+    return parser
+
+
+# --------------------------------------------------------------------------- commands
+def cmd_dev(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    stack = LocalStack(settings.state_dir)
+    if args.dev_command == "up":
+        servers = stack.up(broker_port=args.broker_port, redis_port=args.redis_port)
+        print(export_lines(servers))
+        return 0
+    if args.dev_command == "down":
+        stopped = stack.down()
+        print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+        return 0
+    if args.dev_command == "status":
+        status = stack.status()
+        for name, server in status.items():
+            if server is None:
+                print(f"{name:<7} down")
+            else:
+                print(f"{name:<7} up    {server.address}  pid {server.pid}  log {server.log}")
+        return 0 if all(status.values()) else 1
+    raise CliError("dev needs an action: up, down or status", code=2)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from streams.app import run_worker
+
+    run_worker(settings_from(args))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vigilstream.demo import run_demo
+
+    return run_demo(settings_from(args), duration=args.duration)
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from vigilstream import messages
+
+    if args.name is None:
+        print(json.dumps({n: messages.json_schema(n) for n in messages.SCHEMAS}, indent=2))
+        return 0
+    if args.name not in messages.SCHEMAS:
+        names = ", ".join(messages.SCHEMAS)
+        raise CliError(f"unknown message type {args.name!r}; known: {names}", code=2)
+    print(json.dumps(messages.json_schema(args.name), indent=2))
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    print(json.dumps(settings_from(args).masked(), indent=2))
+    return 0
+
+
+def not_yet(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
+    """A command whose capability lands with a later issue: says so, exits 2."""
+
+    def command(args: argparse.Namespace) -> int:
+        raise CliError(f"'{args.command}' is not available yet: {what} lands with issue #{issue}", 2)
+
+    return command
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "dev": cmd_dev,
+    "worker": cmd_worker,
+    "simulate": not_yet(6, "the synthetic cohort simulator"),
+    "evaluate": not_yet(6, "the evaluation report"),
+    "demo": cmd_demo,
+    "schema": cmd_schema,
+    "config": cmd_config,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``vigilstream`` console script."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.command is None:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except CliError as exc:
+        print(f"vigilstream: error: {exc}", file=sys.stderr)
+        return exc.code
+    except (ConfigError, StackError) as exc:
+        print(f"vigilstream: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

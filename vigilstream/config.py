@@ -1,0 +1,237 @@
+"""One settings object for the whole system, read from ``VIGIL_*`` environment variables.
+
+Precedence, highest first: CLI flags, environment variables, the embedded local stack started by
+``vigilstream dev up`` (only for the broker and Redis addresses, and only while it runs), then the
+defaults of SPEC.md. ``vigilstream config`` prints the effective values with secrets masked.
+"""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Role = Literal["viewer", "clinician"]
+ROLES: tuple[Role, ...] = ("viewer", "clinician")
+MASK = "********"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message is one readable line."""
+
+
+class Settings(BaseSettings):
+    """Effective configuration of a vigilstream process (SPEC.md, "Configuration")."""
+
+    model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", validate_default=True)
+
+    broker: str = Field(
+        "kafka://127.0.0.1:9092",
+        description="Kafka broker URL(s), comma-separated: kafka://host:port,host2:port",
+    )
+    redis_url: str = Field(
+        "redis://127.0.0.1:6379/0",
+        description="Redis URL; rediss:// for TLS, redis://:password@host:port/db for auth",
+    )
+    topic_prefix: str = Field("", description="prefix for every topic name")
+    web_host: str = Field("127.0.0.1", description="interface of the worker's HTTP server")
+    web_port: int = Field(6066, ge=0, le=65535, description="worker HTTP port")
+    api_tokens: SecretStr | None = Field(None, description="token:role,token:role")
+    state_dir: Path = Field(Path(".vigilstream"), description="pids, ports and logs of dev up")
+
+    # Kafka security, for real clusters. PLAINTEXT is what the embedded broker speaks.
+    broker_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = (
+        "PLAINTEXT"
+    )
+    broker_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    broker_sasl_username: str | None = None
+    broker_sasl_password: SecretStr | None = None
+    broker_ssl_cafile: Path | None = None
+    broker_ssl_certfile: Path | None = None
+    broker_ssl_keyfile: Path | None = None
+    redis_ssl_ca_certs: Path | None = None
+
+    # Topic layout and consumer-group timing.
+    partitions: int = Field(8, ge=1, description="partitions of the topics the worker creates")
+    replication_factor: int = Field(1, ge=1)
+    # The group coordinator waits up to about half the session timeout for members to join; a
+    # short timeout makes local restarts fast, a longer one tolerates slow networks.
+    session_timeout_s: float = Field(10.0, ge=1.0)
+    rebalance_timeout_s: float = Field(10.0, ge=1.0)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("broker")
+    @classmethod
+    def _check_broker(cls, value: str) -> str:
+        broker_hosts(value)  # raises on a malformed list
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _check_redis(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+            raise ValueError(f"not a Redis URL (redis://, rediss:// or unix://): {value!r}")
+        return value
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _check_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_api_tokens(value.get_secret_value())
+        return value
+
+    # ----------------------------------------------------------------- derived values
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        """``host:port`` strings for kafka-python / aiokafka clients."""
+        return broker_hosts(self.broker)
+
+    @property
+    def faust_broker(self) -> list[str]:
+        """Broker URLs in the form Faust expects."""
+        return [f"kafka://{hostport}" for hostport in self.bootstrap_servers]
+
+    @property
+    def tokens(self) -> dict[str, Role]:
+        """API bearer tokens and their roles."""
+        if self.api_tokens is None:
+            return {}
+        return parse_api_tokens(self.api_tokens.get_secret_value())
+
+    def topic(self, name: str) -> str:
+        """The full name of a topic of SPEC.md, with the configured prefix."""
+        return f"{self.topic_prefix}{name}"
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """TLS context for the broker, or None when the protocol has no TLS."""
+        if self.broker_security_protocol not in ("SSL", "SASL_SSL"):
+            return None
+        ctx = ssl.create_default_context(
+            cafile=str(self.broker_ssl_cafile) if self.broker_ssl_cafile else None
+        )
+        if self.broker_ssl_certfile:
+            ctx.load_cert_chain(
+                str(self.broker_ssl_certfile),
+                str(self.broker_ssl_keyfile) if self.broker_ssl_keyfile else None,
+            )
+        return ctx
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Keyword arguments shared by kafka-python and aiokafka clients (security included)."""
+        opts: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.broker_security_protocol,
+        }
+        context = self.ssl_context()
+        if context is not None:
+            opts["ssl_context"] = context
+        if self.broker_security_protocol.startswith("SASL"):
+            opts["sasl_mechanism"] = self.broker_sasl_mechanism
+            opts["sasl_plain_username"] = self.broker_sasl_username
+            opts["sasl_plain_password"] = (
+                self.broker_sasl_password.get_secret_value() if self.broker_sasl_password else None
+            )
+        return opts
+
+    def redis_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``redis.asyncio.from_url`` besides the URL."""
+        if self.redis_ssl_ca_certs is not None:
+            return {"ssl_ca_certs": str(self.redis_ssl_ca_certs)}
+        return {}
+
+    def masked(self) -> dict[str, Any]:
+        """The configuration as plain values with every secret masked, for printing."""
+        out: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                value = MASK
+            elif isinstance(value, Path):
+                value = str(value)
+            out[name] = value
+        out["redis_url"] = mask_url_password(self.redis_url)
+        out["broker"] = ",".join(mask_url_password(u) for u in self.broker.split(","))
+        return out
+
+
+def broker_hosts(broker: str) -> list[str]:
+    """Split a broker setting into ``host:port`` strings.
+
+    >>> broker_hosts("kafka://a:9092,kafka://b:9093;c")
+    ['a:9092', 'b:9093', 'c:9092']
+    """
+    hosts: list[str] = []
+    for raw in broker.replace(";", ",").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        if "://" in item:
+            scheme, _, item = item.partition("://")
+            if scheme not in ("kafka", "aiokafka", "tcp"):
+                raise ValueError(f"unsupported broker scheme {scheme!r} in {broker!r}")
+        item = item.rstrip("/").rpartition("@")[2]
+        host, sep, port = item.rpartition(":")
+        if not sep:
+            host, port = item, "9092"
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"not a host:port broker address: {raw.strip()!r}")
+        hosts.append(f"{host}:{port}")
+    if not hosts:
+        raise ValueError("no broker address given")
+    return hosts
+
+
+def parse_api_tokens(spec: str) -> dict[str, Role]:
+    """Parse ``token:role,token:role``; roles are viewer and clinician."""
+    tokens: dict[str, Role] = {}
+    for item in spec.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        token, sep, role = item.rpartition(":")
+        if not sep or not token:
+            raise ValueError("API tokens must be written token:role,token:role")
+        if role not in ROLES:
+            raise ValueError(f"unknown API role {role!r}; roles are {', '.join(ROLES)}")
+        tokens[token] = role  # type: ignore[assignment]
+    return tokens
+
+
+def mask_url_password(url: str) -> str:
+    """Replace the password of a URL, if any, by a mask."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rpartition("@")
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{netloc[2]}"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the effective settings: CLI overrides over environment over the running dev stack.
+
+    Raises ConfigError with one readable line when a value is invalid.
+    """
+    from pydantic import ValidationError
+
+    given = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        settings = Settings(**given)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "configuration"
+        raise ConfigError(f"invalid setting {where}: {err['msg']}") from None
+    missing = {"broker", "redis_url"} - settings.model_fields_set
+    if missing:
+        from vigilstream.localstack import running_addresses
+
+        found = running_addresses(settings.state_dir)
+        for name in missing:
+            if name in found:
+                setattr(settings, name, found[name])
+    return settings

@@ -34,6 +34,7 @@ class Application:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.metrics = Metrics()
+        settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.faust = faust.App(
             f"{settings.topic_prefix}vigilstream",
             broker=settings.faust_broker,
@@ -68,6 +69,13 @@ class Application:
 
         ingest.register(self)
         web.register(self)
+
+        @app.task
+        async def declare_topics() -> None:
+            """Create every topic of the contract at start, not at first send, so consumers of
+            the outputs can subscribe before the first reading arrives."""
+            for topic in (self.topics.raw, self.topics.clean, self.topics.deadletter):
+                await topic.maybe_declare()
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:

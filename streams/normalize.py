@@ -151,7 +151,9 @@ def _reading(
 ) -> None:
     signal = body.get("signal")
     if not isinstance(signal, str) or signal not in _KNOWN or signal == "device_status":
-        out.rejections.append(Rejection("unknown_signal", f"{where}unknown signal {signal!r}"[:200]))
+        out.rejections.append(
+            Rejection("unknown_signal", f"{where}unknown signal {signal!r}"[:200])
+        )
         return
     try:
         reading = _BODY.validate_python(body)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import NoReturn
@@ -160,7 +161,9 @@ def not_yet(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
     """A command whose capability lands with a later issue: says so, exits 2."""
 
     def command(args: argparse.Namespace) -> int:
-        raise CliError(f"'{args.command}' is not available yet: {what} lands with issue #{issue}", 2)
+        raise CliError(
+            f"'{args.command}' is not available yet: {what} lands with issue #{issue}", 2
+        )
 
     return command
 
@@ -193,6 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # anything unforeseen is still one line; VIGIL_DEBUG=1 for more
+        if os.environ.get("VIGIL_DEBUG"):
+            raise
+        print(f"vigilstream: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

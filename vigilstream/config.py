@@ -138,6 +138,14 @@ class Settings(BaseSettings):
             )
         return opts
 
+    def kafka_consumer_options(self) -> dict[str, Any]:
+        """Client options plus the group timing of this deployment, for consumers."""
+        return {
+            **self.kafka_client_options(),
+            "session_timeout_ms": int(self.session_timeout_s * 1000),
+            "heartbeat_interval_ms": int(max(0.5, self.session_timeout_s / 6) * 1000),
+        }
+
     def redis_options(self) -> dict[str, Any]:
         """Keyword arguments for ``redis.asyncio.from_url`` besides the URL."""
         if self.redis_ssl_ca_certs is not None:

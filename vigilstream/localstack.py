@@ -258,9 +258,22 @@ class LocalStack:
                 for name in SERVERS
                 if name not in current
             }
-            for name, binary in binaries.items():
-                current[name] = self._start(name, binary, wanted[name], timeout)
-                self._write(current)
+            for name in binaries:
+                port = wanted[name]
+                if port is not None and port_in_use(port):
+                    raise StackError(
+                        f"port {port} on {HOST} is already in use; cannot start the {name}"
+                    )
+            started: list[Server] = []
+            try:
+                for name, binary in binaries.items():
+                    current[name] = self._start(name, binary, wanted[name], timeout)
+                    started.append(current[name])
+            except BaseException:
+                for server in started:  # all or nothing: no half-started stack
+                    _terminate(server.pid)
+                raise
+            self._write(current)
             return current
 
     def down(self, timeout: float = 10.0) -> list[str]:
@@ -278,8 +291,6 @@ class LocalStack:
     def _start(self, name: str, binary: str, port: int | None, timeout: float) -> Server:
         if port is None:
             port = free_port()
-        elif port_in_use(port):
-            raise StackError(f"port {port} on {HOST} is already in use; cannot start the {name}")
         log_path = self.state_dir / f"{name}.log"
         if name == "broker":
             url = f"tcp://{HOST}:{port}"

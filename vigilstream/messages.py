@@ -19,13 +19,21 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     model_validator,
 )
 
 PatientId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._-]{1,64}$")]
 DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 EventTime = Annotated[
-    AwareDatetime, Field(description="event time: RFC 3339 with offset, or epoch seconds")
+    AwareDatetime,
+    Field(description="event time: RFC 3339 with offset, or epoch seconds"),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "format": "date-time"}, {"type": "number"}],
+            "description": "RFC 3339 with offset, or epoch seconds",
+        }
+    ),
 ]
 Number = Annotated[float, Field(allow_inf_nan=False)]
 MAX_BATCH_READINGS = 10_000

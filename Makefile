@@ -1,0 +1,6 @@
+# Convenience wrappers; tasks.py needs nothing but Python 3.11+.
+.PHONY: demo test
+demo:
+	python3 tasks.py demo
+test:
+	python3 tasks.py test

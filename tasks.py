@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Set up and run vigilstream with nothing but Python 3.11+.
+
+    python3 tasks.py demo    # venv + install, then the demo on the embedded local stack
+    python3 tasks.py test    # venv + install, then ruff and the whole test suite
+
+Extra arguments go to the command: ``python3 tasks.py demo --duration 120``,
+``python3 tasks.py test -m "not integration"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+STAMP = VENV / ".install-stamp"
+
+
+def fail(message: str) -> None:
+    print(f"tasks.py: error: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def ensure_env() -> Path:
+    """Create .venv and install the project with its dev extras when pyproject.toml changed."""
+    if sys.version_info < (3, 11):  # noqa: UP036 - this script must run on any python3
+        fail(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    python = BIN / "python"
+    if not python.exists():
+        print("creating .venv ...", flush=True)
+        try:
+            venv.create(VENV, with_pip=True)
+        except Exception as exc:  # Debian without python3-venv lands here
+            fail(f"could not create a virtual environment ({exc}); on Debian/Ubuntu install "
+                 "python3-venv")  # fmt: skip
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text() != wanted:
+        print("installing vigilstream and its dependencies into .venv ...", flush=True)
+        pip = [str(python), "-m", "pip", "--disable-pip-version-check"]
+        subprocess.run([*pip, "install", "-q", "--upgrade", "pip"], check=False)
+        done = subprocess.run([*pip, "install", "-q", "-e", f"{ROOT}[dev]"], cwd=ROOT)
+        if done.returncode != 0:
+            fail("pip install failed (see above)")
+        STAMP.write_text(wanted)
+    return python
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in ("demo", "test"):
+        print(__doc__)
+        return 2
+    command, extra = argv[0], argv[1:]
+    python = ensure_env()
+    if command == "demo":
+        args = extra or ["--duration", "45"]
+        return subprocess.run(
+            [str(python), "-m", "vigilstream", "demo", *args], cwd=ROOT
+        ).returncode
+    lint = subprocess.run([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
+    if lint.returncode != 0:
+        return lint.returncode
+    return subprocess.run([str(python), "-m", "pytest", *extra], cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

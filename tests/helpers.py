@@ -1,0 +1,112 @@
+"""Small helpers shared by the integration tests: a worker process, topic readers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from vigilstream.config import Settings
+from vigilstream.localstack import free_port
+
+
+class WorkerProcess:
+    """``vigilstream worker`` as a real process, configured through the environment."""
+
+    def __init__(self, settings: Settings, log_path: Path) -> None:
+        self.port = free_port()
+        env = {
+            **os.environ,
+            "VIGIL_BROKER": settings.broker,
+            "VIGIL_REDIS_URL": settings.redis_url,
+            "VIGIL_TOPIC_PREFIX": settings.topic_prefix,
+            "VIGIL_WEB_PORT": str(self.port),
+            "VIGIL_STATE_DIR": str(settings.state_dir),
+            "VIGIL_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
+            "VIGIL_REBALANCE_TIMEOUT_S": str(settings.rebalance_timeout_s),
+            "VIGIL_PARTITIONS": str(settings.partitions),
+        }
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.log_path = log_path
+        with open(log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "vigilstream", "worker"], env=env, stdout=log, stderr=log
+            )
+
+    def get(self, path: str) -> tuple[int, bytes]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read()
+
+    def get_when_up(self, path: str, timeout: float = 60) -> tuple[int, bytes]:
+        """GET a path as soon as the web server answers, whatever the status."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"worker exited: {self.log_tail()}"
+            try:
+                return self.get(path)
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError(f"worker web server not up in {timeout} s: {self.log_tail()}")
+
+    def wait_healthy(self, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"worker exited: {self.log_tail()}"
+            try:
+                status, body = self.get("/health")
+                if status == 200:
+                    return json.loads(body)
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise AssertionError(f"worker not healthy in {timeout} s: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def read_topic(settings: Settings, topic: str, expected: int, timeout: float = 60) -> list[Any]:
+    """Read records from the start of a topic until ``expected`` arrived or time is up.
+
+    Returns (key, decoded JSON value) pairs; waits a little longer after reaching the count so
+    that an extra (doubled) record would be seen too.
+    """
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(
+        settings.topic(topic),
+        **settings.kafka_client_options(),
+        group_id=None,
+        auto_offset_reset="earliest",
+    )
+    out: list[Any] = []
+    deadline = time.monotonic() + timeout
+    settle_until = None
+    try:
+        while time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=300).values():
+                out.extend((r.key, json.loads(r.value)) for r in records)
+            if len(out) >= expected:
+                settle_until = settle_until or time.monotonic() + 1.5
+                if time.monotonic() >= settle_until:
+                    break
+    finally:
+        consumer.close()
+    return out

@@ -1,0 +1,81 @@
+"""The real worker (a Faust agent in its own process) consuming ``vitals.raw`` and producing to
+``vitals.clean`` and ``vitals.deadletter`` on the embedded broker."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from tests.helpers import WorkerProcess, read_topic
+from vigilstream.config import Settings
+
+pytestmark = pytest.mark.integration
+TS = "2026-11-27T08:15:00Z"
+
+
+@pytest.fixture
+def worker(settings: Settings, tmp_path: Path):
+    proc = WorkerProcess(settings, tmp_path / "worker.log")
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+def test_worker_routes_clean_and_dead_letters(settings: Settings, worker: WorkerProcess) -> None:
+    health = worker.wait_healthy()
+    assert health == {"status": "ok", "broker": {"ok": True}, "redis": {"ok": True}}
+    producer = KafkaProducer(**settings.kafka_client_options())
+    raw = settings.topic("vitals.raw")
+    producer.send(raw, json.dumps({"patient_id": "p-1", "signal": "heart_rate", "value": 71,
+                                   "unit": "bpm", "ts": TS}).encode())  # fmt: skip
+    producer.send(raw, json.dumps({"patient_id": "p-2", "device_id": "phone", "readings": [
+        {"signal": "heart_rate", "value": 70, "ts": TS},
+        {"signal": "heart_rate", "value": "x", "ts": TS},
+        {"signal": "spo2", "value": 97, "ts": TS},
+        {"signal": "teleportation", "value": 1, "ts": TS},
+        {"signal": "respiratory_rate", "value": 14, "ts": TS},
+    ]}).encode(), key=b"phone-1")  # fmt: skip
+    producer.send(raw, b"{broken", key=b"k-broken")
+    producer.flush()
+    producer.close()
+
+    clean = read_topic(settings, "vitals.clean", expected=2)
+    by_key = {key: value for key, value in clean}
+    assert len(clean) == 2
+    assert by_key[b"p-1"]["value"] == 71.0 and by_key[b"p-1"]["source_format"] == "native"
+    assert [r["signal"] for r in by_key[b"p-2"]["readings"]] == [
+        "heart_rate", "spo2", "respiratory_rate"
+    ]  # fmt: skip
+
+    dead = read_topic(settings, "vitals.deadletter", expected=3)
+    assert sorted(d["reason"] for _, d in dead) == ["invalid_json", "schema", "unknown_signal"]
+    broken = next(d for k, d in dead if d["reason"] == "invalid_json")
+    assert broken["payload"] == "{broken" and broken["source_topic"] == raw
+    assert isinstance(broken["offset"], int) and isinstance(broken["partition"], int)
+    assert {k for k, _ in dead} == {b"phone-1", b"k-broken"}  # keyed as received
+
+    status, body = worker.get("/metrics")
+    text = body.decode()
+    assert status == 200
+    assert 'vigil_readings_total{signal="heart_rate",source_format="batch"} 1.0' in text
+    assert 'vigil_readings_rejected_total{reason="invalid_json"} 1.0' in text
+    assert "p-1" not in text and "p-2" not in text  # never a patient label
+
+
+def test_health_reports_redis_down(settings: Settings, tmp_path: Path) -> None:
+    from vigilstream.localstack import free_port
+
+    broken = settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    proc = WorkerProcess(broken, tmp_path / "w.log")
+    try:
+        status, body = proc.get_when_up("/health")
+        assert status == 503
+        doc = json.loads(body)
+        assert doc["status"] == "degraded" and doc["redis"]["ok"] is False
+        assert doc["broker"]["ok"] is True
+    finally:
+        proc.stop()

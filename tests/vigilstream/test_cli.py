@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from vigilstream import messages
+from vigilstream.cli import main
+
+COMMANDS = ("dev", "worker", "simulate", "evaluate", "demo", "schema", "config")
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for command in COMMANDS:
+        assert f"\n    {command} " in out
+
+
+@pytest.mark.parametrize("command", ["simulate", "evaluate"])
+def test_later_capabilities_say_so_in_one_line(command: str, capsys) -> None:
+    assert main([command]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "issue #6" in err
+
+
+def test_usage_error_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["worker", "--web-port", "many"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "web-port" in err
+
+
+def test_invalid_setting_is_one_line(capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_API_TOKENS", "abc:superuser")
+    assert main(["config"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "superuser" in err
+
+
+def test_schema_prints_each_and_all(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "alert"]) == 0
+    alert = json.loads(capsys.readouterr().out)
+    assert alert["properties"]["kind"]["enum"][0] == "deterioration"
+    assert main(["schema"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == set(messages.SCHEMAS)
+    assert main(["schema", "nonsense"]) == 2
+    assert "known:" in capsys.readouterr().err
+
+
+def test_config_masks_secrets(capsys, monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:
+    monkeypatch.setenv("VIGIL_API_TOKENS", "tok123:clinician")
+    monkeypatch.setenv("VIGIL_BROKER_SASL_PASSWORD", "pw-456")
+    argv = ["config", "--redis-url", "redis://:pw-789@r:6379/0", "--state-dir", str(tmp_path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    shown = json.loads(out)
+    assert shown["redis_url"] == "redis://:********@r:6379/0"
+    for secret in ("tok123", "pw-456", "pw-789"):
+        assert secret not in out

@@ -26,6 +26,7 @@ class Topics:
     raw: faust.TopicT
     clean: faust.TopicT
     deadletter: faust.TopicT
+    patients: faust.TopicT
 
 
 class Application:
@@ -60,13 +61,15 @@ class Application:
             raw=app.topic(settings.topic("vitals.raw")),
             clean=app.topic(settings.topic("vitals.clean")),
             deadletter=app.topic(settings.topic("vitals.deadletter")),
+            patients=app.topic(settings.topic("patients"), compacting=True),
         )
         self.redis = aioredis.from_url(
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()
         )
 
-        from streams import ingest, web
+        from streams import ingest, profiles, web
 
+        self.profiles = profiles.register(self)
         ingest.register(self)
         web.register(self)
 
@@ -74,7 +77,7 @@ class Application:
         async def declare_topics() -> None:
             """Create every topic of the contract at start, not at first send, so consumers of
             the outputs can subscribe before the first reading arrives."""
-            for topic in (self.topics.raw, self.topics.clean, self.topics.deadletter):
+            for topic in vars(self.topics).values():
                 await topic.maybe_declare()
 
 

@@ -1,27 +1,36 @@
-"""Ingest agent: ``vitals.raw`` -> ``vitals.clean`` (keyed by patient) or ``vitals.deadletter``."""
+"""Ingest agent: ``vitals.raw`` -> ``vitals.clean`` (keyed by patient) or ``vitals.deadletter``.
+
+The parsing and validation are the pure ``Ingestor`` (streams/normalize.py); this agent only
+moves bytes, keeps the counters and stamps processing time.
+"""
 
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from streams.normalize import Rejection, clean_events, normalize
+from streams.dedupe import DuplicateFilter
+from streams.normalize import Ingestor, IngestPolicy, Rejection, clean_events
+from streams.profiles import consent_lookup
 
 if TYPE_CHECKING:
     from faust.types import EventT
 
     from streams.app import Application
+    from vigilstream.config import Settings
 
 PAYLOAD_LIMIT = 8 * 1024
 
 
-def dead_letter(rejection: Rejection, raw: bytes, event: EventT, received_at: float) -> bytes:
-    """The dead-letter message of SPEC.md for one rejection of a raw message."""
-    from datetime import UTC, datetime
-
+def dead_letter(
+    rejection: Rejection, raw: bytes, event: EventT, received_at: float | None = None
+) -> bytes:
+    """The dead-letter message of SPEC.md for one rejection of a consumed record."""
     message = event.message
+    when = received_at if received_at is not None else time.time()
     doc: dict[str, Any] = {
         "reason": rejection.reason,
         "detail": rejection.detail,
@@ -29,22 +38,34 @@ def dead_letter(rejection: Rejection, raw: bytes, event: EventT, received_at: fl
         "source_topic": message.topic,
         "partition": message.partition,
         "offset": message.offset,
-        "received_at": datetime.fromtimestamp(received_at, UTC).isoformat(),
+        "received_at": datetime.fromtimestamp(when, UTC).isoformat(),
     }
     return orjson.dumps(doc)
 
 
+def ingest_policy(settings: Settings) -> IngestPolicy:
+    """The ingest limits of the configuration."""
+    return IngestPolicy(
+        max_bytes=settings.max_message_bytes,
+        future_tolerance_s=settings.future_tolerance_s,
+        stale_horizon_s=settings.stale_horizon_h * 3600.0,
+        consent_required=settings.consent_required,
+    )
+
+
 def register(application: Application) -> None:
     """Attach the ingest agent to the application."""
-    topics, metrics = application.topics, application.metrics
+    settings, topics, metrics = application.settings, application.topics, application.metrics
+    dedupe = DuplicateFilter(settings.dedupe_window_s, settings.dedupe_max_entries)
+    ingestor = Ingestor(ingest_policy(settings), dedupe, consent_lookup(application.profiles))
 
     @application.faust.agent(topics.raw, name="ingest")
     async def ingest(stream: Any) -> None:
         async for event in stream.events():
             started = time.perf_counter()
-            raw: bytes = event.value if isinstance(event.value, bytes) else b""
+            raw = event.value if isinstance(event.value, bytes) else b""
             received_at = time.time()
-            result = normalize(raw, received_at)
+            result = ingestor.ingest(raw, received_at)
             for key, value in clean_events(result.readings):
                 await topics.clean.send(key=key.encode(), value=orjson.dumps(value))
             for rejection in result.rejections:
@@ -52,6 +73,5 @@ def register(application: Application) -> None:
                 await topics.deadletter.send(
                     key=event.key, value=dead_letter(rejection, raw, event, received_at)
                 )
-            for reading in result.readings:
-                metrics.readings.labels(reading["signal"], reading["source_format"]).inc()
+            metrics.count_readings(result.readings, result.duplicates)
             metrics.process_seconds.observe(time.perf_counter() - started)

@@ -5,6 +5,8 @@ Each worker owns one registry, so several applications can live in one process (
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -33,10 +35,25 @@ class Metrics:
             "vigil_readings_rejected", "Inputs rejected to the dead-letter topic", ["reason"],
             registry=r,
         )  # fmt: skip
+        self.duplicates = Counter(
+            "vigil_readings_duplicate", "Resent readings dropped by the duplicate filter",
+            registry=r,
+        )  # fmt: skip
         self.process_seconds = Histogram(
             "vigil_reading_process_seconds", "Processing time of one raw message at ingest",
             buckets=_PROCESS_BUCKETS, registry=r,
         )  # fmt: skip
+
+    def count_readings(self, readings: list[dict[str, Any]], duplicates: int) -> None:
+        """Count accepted readings by signal and format, and dropped duplicates."""
+        counts: dict[tuple[str, str], int] = {}
+        for reading in readings:
+            key = (reading["signal"], reading["source_format"])
+            counts[key] = counts.get(key, 0) + 1
+        for (signal, source_format), n in counts.items():
+            self.readings.labels(signal, source_format).inc(n)
+        if duplicates:
+            self.duplicates.inc(duplicates)
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""

@@ -1,20 +1,31 @@
 """Turn one raw message from ``vitals.raw`` into normalized readings and rejections.
 
-Pure functions: no Faust, no Kafka, no clock (``received_at`` is a parameter). Every input ends
-as normalized readings or as rejections with a reason code of SPEC.md ("Dead letter"); a batch
-with some bad readings keeps the good ones.
+Pure: no Faust, no Kafka, no clock (``received_at`` is a parameter). Every input ends as
+normalized readings, counted duplicates, or rejections with a reason code of SPEC.md ("Dead
+letter"); a message that carries several readings keeps the good ones.
 
-Formats handled here: native reading, batch of native readings, device status.
+The format is detected from the payload: a FHIR R4 resource (``resourceType``), an Open mHealth
+data point (``header`` + ``body``, or wrapped in ``data_point``), a batch (``readings``), a
+device status (``signal: device_status``) or a native reading (``signal``). Every format is
+first turned into native reading bodies, which then pass the same checks in this order: schema
+(pydantic), unit conversion, physiological plausibility, event-time window, consent, duplicate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from streams.candidates import Candidate, Rejection
+from streams.dedupe import DuplicateFilter, identity
+from streams.fhir import from_fhir
+from streams.openmhealth import from_omh
+from streams.plausibility import implausibility
+from streams.units import UnitError, to_canonical
 from vigilstream.messages import (
     MAX_BATCH_READINGS,
     SIGNALS,
@@ -24,18 +35,21 @@ from vigilstream.messages import (
     describe_error,
 )
 
-DEFAULT_MAX_BYTES = 64 * 1024
+__all__ = ["IngestPolicy", "Ingestor", "Normalized", "Rejection", "clean_events", "normalize"]
 
 _BODY = TypeAdapter(ReadingBody)
-_KNOWN = frozenset((*SIGNALS, "device_status"))
+_SIGNALS = frozenset(SIGNALS)
+ConsentLookup = Callable[[str], bool | None]
 
 
-@dataclass(slots=True)
-class Rejection:
-    """Why (part of) a message was rejected: a SPEC.md reason code and a readable detail."""
+@dataclass(frozen=True, slots=True)
+class IngestPolicy:
+    """Limits applied at ingest (documented in the README, configurable via VIGIL_*)."""
 
-    reason: str
-    detail: str
+    max_bytes: int = 64 * 1024
+    future_tolerance_s: float = 300.0  # device clocks drift; 5 minutes ahead is still accepted
+    stale_horizon_s: float = 7 * 86400.0  # older readings are too late to act on
+    consent_required: bool = False  # True: patients without a profile are rejected too
 
 
 @dataclass(slots=True)
@@ -44,136 +58,168 @@ class Normalized:
 
     readings: list[dict[str, Any]] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
+    duplicates: int = 0
     source_format: str | None = None
 
 
-def normalize(raw: bytes, received_at: float, max_bytes: int = DEFAULT_MAX_BYTES) -> Normalized:
-    """Parse, validate and normalize one raw message.
+class Ingestor:
+    """Parse, validate, normalize and de-duplicate raw messages.
 
-    >>> out = normalize(b'{"patient_id": "p-1", "signal": "heart_rate", "value": 72,'
-    ...                 b' "ts": "2026-11-27T08:15:00Z"}', received_at=1.0)
-    >>> out.readings[0]["signal"], out.readings[0]["value"], out.readings[0]["ts"]
-    ('heart_rate', 72.0, 1795767300.0)
+    ``consent`` answers whether a patient consented (True), refused or withdrew (False), or is
+    unknown (None). ``dedupe`` keeps the memory of readings already seen.
     """
-    result = Normalized()
-    if len(raw) > max_bytes:
-        result.rejections.append(
-            Rejection("too_large", f"message of {len(raw)} bytes exceeds the {max_bytes} limit")
-        )
+
+    def __init__(
+        self,
+        policy: IngestPolicy | None = None,
+        dedupe: DuplicateFilter | None = None,
+        consent: ConsentLookup | None = None,
+    ) -> None:
+        self.policy = policy or IngestPolicy()
+        self.dedupe = dedupe
+        self.consent = consent
+
+    def ingest(self, raw: bytes, received_at: float) -> Normalized:
+        """Everything one raw message yields.
+
+        >>> out = Ingestor().ingest(b'{"patient_id": "p-1", "signal": "heart_rate",'
+        ...     b' "value": 72, "ts": "2026-11-27T08:15:00Z"}', received_at=1795767400.0)
+        >>> out.readings[0]["signal"], out.readings[0]["value"], out.readings[0]["ts"]
+        ('heart_rate', 72.0, 1795767300.0)
+        """
+        result = Normalized()
+        if len(raw) > self.policy.max_bytes:
+            detail = f"message of {len(raw)} bytes exceeds the {self.policy.max_bytes} limit"
+            result.rejections.append(Rejection("too_large", detail))
+            return result
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            result.rejections.append(Rejection("invalid_json", f"not JSON: {exc}"[:300]))
+            return result
+        if not isinstance(data, dict):
+            kind = type(data).__name__
+            result.rejections.append(Rejection("schema", f"expected a JSON object, got {kind}"))
+            return result
+        result.source_format, items = _candidates(data)
+        for item in items:
+            if isinstance(item, Rejection):
+                result.rejections.append(item)
+            else:
+                self._accept(item, result.source_format, received_at, result)
         return result
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as exc:
-        result.rejections.append(Rejection("invalid_json", f"not JSON: {exc}"[:300]))
-        return result
-    if not isinstance(data, dict):
-        result.rejections.append(
-            Rejection("schema", f"expected a JSON object, got {type(data).__name__}")
-        )
-        return result
+
+    def _accept(self, item: Candidate, source: str, received_at: float, out: Normalized) -> None:
+        reading = _validate(item, source, received_at)
+        if isinstance(reading, Rejection):
+            out.rejections.append(reading)
+            return
+        problem = self._check(reading, received_at)
+        if problem is not None:
+            out.rejections.append(Rejection(problem.reason, item.where + problem.detail))
+        elif self.dedupe is not None and self.dedupe.seen(identity(reading), received_at):
+            out.duplicates += 1
+        else:
+            out.readings.append(reading)
+
+    def _check(self, reading: dict[str, Any], received_at: float) -> Rejection | None:
+        policy = self.policy
+        latest = max(reading["ts"], reading["end_ts"] or reading["ts"])
+        if latest > received_at + policy.future_tolerance_s:
+            ahead = latest - received_at
+            return Rejection("future_timestamp", f"event time {ahead:.0f} s in the future")
+        if reading["ts"] < received_at - policy.stale_horizon_s:
+            age_h = (received_at - reading["ts"]) / 3600
+            limit_h = policy.stale_horizon_s / 3600
+            return Rejection(
+                "stale_timestamp", f"event time {age_h:.1f} h old (limit {limit_h:g} h)"
+            )
+        if reading["signal"] != "device_status":
+            why = implausibility(
+                reading["signal"], reading["value"], reading["ts"], reading["end_ts"]
+            )
+            if why is not None:
+                return Rejection("implausible_value", why)
+        consent = self.consent(reading["patient_id"]) if self.consent is not None else None
+        if consent is False or (consent is None and policy.consent_required):
+            state = "withdrawn or refused" if consent is False else "not on record"
+            return Rejection("no_consent", f"monitoring consent {state}")
+        return None
+
+
+def _candidates(data: dict[str, Any]) -> tuple[str, list[Candidate | Rejection]]:
+    """Detect the format and turn the message into native reading candidates."""
+    if "resourceType" in data:
+        return "fhir", from_fhir(data)
+    if "data_point" in data or ("header" in data and "body" in data):
+        return "omh", from_omh(data)
     if "readings" in data:
-        _batch(data, received_at, result)
-    elif data.get("signal") == "device_status":
-        _device_status(data, received_at, result)
-    elif "signal" in data:
-        _native(data, received_at, result)
-    else:
-        result.rejections.append(
-            Rejection("schema", "unrecognised format: no 'signal', 'readings' or known envelope")
-        )
-    return result
+        return "batch", _batch(data)
+    if data.get("signal") == "device_status":
+        return "device_status", [Candidate(data.get("patient_id"), data.get("device_id"), data)]
+    if "signal" in data:
+        body = {k: v for k, v in data.items() if k not in ("patient_id", "device_id")}
+        return "native", [Candidate(data.get("patient_id"), data.get("device_id"), body)]
+    detail = "unrecognised format: no 'signal', 'readings', FHIR or Open mHealth envelope"
+    return "native", [Rejection("schema", detail)]
 
 
-def _native(data: dict[str, Any], received_at: float, out: Normalized) -> None:
-    out.source_format = "native"
-    body = dict(data)
-    patient_id = body.pop("patient_id", None)
-    device_id = body.pop("device_id", None)
-    envelope = _envelope(patient_id, device_id, out)
-    if envelope is not None:
-        _reading(body, envelope, "native", received_at, out)
-
-
-def _batch(data: dict[str, Any], received_at: float, out: Normalized) -> None:
-    out.source_format = "batch"
-    readings = data.get("readings")
+def _batch(data: dict[str, Any]) -> list[Candidate | Rejection]:
     extra = set(data) - {"patient_id", "device_id", "readings"}
     if extra:
-        out.rejections.append(Rejection("schema", f"unknown batch field(s): {sorted(extra)}"))
-        return
+        return [Rejection("schema", f"unknown batch field(s): {sorted(extra)}"[:200])]
+    readings = data["readings"]
     if not isinstance(readings, list) or not readings:
-        out.rejections.append(Rejection("schema", "readings: must be a non-empty list"))
-        return
+        return [Rejection("schema", "readings: must be a non-empty list")]
     if len(readings) > MAX_BATCH_READINGS:
-        out.rejections.append(Rejection("too_large", f"batch of {len(readings)} readings"))
-        return
-    envelope = _envelope(data.get("patient_id"), data.get("device_id"), out)
-    if envelope is None:
-        return
-    for index, item in enumerate(readings):
-        if not isinstance(item, dict):
-            out.rejections.append(Rejection("schema", f"readings[{index}]: not an object"))
-        else:
-            _reading(item, envelope, "batch", received_at, out, where=f"readings[{index}]: ")
+        return [Rejection("too_large", f"batch of {len(readings)} readings")]
+    patient_id, device_id = data.get("patient_id"), data.get("device_id")
+    return [
+        Candidate(patient_id, device_id, item, f"readings[{i}]: ")
+        if isinstance(item, dict)
+        else Rejection("schema", f"readings[{i}]: not an object")
+        for i, item in enumerate(readings)
+    ]
 
 
-def _device_status(data: dict[str, Any], received_at: float, out: Normalized) -> None:
-    out.source_format = "device_status"
+def _validate(item: Candidate, source: str, received_at: float) -> dict[str, Any] | Rejection:
+    """Schema-check a candidate and convert it to a normalized (canonical-unit) reading."""
+    where = item.where
     try:
-        status = DeviceStatus.model_validate(data)
+        owner = Owner.model_validate({"patient_id": item.patient_id, "device_id": item.device_id})
     except ValidationError as exc:
-        out.rejections.append(Rejection("schema", describe_error(exc)))
-        return
-    value = {"battery": status.battery, "worn": status.worn}
-    out.readings.append(
-        _clean(status.patient_id, status.device_id, "device_status", value, status.ts.timestamp(),
-               None, received_at, "device_status", status.seq)
-    )  # fmt: skip
-
-
-def _envelope(patient_id: Any, device_id: Any, out: Normalized) -> tuple[str, str | None] | None:
-    """Validate the patient and device ids shared by a reading or a batch."""
-    try:
-        owned = Owner.model_validate({"patient_id": patient_id, "device_id": device_id})
-    except ValidationError as exc:
-        out.rejections.append(Rejection("schema", describe_error(exc)))
-        return None
-    return owned.patient_id, owned.device_id
-
-
-def _reading(
-    body: dict[str, Any],
-    envelope: tuple[str, str | None],
-    source_format: str,
-    received_at: float,
-    out: Normalized,
-    where: str = "",
-) -> None:
+        return Rejection("schema", where + describe_error(exc))
+    body = item.body
     signal = body.get("signal")
-    if not isinstance(signal, str) or signal not in _KNOWN or signal == "device_status":
-        out.rejections.append(
-            Rejection("unknown_signal", f"{where}unknown signal {signal!r}"[:200])
-        )
-        return
+    if signal == "device_status" and source == "device_status":
+        try:
+            status = DeviceStatus.model_validate(body)
+        except ValidationError as exc:
+            return Rejection("schema", where + describe_error(exc))
+        value = {"battery": status.battery, "worn": status.worn}
+        return _clean(owner, "device_status", value, status.ts.timestamp(), None, received_at,
+                      source, status.seq)  # fmt: skip
+    if not isinstance(signal, str) or signal not in _SIGNALS:
+        return Rejection("unknown_signal", f"{where}unknown signal {signal!r}"[:200])
     try:
         reading = _BODY.validate_python(body)
     except ValidationError as exc:
-        out.rejections.append(Rejection("schema", where + describe_error(exc)))
-        return
+        return Rejection("schema", where + describe_error(exc))
     value = reading.value
     if isinstance(value, BaseModel):
-        value = value.model_dump()
+        value = value.model_dump(exclude_none=True)
+    try:
+        value = to_canonical(signal, value, reading.unit)
+    except UnitError as exc:
+        return Rejection("unit", where + str(exc))
     end_ts = getattr(reading, "end_ts", None)
-    out.readings.append(
-        _clean(envelope[0], envelope[1], reading.signal, value, reading.ts.timestamp(),
-               end_ts.timestamp() if end_ts is not None else None, received_at, source_format,
-               reading.seq)
-    )  # fmt: skip
+    return _clean(owner, signal, value, reading.ts.timestamp(),
+                  end_ts.timestamp() if end_ts is not None else None, received_at, source,
+                  reading.seq)  # fmt: skip
 
 
 def _clean(
-    patient_id: str,
-    device_id: str | None,
+    owner: Owner,
     signal: str,
     value: Any,
     ts: float,
@@ -184,8 +230,8 @@ def _clean(
 ) -> dict[str, Any]:
     """A normalized reading as a plain dict (the ``clean_reading`` schema)."""
     return {
-        "patient_id": patient_id,
-        "device_id": device_id,
+        "patient_id": owner.patient_id,
+        "device_id": owner.device_id,
         "signal": signal,
         "value": value,
         "ts": ts,
@@ -194,6 +240,11 @@ def _clean(
         "source_format": source_format,
         "seq": seq,
     }
+
+
+def normalize(raw: bytes, received_at: float, policy: IngestPolicy | None = None) -> Normalized:
+    """Stateless ingest of one message (no duplicate memory, no consent lookup)."""
+    return Ingestor(policy).ingest(raw, received_at)
 
 
 def clean_events(readings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:

@@ -64,6 +64,18 @@ class Settings(BaseSettings):
     rebalance_timeout_s: float = Field(10.0, ge=1.0)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
+    # Ingest limits (README, "Ingest").
+    max_message_bytes: int = Field(64 * 1024, ge=1024, description="larger messages: too_large")
+    future_tolerance_s: float = Field(300.0, ge=0, description="event time ahead of the clock")
+    stale_horizon_h: float = Field(168.0, gt=0, description="older event times: stale_timestamp")
+    consent_required: bool = Field(
+        False, description="reject patients without a profile, not only those without consent"
+    )
+    dedupe_window_s: float = Field(6 * 3600.0, ge=0, description="how long a reading is remembered")
+    dedupe_max_entries: int = Field(
+        250_000, ge=0, description="memory bound of the duplicate filter"
+    )
+
     @field_validator("broker")
     @classmethod
     def _check_broker(cls, value: str) -> str:

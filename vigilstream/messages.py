@@ -117,7 +117,11 @@ class StepsBody(_ReadingBody):
 
 
 class SleepValue(Message):
-    stage: Literal["awake", "light", "deep", "rem"]
+    """A sleep stage; ``asleep`` is unstaged sleep (e.g. Open mHealth sleep-duration) with the
+    minutes slept within ``ts``..``end_ts``."""
+
+    stage: Literal["awake", "light", "deep", "rem", "asleep"]
+    minutes: Annotated[float, Field(ge=0, le=1440)] | None = None
 
 
 class SleepBody(_ReadingBody):
@@ -270,7 +274,11 @@ class PatientProfile(Message):
     beta_blocker: bool = False
     spo2_scale: Literal[1, 2] | None = None
     activity_goals: ActivityGoals | None = None
-    consent: bool = Field(False, description="consent to remote monitoring; no consent, no data")
+    consent: bool | None = Field(
+        None,
+        description="consent to remote monitoring: false rejects the patient's readings "
+        "(no_consent); absent means not on record (rejected only when VIGIL_CONSENT_REQUIRED)",
+    )
     updated_at: EventTime | None = None
 
 

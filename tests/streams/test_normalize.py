@@ -1,30 +1,76 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
-from streams.normalize import clean_events, normalize
+import pytest
+
+from streams.dedupe import DuplicateFilter
+from streams.normalize import IngestPolicy, Ingestor, clean_events, normalize
+from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS
 from vigilstream import messages
 
-NOW = 1795767400.0
-TS = "2026-11-27T08:15:00Z"
+
+def _raw(doc: Any) -> bytes:
+    return doc.encode() if isinstance(doc, str) else json.dumps(doc).encode()
 
 
-def _raw(doc: object) -> bytes:
-    return json.dumps(doc).encode()
+def _approx(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _approx(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_approx(v) for v in value]
+    return round(value, 2) if isinstance(value, float) else value
 
 
-def test_native_reading_is_normalized_to_the_clean_schema() -> None:
-    out = normalize(
-        _raw({"patient_id": "p-1", "device_id": "w", "signal": "heart_rate", "value": 72,
-              "ts": TS, "seq": 5}), received_at=NOW)  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "doc", "expected"), VALID_INPUTS, ids=[v[0] for v in VALID_INPUTS]
+)
+def test_every_format_normalizes(name: str, doc: dict, expected: list) -> None:
+    out = normalize(_raw(doc), received_at=NOW)
     assert out.rejections == []
-    (reading,) = out.readings
-    messages.validate("clean_reading", reading)
-    assert reading["patient_id"] == "p-1"
-    assert reading["ts"] == 1795767300.0
-    assert reading["received_at"] == NOW
-    assert reading["source_format"] == "native"
-    assert reading["seq"] == 5
+    assert [(r["signal"], _approx(r["value"])) for r in out.readings] == expected
+    for reading in out.readings:
+        messages.validate("clean_reading", reading)
+        assert reading["received_at"] == NOW
+        assert reading["ts"] <= NOW
+
+
+@pytest.mark.parametrize(
+    ("name", "doc", "reason"), INVALID_INPUTS, ids=[v[0] for v in INVALID_INPUTS]
+)
+def test_rejections_carry_the_right_reason(name: str, doc: Any, reason: str) -> None:
+    out = normalize(_raw(doc), received_at=NOW)
+    assert out.readings == []
+    assert [r.reason for r in out.rejections] == [reason]
+    assert out.rejections[0].detail and "\n" not in out.rejections[0].detail
+
+
+def test_event_times_and_patients_of_other_formats() -> None:
+    fhir_bp = next(d for n, d, _ in VALID_INPUTS if n == "fhir bp")
+    (reading,) = normalize(_raw(fhir_bp), NOW).readings
+    assert reading["patient_id"] == "p-fhir"  # absolute reference
+    assert reading["device_id"] == "cuff-9"
+    assert reading["ts"] == EPOCH + 3600 - 3600  # 09:15+01:00 is 08:15Z
+    steps = next(d for n, d, _ in VALID_INPUTS if n == "fhir steps")
+    (reading,) = normalize(_raw(steps), NOW).readings
+    assert (reading["ts"], reading["end_ts"]) == (EPOCH - 900, EPOCH)
+    wrapped = next(d for n, d, _ in VALID_INPUTS if n == "omh wrapped")
+    (reading,) = normalize(_raw(wrapped), NOW).readings
+    assert reading["patient_id"] == "p-wrap" and reading["source_format"] == "omh"
+    sleep = next(d for n, d, _ in VALID_INPUTS if n == "omh sleep")
+    (reading,) = normalize(_raw(sleep), NOW).readings
+    assert reading["end_ts"] - reading["ts"] == 7 * 3600
+
+
+def test_omh_interval_from_duration() -> None:
+    doc = next(d for n, d, _ in VALID_INPUTS if n == "omh steps")
+    doc = json.loads(json.dumps(doc))
+    doc["body"]["step_count"] = 540  # 5400 in 10 minutes would be implausible
+    doc["body"]["effective_time_frame"]["time_interval"] = {
+        "start_date_time": "2026-11-27T08:00:00Z", "duration": {"value": 10, "unit": "min"}}  # fmt: skip
+    (reading,) = normalize(_raw(doc), NOW).readings
+    assert reading["end_ts"] - reading["ts"] == 600
 
 
 def test_batch_with_three_good_and_two_bad_keeps_the_good() -> None:
@@ -32,48 +78,68 @@ def test_batch_with_three_good_and_two_bad_keeps_the_good() -> None:
         {"signal": "heart_rate", "value": 70, "ts": TS},
         {"signal": "heart_rate", "value": "x", "ts": TS},
         {"signal": "spo2", "value": 97, "ts": TS},
-        {"signal": "teleportation", "value": 1, "ts": TS},
+        {"signal": "heart_rate", "value": 999, "ts": TS},
         {"signal": "steps", "value": 40, "ts": TS, "end_ts": "2026-11-27T08:16:00Z"},
     ]}  # fmt: skip
     out = normalize(_raw(batch), received_at=NOW)
     assert [r["signal"] for r in out.readings] == ["heart_rate", "spo2", "steps"]
-    assert {r["device_id"] for r in out.readings} == {"phone"}
-    assert sorted(r.reason for r in out.rejections) == ["schema", "unknown_signal"]
-    assert any(r.detail.startswith("readings[1]") for r in out.rejections)
-    assert out.readings[2]["end_ts"] == 1795767360.0
+    assert sorted(r.reason for r in out.rejections) == ["implausible_value", "schema"]
+    assert {r.detail.split(":")[0] for r in out.rejections} == {"readings[1]", "readings[3]"}
 
 
-def test_reason_codes_for_whole_message_failures() -> None:
-    cases = {
-        b"{nope": "invalid_json",
-        b"[1, 2]": "schema",
-        _raw({"hello": "world"}): "schema",
-        _raw({"patient_id": "p 1", "signal": "heart_rate", "value": 1, "ts": TS}): "schema",
-        _raw({"patient_id": "p1", "signal": "mood", "value": 1, "ts": TS}): "unknown_signal",
-        b" " * 70_000: "too_large",
-    }
-    for raw, reason in cases.items():
-        out = normalize(raw, received_at=NOW)
-        assert out.readings == []
-        assert [r.reason for r in out.rejections] == [reason], raw[:40]
+def test_fhir_bundle_keeps_good_entries() -> None:
+    bundle = {"resourceType": "Bundle", "entry": [
+        {"resource": VALID_INPUTS[6][1]}, {"resource": {"resourceType": "Patient"}},
+        {"resource": INVALID_INPUTS[0][1]}]}  # fmt: skip
+    out = normalize(_raw(bundle), NOW)
+    assert len(out.readings) == 1
+    assert [r.reason for r in out.rejections] == ["schema", "unknown_signal"]
+    assert out.rejections[0].detail.startswith("entry[1]")
 
 
-def test_device_status() -> None:
-    out = normalize(
-        _raw({"patient_id": "p1", "device_id": "w", "signal": "device_status", "battery": 18,
-              "worn": True, "ts": TS}), received_at=NOW)  # fmt: skip
-    assert out.readings[0]["signal"] == "device_status"
-    assert out.readings[0]["value"] == {"battery": 18.0, "worn": True}
+def test_whole_message_failures() -> None:
+    assert normalize(b" " * 70_000, NOW).rejections[0].reason == "too_large"
+    assert normalize(b"[1]", NOW).rejections[0].reason == "schema"
+    assert normalize(_raw({"hello": 1}), NOW).rejections[0].reason == "schema"
+    small = IngestPolicy(max_bytes=2048)
+    assert normalize(b"{" + b" " * 3000 + b"}", NOW, small).rejections[0].reason == "too_large"
+
+
+def test_duplicates_are_dropped_and_counted() -> None:
+    ingestor = Ingestor(dedupe=DuplicateFilter(window_s=3600))
+    raw = _raw({"patient_id": "p1", "signal": "heart_rate", "value": 70, "ts": TS})
+    assert len(ingestor.ingest(raw, NOW).readings) == 1
+    again = ingestor.ingest(raw, NOW + 30)
+    assert again.readings == [] and again.duplicates == 1 and again.rejections == []
+    other = _raw({"patient_id": "p1", "signal": "heart_rate", "value": 71, "ts": TS})
+    assert len(ingestor.ingest(other, NOW + 31).readings) == 1  # different value: not a dup
+    resent_batch = _raw({"patient_id": "p1", "readings": [
+        {"signal": "heart_rate", "value": 70, "ts": TS},
+        {"signal": "heart_rate", "value": 72, "ts": EPOCH + 1}]})  # fmt: skip
+    out = ingestor.ingest(resent_batch, NOW + 40)
+    assert [r["value"] for r in out.readings] == [72.0] and out.duplicates == 1
+
+
+def test_consent() -> None:
+    profiles = {"p-yes": True, "p-no": False}
+    ingestor = Ingestor(consent=profiles.get)
+    for patient, accepted in (("p-yes", True), ("p-no", False), ("p-unknown", True)):
+        out = ingestor.ingest(_raw({"patient_id": patient, "signal": "heart_rate", "value": 70,
+                                    "ts": TS}), NOW)  # fmt: skip
+        assert bool(out.readings) is accepted
+        if not accepted:
+            assert out.rejections[0].reason == "no_consent"
+    strict = Ingestor(IngestPolicy(consent_required=True), consent=profiles.get)
+    out = strict.ingest(_raw({"patient_id": "p-unknown", "signal": "heart_rate", "value": 70,
+                              "ts": TS}), NOW)  # fmt: skip
+    assert out.rejections[0].reason == "no_consent"
 
 
 def test_clean_events_group_by_patient() -> None:
     batch = {"patient_id": "p-3", "readings": [
         {"signal": "heart_rate", "value": 70, "ts": TS},
-        {"signal": "heart_rate", "value": 71, "ts": 1795767360},
-    ]}  # fmt: skip
-    events = clean_events(normalize(_raw(batch), received_at=NOW).readings)
-    assert len(events) == 1
-    key, value = events[0]
+        {"signal": "heart_rate", "value": 71, "ts": EPOCH + 60}]}  # fmt: skip
+    ((key, value),) = clean_events(normalize(_raw(batch), NOW).readings)
     assert key == "p-3"
     messages.validate("clean_batch", value)
     assert [r["value"] for r in value["readings"]] == [70.0, 71.0]

@@ -1,0 +1,64 @@
+"""Duplicate filter for resent readings.
+
+Devices and phone gateways resend after reconnecting, so the same (patient, signal, event time,
+value) can arrive twice, minutes or hours apart. The filter remembers a 64-bit hash of each
+reading's identity for a processing-time window and a bounded number of entries (oldest
+forgotten first), so memory stays flat: about 100 bytes per entry, 25 MB at the default bound.
+Time is a parameter; the filter never reads the clock.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DuplicateFilter:
+    """Remembers reading identities for ``window_s`` seconds, at most ``max_entries`` of them.
+
+    >>> f = DuplicateFilter(window_s=60)
+    >>> f.seen(("p1", "heart_rate", 100.0, 72.0), now=0.0)
+    False
+    >>> f.seen(("p1", "heart_rate", 100.0, 72.0), now=30.0)
+    True
+    >>> f.seen(("p1", "heart_rate", 100.0, 72.0), now=200.0)  # window passed: new again
+    False
+    """
+
+    def __init__(self, window_s: float = 6 * 3600.0, max_entries: int = 250_000) -> None:
+        self.window_s = window_s
+        self.max_entries = max_entries
+        self._first_seen: dict[int, float] = {}  # insertion order == processing-time order
+
+    def __len__(self) -> int:
+        return len(self._first_seen)
+
+    def seen(self, identity: tuple[Any, ...], now: float) -> bool:
+        """True when this identity was seen within the window; records it otherwise."""
+        key = hash(identity)
+        first = self._first_seen.get(key)
+        if first is not None and now - first <= self.window_s:
+            return True
+        if first is not None:
+            del self._first_seen[key]  # re-insert at the young end
+        self._first_seen[key] = now
+        self._expire(now)
+        return False
+
+    def _expire(self, now: float) -> None:
+        entries = self._first_seen
+        while entries:
+            oldest_key = next(iter(entries))
+            if len(entries) > self.max_entries or now - entries[oldest_key] > self.window_s:
+                del entries[oldest_key]
+            else:
+                break
+
+
+def identity(reading: dict[str, Any]) -> tuple[Any, ...]:
+    """The identity of a normalized reading: patient, signal, event time and value."""
+    value = reading["value"]
+    if isinstance(value, dict):
+        value = tuple(sorted(value.items()))
+    elif isinstance(value, list):
+        value = tuple(value)
+    return (reading["patient_id"], reading["signal"], reading["ts"], value)

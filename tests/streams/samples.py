@@ -63,8 +63,14 @@ def omh(name: str, body: dict, user: str = "p-omh") -> dict:
 
 
 AT = {"effective_time_frame": {"date_time": TS}}
-INTERVAL = {"effective_time_frame": {"time_interval": {
-    "start_date_time": "2026-11-27T00:00:00Z", "end_date_time": "2026-11-27T07:00:00Z"}}}  # fmt: skip
+INTERVAL = {
+    "effective_time_frame": {
+        "time_interval": {
+            "start_date_time": "2026-11-27T00:00:00Z",
+            "end_date_time": "2026-11-27T07:00:00Z",
+        }
+    }
+}
 
 # (payload, expected normalized (signal, value) readings)
 VALID_INPUTS: list[tuple[str, dict, list[tuple[str, Any]]]] = [

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from streams.dedupe import DuplicateFilter
-from streams.normalize import IngestPolicy, Ingestor, clean_events, normalize
+from streams.normalize import Ingestor, IngestPolicy, clean_events, normalize
 from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS
 from vigilstream import messages
 
@@ -68,7 +68,9 @@ def test_omh_interval_from_duration() -> None:
     doc = json.loads(json.dumps(doc))
     doc["body"]["step_count"] = 540  # 5400 in 10 minutes would be implausible
     doc["body"]["effective_time_frame"]["time_interval"] = {
-        "start_date_time": "2026-11-27T08:00:00Z", "duration": {"value": 10, "unit": "min"}}  # fmt: skip
+        "start_date_time": "2026-11-27T08:00:00Z",
+        "duration": {"value": 10, "unit": "min"},
+    }
     (reading,) = normalize(_raw(doc), NOW).readings
     assert reading["end_ts"] - reading["ts"] == 600
 

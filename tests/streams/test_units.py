@@ -37,7 +37,14 @@ def test_unknown_unit_is_an_error_not_a_guess() -> None:
 
 
 def test_every_signal_with_a_unit_accepts_its_canonical_spelling() -> None:
-    canonical = {"heart_rate": "bpm", "spo2": "%", "body_temperature": "Cel", "steps": "count",
-                 "blood_pressure": "mmHg", "hrv_sdnn": "ms", "respiratory_rate": "/min"}  # fmt: skip
+    canonical = {
+        "heart_rate": "bpm",
+        "spo2": "%",
+        "body_temperature": "Cel",
+        "steps": "count",
+        "blood_pressure": "mmHg",
+        "hrv_sdnn": "ms",
+        "respiratory_rate": "/min",
+    }
     for signal, unit in canonical.items():
         assert unit.lower() in CONVERSIONS[signal]

@@ -40,7 +40,7 @@ def register(application: Application) -> Any:
     from streams.ingest import dead_letter
 
     app = application.faust
-    table = app.GlobalTable("profiles", default=None, value_type=None, value_serializer="json")
+    table = app.GlobalTable("profiles", default=None)  # JSON keys and values
 
     @app.agent(application.topics.patients, name="profiles")
     async def profiles(stream: Any) -> None:

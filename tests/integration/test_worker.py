@@ -10,24 +10,16 @@ import pytest
 from kafka import KafkaProducer
 
 from tests.helpers import WorkerProcess, read_topic
+from tests.streams.samples import TS
 from vigilstream.config import Settings
 
 pytestmark = pytest.mark.integration
-TS = "2026-11-27T08:15:00Z"
-
-
-@pytest.fixture
-def worker(settings: Settings, tmp_path: Path):
-    proc = WorkerProcess(settings, tmp_path / "worker.log")
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def test_worker_routes_clean_and_dead_letters(settings: Settings, worker: WorkerProcess) -> None:
-    health = worker.wait_healthy()
-    assert health == {"status": "ok", "broker": {"ok": True}, "redis": {"ok": True}}
+    status, body = worker.get("/health")
+    assert status == 200
+    assert json.loads(body) == {"status": "ok", "broker": {"ok": True}, "redis": {"ok": True}}
     producer = KafkaProducer(**settings.kafka_client_options())
     raw = settings.topic("vitals.raw")
     producer.send(raw, json.dumps({"patient_id": "p-1", "signal": "heart_rate", "value": 71,

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-TS = "2026-11-27T08:15:00Z"
-EPOCH = 1795767300.0  # TS as epoch seconds
-NOW = EPOCH + 60  # processing time used with these samples
+# Event times are relative to the time the tests run (a whole minute, an hour ago), so the
+# samples stay inside the stale horizon whenever the suite runs against a real worker.
+EPOCH = float(int(time.time()) // 60 * 60 - 3600)
+NOW = EPOCH + 60  # processing time used with these samples in unit tests
+
+
+def iso(offset_s: float = 0.0, tz_hours: int = 0) -> str:
+    """RFC 3339 time ``offset_s`` after EPOCH, written in a UTC offset of ``tz_hours``."""
+    moment = datetime.fromtimestamp(EPOCH + offset_s, UTC)
+    if tz_hours:
+        return moment.astimezone(timezone(timedelta(hours=tz_hours))).isoformat()
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+TS = iso()
 
 
 def fhir_obs(loinc: str, value: float, code: str, patient: str = "p-fhir", **extra: Any) -> dict:
@@ -30,7 +44,7 @@ FHIR_BP = {
     "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
     "subject": {"reference": "https://fhir.example.org/r4/Patient/p-fhir"},
     "device": {"reference": "Device/cuff-9"},
-    "effectiveDateTime": "2026-11-27T09:15:00+01:00",
+    "effectiveDateTime": iso(0, tz_hours=1),
     "component": [
         {"code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
          "valueQuantity": {"value": 128, "unit": "mmHg", "code": "mm[Hg]"}},
@@ -44,7 +58,7 @@ FHIR_STEPS = {
     "status": "final",
     "code": {"coding": [{"system": "http://loinc.org", "code": "55423-8"}]},
     "subject": {"reference": "Patient/p-fhir"},
-    "effectivePeriod": {"start": "2026-11-27T08:00:00Z", "end": TS},
+    "effectivePeriod": {"start": iso(-900), "end": TS},
     "valueQuantity": {"value": 1200, "unit": "steps", "code": "{steps}"},
 }
 
@@ -66,8 +80,8 @@ AT = {"effective_time_frame": {"date_time": TS}}
 INTERVAL = {
     "effective_time_frame": {
         "time_interval": {
-            "start_date_time": "2026-11-27T00:00:00Z",
-            "end_date_time": "2026-11-27T07:00:00Z",
+            "start_date_time": iso(-8 * 3600),
+            "end_date_time": iso(-3600),
         }
     }
 }
@@ -85,8 +99,8 @@ VALID_INPUTS: list[tuple[str, dict, list[tuple[str, Any]]]] = [
      [("blood_pressure", {"systolic": 120.01, "diastolic": 75.01})]),
     ("batch", {"patient_id": "p-bat", "device_id": "phone", "readings": [
         {"signal": "rr_intervals", "value": [810, 790, 805], "ts": TS},
-        {"signal": "sleep", "value": {"stage": "deep"}, "ts": "2026-11-27T03:00:00Z",
-         "end_ts": "2026-11-27T03:30:00Z"},
+        {"signal": "sleep", "value": {"stage": "deep"}, "ts": iso(-5 * 3600),
+         "end_ts": iso(-5 * 3600 + 1800)},
         {"signal": "consciousness", "value": "A", "ts": TS},
         {"signal": "supplemental_o2", "value": False, "ts": TS}]},
      [("rr_intervals", [810.0, 790.0, 805.0]), ("sleep", {"stage": "deep"}),

@@ -7,7 +7,7 @@ import pytest
 
 from streams.dedupe import DuplicateFilter
 from streams.normalize import Ingestor, IngestPolicy, clean_events, normalize
-from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS
+from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS, iso
 from vigilstream import messages
 
 
@@ -51,7 +51,7 @@ def test_event_times_and_patients_of_other_formats() -> None:
     (reading,) = normalize(_raw(fhir_bp), NOW).readings
     assert reading["patient_id"] == "p-fhir"  # absolute reference
     assert reading["device_id"] == "cuff-9"
-    assert reading["ts"] == EPOCH + 3600 - 3600  # 09:15+01:00 is 08:15Z
+    assert reading["ts"] == EPOCH  # written in +01:00
     steps = next(d for n, d, _ in VALID_INPUTS if n == "fhir steps")
     (reading,) = normalize(_raw(steps), NOW).readings
     assert (reading["ts"], reading["end_ts"]) == (EPOCH - 900, EPOCH)
@@ -68,7 +68,7 @@ def test_omh_interval_from_duration() -> None:
     doc = json.loads(json.dumps(doc))
     doc["body"]["step_count"] = 540  # 5400 in 10 minutes would be implausible
     doc["body"]["effective_time_frame"]["time_interval"] = {
-        "start_date_time": "2026-11-27T08:00:00Z",
+        "start_date_time": iso(-900),
         "duration": {"value": 10, "unit": "min"},
     }
     (reading,) = normalize(_raw(doc), NOW).readings
@@ -81,7 +81,7 @@ def test_batch_with_three_good_and_two_bad_keeps_the_good() -> None:
         {"signal": "heart_rate", "value": "x", "ts": TS},
         {"signal": "spo2", "value": 97, "ts": TS},
         {"signal": "heart_rate", "value": 999, "ts": TS},
-        {"signal": "steps", "value": 40, "ts": TS, "end_ts": "2026-11-27T08:16:00Z"},
+        {"signal": "steps", "value": 40, "ts": TS, "end_ts": iso(60)},
     ]}  # fmt: skip
     out = normalize(_raw(batch), received_at=NOW)
     assert [r["signal"] for r in out.readings] == ["heart_rate", "spo2", "steps"]

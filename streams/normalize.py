@@ -13,6 +13,7 @@ first turned into native reading bodies, which then pass the same checks in this
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -185,10 +186,9 @@ def _batch(data: dict[str, Any]) -> list[Candidate | Rejection]:
 def _validate(item: Candidate, source: str, received_at: float) -> dict[str, Any] | Rejection:
     """Schema-check a candidate and convert it to a normalized (canonical-unit) reading."""
     where = item.where
-    try:
-        owner = Owner.model_validate({"patient_id": item.patient_id, "device_id": item.device_id})
-    except ValidationError as exc:
-        return Rejection("schema", where + describe_error(exc))
+    owner = _owner(item.patient_id, item.device_id)
+    if isinstance(owner, str):
+        return Rejection("schema", where + owner)
     body = item.body
     signal = body.get("signal")
     if signal == "device_status" and source == "device_status":
@@ -212,14 +212,36 @@ def _validate(item: Candidate, source: str, received_at: float) -> dict[str, Any
         value = to_canonical(signal, value, reading.unit)
     except UnitError as exc:
         return Rejection("unit", where + str(exc))
-    end_ts = getattr(reading, "end_ts", None)
+    end_ts = reading.__dict__.get("end_ts")  # only interval signals have one
     return _clean(owner, signal, value, reading.ts.timestamp(),
                   end_ts.timestamp() if end_ts is not None else None, received_at, source,
                   reading.seq)  # fmt: skip
 
 
+_PATIENT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def _owner(patient_id: Any, device_id: Any) -> tuple[str, str | None] | str:
+    """(patient_id, device_id) when both are valid, else the error text.
+
+    The common case is checked directly (the same rule as ``messages.Owner``); pydantic only
+    runs to word the error, which keeps ~2 µs off every reading.
+    """
+    if (
+        type(patient_id) is str
+        and _PATIENT_ID.fullmatch(patient_id)
+        and (device_id is None or (type(device_id) is str and 0 < len(device_id) <= 128))
+    ):
+        return patient_id, device_id
+    try:
+        owner = Owner.model_validate({"patient_id": patient_id, "device_id": device_id})
+    except ValidationError as exc:
+        return describe_error(exc)
+    return owner.patient_id, owner.device_id
+
+
 def _clean(
-    owner: Owner,
+    owner: tuple[str, str | None],
     signal: str,
     value: Any,
     ts: float,
@@ -230,8 +252,8 @@ def _clean(
 ) -> dict[str, Any]:
     """A normalized reading as a plain dict (the ``clean_reading`` schema)."""
     return {
-        "patient_id": owner.patient_id,
-        "device_id": owner.device_id,
+        "patient_id": owner[0],
+        "device_id": owner[1],
         "signal": signal,
         "value": value,
         "ts": ts,

@@ -96,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration", type=float, default=None, help="seconds to run (default: until Ctrl-C)"
     )
 
+    bench = sub.add_parser("bench", parents=[common], help="measure ingest: core and pipeline")
+    bench.add_argument("--messages", type=int, default=20_000, help="single-reading messages")
+    bench.add_argument("--batch-size", type=int, default=60, help="readings per batch message")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+
     schema = sub.add_parser("schema", parents=[common], help="print JSON Schema of messages")
     schema.add_argument("name", nargs="?", help="message type (default: all)")
 
@@ -139,6 +144,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(settings_from(args), duration=args.duration)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from vigilstream.bench import run_bench
+
+    return run_bench(settings_from(args), args.messages, args.batch_size, args.json)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from vigilstream import messages
 
@@ -174,6 +185,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "simulate": not_yet(6, "the synthetic cohort simulator"),
     "evaluate": not_yet(6, "the evaluation report"),
     "demo": cmd_demo,
+    "bench": cmd_bench,
     "schema": cmd_schema,
     "config": cmd_config,
 }

@@ -1,0 +1,186 @@
+"""``vigilstream bench``: how fast ingest is, in the core and through the broker.
+
+1. Core: microseconds per reading of the pure ``Ingestor`` for each input format (parse,
+   validate, convert, check, de-duplicate), one core, no I/O.
+2. Pipeline: the same pre-produced messages consumed by (a) a bare Faust agent that forwards
+   bytes unchanged (``streams/bare.py``) and (b) the vigilstream worker, one after the other on
+   the same embedded broker in the same run. The rate is the output count divided by the span
+   of the output records' timestamps, so start-up and group joins are not counted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from vigilstream.config import Settings
+from vigilstream.localstack import LocalStack, free_port
+
+
+def _native(i: int, now: float) -> dict[str, Any]:
+    return {"patient_id": f"p-{i % 500:04d}", "device_id": "watch", "signal": "heart_rate",
+            "value": 60 + i % 40, "unit": "bpm", "ts": now - 600 + i * 0.001, "seq": i}  # fmt: skip
+
+
+def _batch(i: int, now: float, size: int) -> dict[str, Any]:
+    return {"patient_id": f"p-{i % 500:04d}", "device_id": "phone", "readings": [
+        {"signal": "heart_rate", "value": 60 + k % 40, "ts": now - 3600 + i + k * 0.001}
+        for k in range(size)]}  # fmt: skip
+
+
+def _fhir(i: int, now: float) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    return {"resourceType": "Observation", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4"}]},
+            "subject": {"reference": f"Patient/p-{i % 500:04d}"},
+            "effectiveDateTime": datetime.fromtimestamp(now - 600 + i * 0.001, UTC).isoformat(),
+            "valueQuantity": {"value": 60 + i % 40, "code": "/min"}}  # fmt: skip
+
+
+def _omh(i: int, now: float) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    when = datetime.fromtimestamp(now - 600 + i * 0.001, UTC).isoformat()
+    return {"header": {"schema_id": {"namespace": "omh", "name": "heart-rate", "version": "2.0"},
+                       "user_id": f"p-{i % 500:04d}"},
+            "body": {"heart_rate": {"value": 60 + i % 40, "unit": "beats/min"},
+                     "effective_time_frame": {"date_time": when}}}  # fmt: skip
+
+
+def bench_core(n: int = 20_000) -> dict[str, float]:
+    """Microseconds per reading of the pure ingest core, by input format (median of 5 runs)."""
+    from streams.dedupe import DuplicateFilter
+    from streams.normalize import Ingestor
+
+    now = time.time()
+    makers: dict[str, tuple[Callable[[int], dict[str, Any]], int]] = {
+        "native": (lambda i: _native(i, now), 1),
+        "batch_60": (lambda i: _batch(i, now, 60), 60),
+        "fhir": (lambda i: _fhir(i, now), 1),
+        "omh": (lambda i: _omh(i, now), 1),
+    }
+    out: dict[str, float] = {}
+    for name, (make, per_message) in makers.items():
+        messages = [json.dumps(make(i)).encode() for i in range(max(1, n // per_message))]
+        runs = []
+        for _ in range(5):
+            ingestor = Ingestor(dedupe=DuplicateFilter())
+            started = time.perf_counter()
+            for raw in messages:
+                ingestor.ingest(raw, now)
+            runs.append((time.perf_counter() - started) / (len(messages) * per_message))
+        out[name] = round(statistics.median(runs) * 1e6, 2)
+    return out
+
+
+def _produce(settings: Settings, payloads: list[bytes]) -> None:
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(**settings.kafka_client_options(), linger_ms=20,
+                             batch_size=256 * 1024)  # fmt: skip
+    for i, payload in enumerate(payloads):
+        producer.send(settings.topic("vitals.raw"), payload, key=str(i % 64).encode())
+    producer.flush()
+    producer.close()
+
+
+def _output_span(settings: Settings, topic: str, expected: int, timeout: float) -> dict[str, Any]:
+    """Read ``expected`` records of a topic; their count and timestamp span."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(settings.topic(topic), **settings.kafka_client_options(),
+                             group_id=None, auto_offset_reset="earliest")  # fmt: skip
+    stamps: list[int] = []
+    readings = 0
+    deadline = time.monotonic() + timeout
+    while len(stamps) < expected and time.monotonic() < deadline:
+        for records in consumer.poll(timeout_ms=500, max_records=5000).values():
+            for r in records:
+                stamps.append(r.timestamp)
+                readings += r.value.count(b'"signal"')
+    consumer.close()
+    span = (max(stamps) - min(stamps)) / 1000 if len(stamps) > 1 else float("nan")
+    return {"events": len(stamps), "readings": readings, "span_s": span}
+
+
+def _run(module: list[str], settings: Settings, topic: str, expected: int) -> dict[str, Any]:
+    env = {**os.environ, "VIGIL_BROKER": settings.broker, "VIGIL_REDIS_URL": settings.redis_url,
+           "VIGIL_TOPIC_PREFIX": settings.topic_prefix, "VIGIL_WEB_PORT": str(free_port()),
+           "VIGIL_STATE_DIR": str(settings.state_dir), "VIGIL_LOG_LEVEL": "warning",
+           "VIGIL_SESSION_TIMEOUT_S": "6", "VIGIL_REBALANCE_TIMEOUT_S": "6"}  # fmt: skip
+    log = open(settings.state_dir / f"bench-{module[-1]}.log", "ab")  # noqa: SIM115
+    proc = subprocess.Popen([sys.executable, "-m", *module], env=env, stdout=log, stderr=log)
+    try:
+        result = _output_span(settings, topic, expected, timeout=300)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    result["events_per_s"] = round(result["events"] / result["span_s"])
+    result["readings_per_s"] = round(result["readings"] / result["span_s"])
+    return result
+
+
+def bench_pipeline(settings: Settings, messages: int, batch_size: int) -> dict[str, Any]:
+    """Bare Faust agent vs the ingest worker on the same pre-produced input."""
+    now = time.time()
+    results: dict[str, Any] = {}
+    cases = {
+        "single": [json.dumps(_native(i, now)).encode() for i in range(messages)],
+        f"batch_{batch_size}": [
+            json.dumps(_batch(i, now, batch_size)).encode() for i in range(messages // 4)
+        ],
+    }
+    for case, payloads in cases.items():
+        contenders = (
+            ("bare_faust", ["streams.bare"], "bare.out"),
+            ("vigilstream", ["vigilstream", "worker"], "vitals.clean"),
+        )
+        for name, module, topic in contenders:
+            run = settings.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}."})
+            _produce(run, payloads)
+            results[f"{case}/{name}"] = _run(module, run, topic, expected=len(payloads))
+        bare, ours = results[f"{case}/bare_faust"], results[f"{case}/vigilstream"]
+        results[f"{case}/event_rate_vs_bare"] = round(
+            ours["events_per_s"] / bare["events_per_s"], 2
+        )
+    return results
+
+
+def run_bench(settings: Settings, messages: int, batch_size: int, as_json: bool) -> int:
+    """Run both benchmarks and print a table (or one JSON object)."""
+    core = bench_core()
+    stack = LocalStack(settings.state_dir)
+    started_stack = not all(stack.status().values())
+    servers = stack.up()
+    settings = settings.model_copy(
+        update={"broker": servers["broker"].address, "redis_url": servers["redis"].address}
+    )
+    try:
+        pipeline = bench_pipeline(settings, messages, batch_size)
+    finally:
+        if started_stack:
+            stack.down()
+    report = {"core_us_per_reading": core, "pipeline": pipeline, "cpu_count": os.cpu_count()}
+    if as_json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print("ingest core, µs per reading (median of 5):")
+    for name, us in core.items():
+        print(f"  {name:<10} {us:8.2f}")
+    print("pipeline on the embedded broker (rate over the output timestamps):")
+    for name, row in pipeline.items():
+        if isinstance(row, dict):
+            print(f"  {name:<28} {row['events_per_s']:>8} events/s {row['readings_per_s']:>9} "
+                  f"readings/s  ({row['events']} events in {row['span_s']:.2f} s)")  # fmt: skip
+        else:
+            print(f"  {name:<28} {row}")
+    return 0

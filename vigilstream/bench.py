@@ -93,20 +93,32 @@ def _produce(settings: Settings, payloads: list[bytes]) -> None:
 
 
 def _output_span(settings: Settings, topic: str, expected: int, timeout: float) -> dict[str, Any]:
-    """Read ``expected`` records of a topic; their count and timestamp span."""
-    from kafka import KafkaConsumer
+    """Read ``expected`` records of a topic; their count and timestamp span (aiokafka)."""
+    import asyncio
 
-    consumer = KafkaConsumer(settings.topic(topic), **settings.kafka_client_options(),
-                             group_id=None, auto_offset_reset="earliest")  # fmt: skip
-    stamps: list[int] = []
-    readings = 0
-    deadline = time.monotonic() + timeout
-    while len(stamps) < expected and time.monotonic() < deadline:
-        for records in consumer.poll(timeout_ms=500, max_records=5000).values():
-            for r in records:
-                stamps.append(r.timestamp)
-                readings += r.value.count(b'"signal"')
-    consumer.close()
+    from aiokafka import AIOKafkaConsumer
+
+    async def read() -> tuple[list[int], int]:
+        consumer = AIOKafkaConsumer(
+            settings.topic(topic), bootstrap_servers=settings.bootstrap_servers,
+            group_id=None, auto_offset_reset="earliest",
+        )  # fmt: skip
+        await consumer.start()
+        stamps: list[int] = []
+        readings = 0
+        deadline = time.monotonic() + timeout
+        try:
+            while len(stamps) < expected and time.monotonic() < deadline:
+                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
+                for records in batch.values():
+                    for r in records:
+                        stamps.append(r.timestamp)
+                        readings += r.value.count(b'"signal"')
+        finally:
+            await consumer.stop()
+        return stamps, readings
+
+    stamps, readings = asyncio.run(read())
     span = (max(stamps) - min(stamps)) / 1000 if len(stamps) > 1 else float("nan")
     return {"events": len(stamps), "readings": readings, "span_s": span}
 

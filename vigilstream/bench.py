@@ -31,7 +31,7 @@ def _native(i: int, now: float) -> dict[str, Any]:
 
 def _batch(i: int, now: float, size: int) -> dict[str, Any]:
     return {"patient_id": f"p-{i % 500:04d}", "device_id": "phone", "readings": [
-        {"signal": "heart_rate", "value": 60 + k % 40, "ts": now - 3600 + i + k * 0.001}
+        {"signal": "heart_rate", "value": 60 + k % 40, "ts": now - 7200 + i * 0.5 + k * 0.001}
         for k in range(size)]}  # fmt: skip
 
 

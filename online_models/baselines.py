@@ -1,0 +1,171 @@
+"""Personal baselines: each patient's own normal, per signal and context, learned online.
+
+The estimator is an exponentially weighted mean and variance in *event time* (Finch 2009,
+"Incremental calculation of weighted mean and variance", University of Cambridge; the same
+recurrences as River's ``stats.EWMean`` / ``stats.EWVar``). Each reading weighs the time it
+stands for (the gap since the previous one, capped at an hour) and the accumulated weight decays
+as ``exp(-dt / tau)`` (``tau`` = 7 days): a watch sampling every minute and a thermometer read
+twice a day forget on the same clock, a burst of resent readings does not outweigh days of
+history, and the first readings form a plain time-weighted mean, so the estimate converges in
+hours, not days. Updates are robust: once a baseline is warm, an input more than 4 SD from the
+mean is clipped to 4 SD before it is learned (Huber 1964, "Robust estimation of a location
+parameter"), so one artefact does not move the baseline.
+
+Contexts (rest, active, asleep) are kept apart for the signals that depend on them (heart rate,
+respiration, HRV): a heart rate of 110 on a walk is normal, at rest it is not.
+
+Warm-up: a context is warm after ``WARM_N`` readings spanning at least ``WARM_SPAN_S`` (24 h) of
+wear. Until then the population prior for the patient's age band and sex stands in
+(``online_models.priors``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from online_models.priors import Prior, population_prior
+
+TAU_S = 7 * 86400.0
+MAX_WEIGHT_S = 3600.0  # a reading stands for at most an hour
+FIRST_WEIGHT_S = 60.0
+WARM_N = 30
+WARM_SPAN_S = 24 * 3600.0
+CLIP_SD = 4.0
+CONTEXT_SIGNALS = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd"})
+
+# Below these, a "personal SD" is sensor resolution, not physiology: z would explode.
+SD_FLOOR: dict[str, float] = {
+    "heart_rate": 3.0,
+    "respiratory_rate": 1.0,
+    "spo2": 1.0,
+    "body_temperature": 0.2,
+    "skin_temperature": 0.3,
+    "hrv_rmssd": 4.0,
+    "hrv_sdnn": 5.0,
+    "systolic_bp": 5.0,
+}
+
+
+@dataclass(slots=True)
+class EWStats:
+    """Exponentially weighted mean and variance in event time.
+
+    >>> s = EWStats()
+    >>> for i, x in enumerate([60, 62, 61, 63, 59]):
+    ...     s.learn_one(x, ts=i * 60.0)
+    >>> round(s.mean, 1), s.n
+    (61.0, 5)
+    """
+
+    mean: float = 0.0
+    var: float = 0.0
+    n: int = 0
+    first_ts: float = 0.0
+    last_ts: float = 0.0
+    weight: float = 0.0  # decayed sum of reading weights, in seconds
+
+    def learn_one(self, x: float, ts: float, tau_s: float = TAU_S) -> None:
+        if self.n == 0:
+            self.mean, self.var, self.n = float(x), 0.0, 1
+            self.first_ts = self.last_ts = ts
+            self.weight = FIRST_WEIGHT_S
+            return
+        dt = max(0.0, ts - self.last_ts)
+        w = min(max(dt, 1.0), MAX_WEIGHT_S)
+        self.weight = self.weight * math.exp(-dt / tau_s) + w
+        alpha = w / self.weight
+        diff = x - self.mean
+        incr = alpha * diff
+        self.mean += incr
+        self.var = (1.0 - alpha) * (self.var + diff * incr)
+        self.n += 1
+        self.last_ts = max(self.last_ts, ts)
+        self.first_ts = min(self.first_ts, ts)
+
+    @property
+    def sd(self) -> float:
+        return math.sqrt(self.var) if self.var > 0 else 0.0
+
+    @property
+    def warm(self) -> bool:
+        return self.n >= WARM_N and self.last_ts - self.first_ts >= WARM_SPAN_S
+
+    def to_list(self) -> list[float]:
+        return [self.mean, self.var, self.n, self.first_ts, self.last_ts, round(self.weight, 1)]
+
+    @classmethod
+    def from_list(cls, data: list[float]) -> EWStats:
+        mean, var, n, first, last, weight = data
+        return cls(float(mean), float(var), int(n), float(first), float(last), float(weight))
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """What a value is compared with: the personal baseline when warm, else the prior."""
+
+    mean: float
+    sd: float
+    n: int
+    warm: bool
+    context: str
+
+
+class Baselines:
+    """Personal baselines of one patient: ``learn_one`` a value, ``reference`` to compare.
+
+    >>> b = Baselines(age=70, sex="F")
+    >>> b.reference("heart_rate", "rest").warm   # nothing learned yet: the prior
+    False
+    >>> for i in range(40):
+    ...     b.learn_one("heart_rate", 58.0 + i % 3, ts=i * 3600.0, context="rest")
+    >>> ref = b.reference("heart_rate", "rest")
+    >>> ref.warm, round(ref.mean)
+    (True, 59)
+    """
+
+    def __init__(self, age: int | None = None, sex: str | None = None) -> None:
+        self.age = age
+        self.sex = sex
+        self.stats: dict[str, EWStats] = {}
+
+    @staticmethod
+    def key(signal: str, context: str) -> str:
+        return f"{signal}/{context}" if signal in CONTEXT_SIGNALS else signal
+
+    def learn_one(self, signal: str, x: float, ts: float, context: str = "rest") -> None:
+        stats = self.stats.get(self.key(signal, context))
+        if stats is None:
+            stats = self.stats[self.key(signal, context)] = EWStats()
+        if stats.warm:
+            limit = CLIP_SD * max(stats.sd, SD_FLOOR.get(signal, 0.0))
+            x = min(max(x, stats.mean - limit), stats.mean + limit)
+        stats.learn_one(x, ts)
+
+    def reference(self, signal: str, context: str = "rest") -> Reference:
+        key = self.key(signal, context)
+        stats = self.stats.get(key)
+        floor = SD_FLOOR.get(signal, 0.0)
+        if stats is not None and stats.warm:
+            return Reference(stats.mean, max(stats.sd, floor), stats.n, True, key)
+        prior: Prior = population_prior(signal, context, self.age, self.sex)
+        return Reference(prior.mean, max(prior.sd, floor), stats.n if stats else 0, False, key)
+
+    def z(self, signal: str, x: float, context: str = "rest") -> tuple[float, Reference]:
+        """Standardized distance of ``x`` from the reference, and the reference used."""
+        ref = self.reference(signal, context)
+        return (x - ref.mean) / ref.sd, ref
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: s.to_list() for k, s in self.stats.items()}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.stats = {k: EWStats.from_list(v) for k, v in data.items()}
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per baseline: mean, sd, n, warm (the API view of SPEC.md)."""
+        return {
+            key: {"mean": round(s.mean, 2), "sd": round(s.sd, 2), "n": s.n, "warm": s.warm}
+            for key, s in sorted(self.stats.items())
+        }

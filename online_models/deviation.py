@@ -1,0 +1,122 @@
+"""Personal deviation: how far each signal is from the patient's own baseline, and whether
+the deviation is corroborated.
+
+Per signal, the z-score against the personal reference (``online_models.baselines``) is
+smoothed in event time (exponential, ``tau`` = 10 min), so a single motion artefact does not
+count. Only the clinically concerning direction counts for one-sided signals (low SpO2, low
+HRV); heart rate, respiration and temperature count both ways.
+
+A deviation is *corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (3 SD) at
+the same time, or one signal is beyond ``Z_SUSTAINED`` (4 SD) for at least 30 minutes: one noisy
+sensor is not an emergency (the multi-parameter logic of early-warning scores, applied to
+personal rather than population limits). The combined score is the second-largest concerning
+z when two signals agree, else the single signal's z once sustained, else 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+TAU_S = 600.0
+Z_CORROBORATE = 3.0
+Z_SUSTAINED = 4.0
+SUSTAIN_S = 30 * 60.0
+STALE_S = 30 * 60.0
+ONE_SIDED_LOW = frozenset({"spo2", "hrv_rmssd", "hrv_sdnn"})
+
+
+@dataclass(slots=True)
+class SignalDeviation:
+    """Smoothed z of one signal and what it was computed from (for the explanation)."""
+
+    zs: float
+    ts: float
+    above_since: float | None
+    value: float
+    mean: float
+    sd: float
+    n: int
+
+    def concern(self) -> float:
+        return -self.zs if self.zs < 0 else self.zs
+
+    def to_list(self) -> list[Any]:
+        return [round(self.zs, 3), self.ts, self.above_since, self.value, round(self.mean, 3),
+                round(self.sd, 3), self.n]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DeviationResult:
+    score: float
+    corroborated: bool
+    signals: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Deviation:
+    """Smoothed personal z-scores and their corroboration.
+
+    >>> d = Deviation()
+    >>> for minute in range(40):
+    ...     d.learn_one("heart_rate", z=5.0, value=110, mean=62, sd=5, n=400, ts=minute * 60.0)
+    >>> d.score(now=39 * 60.0).corroborated   # one signal, sustained 39 min
+    True
+    >>> d2 = Deviation()
+    >>> d2.learn_one("heart_rate", z=6.0, value=120, mean=62, sd=5, n=400, ts=0.0)
+    >>> d2.score(now=0.0).corroborated        # a single spike
+    False
+    """
+
+    def __init__(self) -> None:
+        self.signals: dict[str, SignalDeviation] = {}
+
+    def learn_one(self, signal: str, z: float, value: float, mean: float, sd: float, n: int,
+                  ts: float) -> None:  # fmt: skip
+        if signal in ONE_SIDED_LOW:
+            z = min(z, 0.0)
+        current = self.signals.get(signal)
+        if current is None:
+            current = self.signals[signal] = SignalDeviation(z, ts, None, value, mean, sd, n)
+        elif ts >= current.ts:
+            alpha = 1.0 - math.exp(-(ts - current.ts) / TAU_S) if ts > current.ts else 0.2
+            current.zs += alpha * (z - current.zs)
+            current.ts = ts
+            current.value, current.mean, current.sd, current.n = value, mean, sd, n
+        else:
+            return  # a late reading does not rewrite the present
+        if current.concern() >= Z_SUSTAINED:
+            if current.above_since is None:
+                current.above_since = ts
+        else:
+            current.above_since = None
+
+    def score(self, now: float) -> DeviationResult:
+        fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= STALE_S]
+        concerning = sorted((s.concern(), name) for name, s in fresh)
+        concerning.reverse()
+        strong = [c for c in concerning if c[0] >= Z_CORROBORATE]
+        sustained = [
+            (c, name) for name, s in fresh
+            if (c := s.concern()) >= Z_SUSTAINED and s.above_since is not None
+            and now - s.above_since >= SUSTAIN_S
+        ]  # fmt: skip
+        if len(strong) >= 2:
+            score, corroborated = strong[1][0], True
+        elif sustained:
+            score, corroborated = max(sustained)[0], True
+        else:
+            score, corroborated = 0.0, False
+        explanation = [
+            {"signal": name, "value": s.value, "baseline_mean": round(s.mean, 2),
+             "baseline_sd": round(s.sd, 2), "z": round(s.zs, 2), "n": s.n}
+            for c, name in concerning if c >= Z_CORROBORATE
+            for s in (self.signals[name],)
+        ]  # fmt: skip
+        return DeviationResult(round(score, 2), corroborated, explanation)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: s.to_list() for name, s in self.signals.items()}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.signals = {name: SignalDeviation(*v) for name, v in data.items()}

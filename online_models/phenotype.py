@@ -1,0 +1,234 @@
+"""Digital phenotype: daily behaviour and physiology features, streamed, trended 7 vs 28 days.
+
+Per UTC day (the patient's time zone is not in the data) from the readings as they arrive, in
+any order within the last 28 days:
+
+- resting heart rate: mean of the 20 lowest heart rates while awake and not active (a robust
+  low percentile; cf. the resting-HR definitions in Quer G et al., Nat Med 2021;27:73-77);
+- HRV: mean RMSSD (device value, or computed from R-R intervals);
+- steps; active minutes (cadence >= 100 steps/min, Tudor-Locke C et al., Br J Sports Med
+  2018;52:776-788); sedentary bouts (>= 30 min awake with no steps) and sedentary minutes;
+- sleep: minutes asleep, minutes in bed, efficiency (asleep / in bed), midpoint (circular mean
+  of sleep-interval midpoints, hours UTC);
+- wear: minutes with any reading; coverage = wear minutes / 1440.
+
+Circadian rhythm from hourly step counts of the last 7 days (van Someren EJ et al.,
+Chronobiol Int 1999;16:505-518): interdaily stability (IS), intradaily variability (IV) and
+relative amplitude (RA = (M10 - L5) / (M10 + L5)).
+
+Trends: the mean of the last 7 days minus the mean of the last 28 days, per feature.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from typing import Any
+
+DAY_S = 86400.0
+KEEP_DAYS = 28  # closed days kept besides the current one
+ACTIVE_CADENCE = 100.0  # steps per minute
+SEDENTARY_BOUT_S = 30 * 60.0
+LOW_HR_N = 20
+TREND_FEATURES = ("resting_hr", "hrv", "steps", "active_min", "sleep_min", "coverage")
+ASLEEP_STAGES = frozenset({"light", "deep", "rem", "asleep"})
+
+
+class Day:
+    """Accumulators of one UTC day."""
+
+    __slots__ = ("active_min", "bed_min", "hr_low", "hrv_n", "hrv_sum", "mid_cos", "mid_sin",
+                 "sed_bouts", "sed_min", "sleep_min", "steps", "wear", "wear_min")  # fmt: skip
+
+    def __init__(self) -> None:
+        self.steps = 0
+        self.active_min = 0.0
+        self.sed_bouts = 0
+        self.sed_min = 0.0
+        self.hr_low: list[float] = []
+        self.hrv_sum = 0.0
+        self.hrv_n = 0
+        self.sleep_min = 0.0
+        self.bed_min = 0.0
+        self.mid_sin = 0.0
+        self.mid_cos = 0.0
+        self.wear = 0  # bitmap of minutes with data; folded into wear_min when the day closes
+        self.wear_min = 0
+
+    def features(self) -> dict[str, float | None]:
+        wear = self.wear_min or self.wear.bit_count()
+        midpoint = None
+        if self.mid_sin or self.mid_cos:
+            midpoint = (math.degrees(math.atan2(self.mid_sin, self.mid_cos)) / 15.0) % 24.0
+        return {
+            "resting_hr": round(sum(self.hr_low) / len(self.hr_low), 1) if self.hr_low else None,
+            "hrv": round(self.hrv_sum / self.hrv_n, 1) if self.hrv_n else None,
+            "steps": self.steps,
+            "active_min": round(self.active_min, 1),
+            "sedentary_bouts": self.sed_bouts,
+            "sedentary_min": round(self.sed_min, 1),
+            "sleep_min": round(self.sleep_min, 1),
+            "sleep_efficiency": round(self.sleep_min / self.bed_min, 3) if self.bed_min else None,
+            "sleep_midpoint_h": round(midpoint, 2) if midpoint is not None else None,
+            "wear_min": wear,
+            "coverage": round(wear / 1440.0, 3),
+        }
+
+    def to_list(self) -> list[Any]:
+        return [self.steps, round(self.active_min, 2), self.sed_bouts, round(self.sed_min, 2),
+                [round(x, 1) for x in self.hr_low], round(self.hrv_sum, 2), self.hrv_n,
+                round(self.sleep_min, 2), round(self.bed_min, 2), round(self.mid_sin, 4),
+                round(self.mid_cos, 4), format(self.wear, "x") if self.wear else "",
+                self.wear_min]  # fmt: skip
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> Day:
+        day = cls()
+        (day.steps, day.active_min, day.sed_bouts, day.sed_min, day.hr_low, day.hrv_sum,
+         day.hrv_n, day.sleep_min, day.bed_min, day.mid_sin, day.mid_cos, wear,
+         day.wear_min) = data  # fmt: skip
+        day.wear = int(wear, 16) if wear else 0
+        return day
+
+
+class Phenotype:
+    """Streaming daily features of one patient.
+
+    >>> p = Phenotype()
+    >>> for minute in range(60):
+    ...     p.learn_one("steps", 110, ts=minute * 60.0, end_ts=minute * 60.0 + 60, context="active")
+    >>> today = p.day_features(0.0)
+    >>> today["steps"], today["active_min"], today["wear_min"]
+    (6600, 60.0, 60)
+    """
+
+    def __init__(self) -> None:
+        self.days: dict[int, Day] = {}
+        self.hourly_steps: dict[int, int] = {}  # epoch hour -> steps, last 7 days
+        self.sed_start: float | None = None  # start of the current run of step-free minutes
+        self.latest_day = 0
+
+    def _day(self, ts: float) -> Day | None:
+        index = int(ts // DAY_S)
+        if index < self.latest_day - KEEP_DAYS:
+            return None  # older than what we keep
+        if index > self.latest_day:
+            self.latest_day = index
+            self._prune()
+        day = self.days.get(index)
+        if day is None:
+            day = self.days[index] = Day()
+        return day
+
+    def _prune(self) -> None:
+        for index in [i for i in self.days if i < self.latest_day - KEEP_DAYS]:
+            del self.days[index]
+        for index, day in self.days.items():
+            if index < self.latest_day - 1 and day.wear:
+                day.wear_min, day.wear = day.wear.bit_count(), 0  # close the day's bitmap
+        oldest_hour = (self.latest_day - 7) * 24
+        for hour in [h for h in self.hourly_steps if h < oldest_hour]:
+            del self.hourly_steps[hour]
+
+    def learn_one(
+        self, signal: str, value: Any, ts: float, end_ts: float | None = None, context: str = "rest"
+    ) -> None:
+        """Fold one normalized reading (canonical unit) into the features."""
+        day = self._day(ts)
+        if day is None:
+            return
+        if day.wear or not day.wear_min:
+            day.wear |= 1 << int((ts % DAY_S) // 60)
+        if signal == "heart_rate" and context == "rest":
+            if len(day.hr_low) < LOW_HR_N or value < day.hr_low[-1]:
+                bisect.insort(day.hr_low, float(value))
+                del day.hr_low[LOW_HR_N:]
+        elif signal == "hrv_rmssd":
+            day.hrv_sum += value
+            day.hrv_n += 1
+        elif signal == "steps":
+            self._steps(day, int(value), ts, end_ts if end_ts is not None else ts)
+        elif signal == "sleep":
+            self._sleep(day, value, ts, end_ts if end_ts is not None else ts)
+
+    def _steps(self, day: Day, steps: int, ts: float, end_ts: float) -> None:
+        minutes = max((end_ts - ts) / 60.0, 1.0)
+        day.steps += steps
+        if steps / minutes >= ACTIVE_CADENCE:
+            day.active_min += minutes
+        hour = int(ts // 3600)
+        self.hourly_steps[hour] = self.hourly_steps.get(hour, 0) + steps
+        if steps == 0:
+            if self.sed_start is None or ts < self.sed_start:
+                self.sed_start = ts
+            return
+        if self.sed_start is not None and ts - self.sed_start >= SEDENTARY_BOUT_S:
+            day.sed_bouts += 1
+            day.sed_min += (ts - self.sed_start) / 60.0
+        self.sed_start = None
+
+    def _sleep(self, day: Day, value: dict[str, Any], ts: float, end_ts: float) -> None:
+        minutes = (end_ts - ts) / 60.0
+        asleep = value.get("minutes", minutes) if value.get("stage") in ASLEEP_STAGES else 0.0
+        self.sed_start = None  # sleep is not sedentary behaviour
+        day.bed_min += minutes
+        day.sleep_min += asleep
+        if asleep:
+            angle = math.radians(((ts + end_ts) / 2 % DAY_S) / 3600.0 * 15.0)
+            day.mid_sin += asleep * math.sin(angle)
+            day.mid_cos += asleep * math.cos(angle)
+
+    # ------------------------------------------------------------------ views
+    def day_features(self, ts: float) -> dict[str, Any]:
+        day = self.days.get(int(ts // DAY_S))
+        return day.features() if day is not None else {}
+
+    def trends(self) -> dict[str, dict[str, float | None]]:
+        """Per feature: mean of the last 7 days, of the last 28, and their difference."""
+        out: dict[str, dict[str, float | None]] = {}
+        # The current day is incomplete; trends use closed days only.
+        closed = {i: d.features() for i, d in self.days.items() if i < self.latest_day}
+        for feature in TREND_FEATURES:
+            last7 = [f[feature] for i, f in closed.items()
+                     if i >= self.latest_day - 7 and f[feature] is not None]  # fmt: skip
+            last28 = [f[feature] for f in closed.values() if f[feature] is not None]
+            m7 = sum(last7) / len(last7) if last7 else None
+            m28 = sum(last28) / len(last28) if last28 else None
+            delta = round(m7 - m28, 2) if m7 is not None and m28 is not None else None
+            out[feature] = {"mean_7d": _r(m7), "mean_28d": _r(m28), "delta": delta}
+        return out
+
+    def circadian(self) -> dict[str, float | None]:
+        """IS, IV and RA from the hourly steps of the last 7 full days."""
+        if not self.hourly_steps:
+            return {"IS": None, "IV": None, "RA": None}
+        first = (self.latest_day - 7) * 24
+        hours = [self.hourly_steps.get(h, 0) for h in range(first, self.latest_day * 24)]
+        n = len(hours)
+        mean = sum(hours) / n
+        total_var = sum((x - mean) ** 2 for x in hours)
+        if total_var == 0:
+            return {"IS": None, "IV": None, "RA": None}
+        profile = [sum(hours[h::24]) / len(hours[h::24]) for h in range(24)]
+        is_ = n * sum((p - mean) ** 2 for p in profile) / (24 * total_var)
+        iv = n * sum((hours[i] - hours[i - 1]) ** 2 for i in range(1, n)) / ((n - 1) * total_var)
+        doubled = profile + profile
+        m10 = max(sum(doubled[h : h + 10]) / 10 for h in range(24))
+        l5 = min(sum(doubled[h : h + 5]) / 5 for h in range(24))
+        ra = (m10 - l5) / (m10 + l5) if m10 + l5 else None
+        return {"IS": round(is_, 3), "IV": round(iv, 3), "RA": _r(ra, 3)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"days": {str(i): d.to_list() for i, d in self.days.items()},
+                "hours": {str(h): s for h, s in self.hourly_steps.items()},
+                "sed": self.sed_start, "latest": self.latest_day}  # fmt: skip
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.days = {int(i): Day.from_list(v) for i, v in data["days"].items()}
+        self.hourly_steps = {int(h): s for h, s in data["hours"].items()}
+        self.sed_start = data["sed"]
+        self.latest_day = data["latest"]
+
+
+def _r(value: float | None, places: int = 2) -> float | None:
+    return round(value, places) if value is not None else None

@@ -1,0 +1,255 @@
+"""The state of one patient: everything the monitor knows, updated one reading at a time.
+
+``PatientState.update(reading, now)`` folds a normalized reading (``vitals.clean``) into the
+latest values, the personal baselines, the digital phenotype and the deviation scores;
+``assess(now)`` returns NEWS2 and the corroborated personal deviation for the alert engine.
+Time is always a parameter: the state never reads the clock.
+
+Context of a reading: ``asleep`` inside a sleep interval reported by the device, ``active``
+within 10 minutes of a step cadence of at least 60/min, else ``rest``. Sleep intervals often
+arrive after the night (a morning sync); readings processed before then count as ``rest``.
+
+NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); heart
+rate, respiration and SpO2 from a wearable are smoothed over ~5 minutes first (exponential in
+event time) so one motion artefact does not score. Baselines stop learning while
+``learning`` is False (the alert engine sets it during an episode) and while a corroborated
+deviation is present, so a slow deterioration never becomes the new normal.
+
+Serialization is compact, versioned and safe (JSON + zlib, no pickle): ``to_bytes`` /
+``from_bytes``. A blob of another version is migrated when a migration exists, else the state
+is rebuilt empty; never a crash.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from online_models.baselines import Baselines
+from online_models.deviation import Deviation, DeviationResult
+from online_models.news2 import News2Result, score
+from online_models.phenotype import Phenotype
+
+STATE_VERSION = 1
+MAGIC = b"VS"
+VALIDITY_S: dict[str, float] = {
+    "respiratory_rate": 900.0,
+    "spo2": 900.0,
+    "heart_rate": 900.0,
+    "systolic_bp": 6 * 3600.0,
+    "body_temperature": 6 * 3600.0,
+    "consciousness": 12 * 3600.0,
+    "supplemental_o2": 24 * 3600.0,
+}
+SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
+SMOOTH_TAU_S = 300.0
+NUMERIC = frozenset({"heart_rate", "respiratory_rate", "spo2", "body_temperature",
+                     "skin_temperature", "hrv_rmssd", "hrv_sdnn", "systolic_bp"})  # fmt: skip
+ACTIVE_CADENCE = 60.0  # steps/min
+ACTIVE_HOLD_S = 600.0
+HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
+
+Migration = Callable[[dict[str, Any]], dict[str, Any]]
+MIGRATIONS: dict[int, Migration] = {}
+"""Upgrades of a decoded state document, keyed by the version they upgrade *from*."""
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """What the alert engine needs from one patient at one moment."""
+
+    news2: News2Result
+    deviation: DeviationResult
+
+
+def rmssd(intervals: list[float]) -> float | None:
+    """Root mean square of successive R-R differences (Task Force of the ESC and NASPE 1996).
+
+    >>> round(rmssd([800, 810, 790, 805]), 2)
+    15.55
+    """
+    if len(intervals) < 2:
+        return None
+    diffs = [(b - a) ** 2 for a, b in itertools.pairwise(intervals)]
+    return math.sqrt(sum(diffs) / len(diffs))
+
+
+def spo2_scale(profile: dict[str, Any] | None) -> int:
+    """NEWS2 SpO2 scale of a profile: 2 when a clinician set it or the condition calls for it."""
+    if not profile:
+        return 1
+    if profile.get("spo2_scale") in (1, 2):
+        return int(profile["spo2_scale"])
+    return 2 if HYPERCAPNIC & set(profile.get("conditions") or ()) else 1
+
+
+class PatientState:
+    """Per-patient online model state (pure: no I/O, no clock)."""
+
+    def __init__(self, patient_id: str, profile: dict[str, Any] | None = None) -> None:
+        self.patient_id = patient_id
+        self.profile: dict[str, Any] = {}
+        self.latest: dict[str, list[Any]] = {}  # signal -> [value, ts]
+        self.smooth: dict[str, list[float]] = {}  # signal -> [value, ts]
+        self.sleep_spans: list[list[float]] = []  # recent [start, end] asleep
+        self.active_until = -math.inf
+        self.baselines = Baselines()
+        self.phenotype = Phenotype()
+        self.deviation = Deviation()
+        self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
+        self.n_readings = 0
+        self.learning = True
+        self.set_profile(profile)
+
+    # ------------------------------------------------------------------ inputs
+    def set_profile(self, profile: dict[str, Any] | None) -> None:
+        self.profile = dict(profile or {})
+        self.baselines.age = self.profile.get("age")
+        self.baselines.sex = self.profile.get("sex")
+
+    def context(self, ts: float) -> str:
+        if any(start <= ts <= end for start, end in self.sleep_spans):
+            return "asleep"
+        return "active" if ts <= self.active_until else "rest"
+
+    def already_applied(self, partition: int, offset: int) -> bool:
+        """True for a redelivered event at or before the checkpointed offset."""
+        return offset <= self.offsets.get(partition, -1)
+
+    def mark_applied(self, partition: int, offset: int) -> None:
+        self.offsets[partition] = max(offset, self.offsets.get(partition, -1))
+
+    def update(self, reading: dict[str, Any], now: float) -> None:
+        """Fold one normalized reading into the state. ``now`` is processing time."""
+        signal, value, ts = reading["signal"], reading["value"], reading["ts"]
+        end_ts = reading.get("end_ts")
+        self.n_readings += 1
+        if signal == "rr_intervals":
+            value, signal = rmssd(value), "hrv_rmssd"
+            if value is None:
+                return
+        elif signal == "blood_pressure":
+            self._latest("diastolic_bp", value["diastolic"], ts)
+            value, signal = value["systolic"], "systolic_bp"
+        if signal in NUMERIC:
+            self._numeric(signal, float(value), ts)
+        elif signal == "steps":
+            minutes = max(((end_ts or ts) - ts) / 60.0, 1.0)
+            if value / minutes >= ACTIVE_CADENCE:
+                self.active_until = max(self.active_until, (end_ts or ts) + ACTIVE_HOLD_S)
+            self.phenotype.learn_one("steps", value, ts, end_ts, self.context(ts))
+        elif signal == "sleep":
+            if value.get("stage") != "awake" and end_ts is not None:
+                self.sleep_spans = [*self.sleep_spans[-7:], [ts, end_ts]]
+            self.phenotype.learn_one("sleep", value, ts, end_ts)
+        elif signal == "device_status":
+            for key in ("battery", "worn"):
+                if value.get(key) is not None:
+                    self._latest(key, value[key], ts)
+        else:  # consciousness, supplemental_o2
+            self._latest(signal, value, ts)
+
+    def _latest(self, signal: str, value: Any, ts: float) -> None:
+        current = self.latest.get(signal)
+        if current is None or ts >= current[1]:
+            self.latest[signal] = [value, ts]
+
+    def _numeric(self, signal: str, value: float, ts: float) -> None:
+        self._latest(signal, value, ts)
+        if signal in SMOOTHED:
+            current = self.smooth.get(signal)
+            if current is None or ts - current[1] > VALIDITY_S[signal]:
+                self.smooth[signal] = [value, ts]
+            elif ts >= current[1]:
+                alpha = max(0.2, 1.0 - math.exp(-(ts - current[1]) / SMOOTH_TAU_S))
+                self.smooth[signal] = [current[0] + alpha * (value - current[0]), ts]
+        context = self.context(ts)
+        z, ref = self.baselines.z(signal, value, context)
+        self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
+        if self.learning and not self.deviation.score(ts).corroborated:
+            self.baselines.learn_one(signal, value, ts, context)
+        self.phenotype.learn_one(signal, value, ts, None, context)
+
+    # ------------------------------------------------------------------ outputs
+    def news2_inputs(self, now: float) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for parameter, validity in VALIDITY_S.items():
+            source = self.smooth if parameter in SMOOTHED else self.latest
+            entry = source.get(parameter)
+            if entry is not None and now - entry[1] <= validity:
+                values[parameter] = entry[0]
+        return values
+
+    def news2(self, now: float) -> News2Result:
+        return score(self.news2_inputs(now), scale=spo2_scale(self.profile))  # type: ignore[arg-type]
+
+    def assess(self, now: float) -> Assessment:
+        return Assessment(self.news2(now), self.deviation.score(now))
+
+    def snapshot(self, now: float) -> dict[str, Any]:
+        """The patient view of the care-team API (SPEC.md)."""
+        news2 = self.news2(now)
+        return {
+            "patient_id": self.patient_id,
+            "latest": {s: {"value": v, "ts": t} for s, (v, t) in sorted(self.latest.items())},
+            "baselines": self.baselines.summary(),
+            "phenotype": {
+                "today": self.phenotype.day_features(now),
+                "trends": self.phenotype.trends(),
+                "circadian": self.phenotype.circadian(),
+            },
+            "news2": {**news2.as_dict(), "risk": news2.risk},
+            "deviation": self.deviation.score(now).__dict__,
+            "readings": self.n_readings,
+        }
+
+    # ------------------------------------------------------------------ storage
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION, "id": self.patient_id, "prof": self.profile,
+            "latest": self.latest, "smooth": self.smooth, "sleep": self.sleep_spans,
+            "active": self.active_until if math.isfinite(self.active_until) else None,
+            "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
+            "dev": self.deviation.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
+            "n": self.n_readings, "learn": self.learning,
+        }  # fmt: skip
+
+    def to_bytes(self) -> bytes:
+        return MAGIC + bytes([STATE_VERSION]) + zlib.compress(orjson.dumps(self.to_dict()), 6)
+
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> PatientState:
+        state = cls(doc["id"], doc.get("prof"))
+        state.latest, state.smooth, state.sleep_spans = doc["latest"], doc["smooth"], doc["sleep"]
+        state.active_until = doc["active"] if doc["active"] is not None else -math.inf
+        state.baselines.load(doc["base"])
+        state.phenotype.load(doc["phen"])
+        state.deviation.load(doc["dev"])
+        state.offsets = {int(p): o for p, o in doc["off"].items()}
+        state.n_readings, state.learning = doc["n"], doc["learn"]
+        return state
+
+    @classmethod
+    def from_bytes(cls, blob: bytes, patient_id: str) -> tuple[PatientState, str]:
+        """Restore a state: (state, how) where how is restored, migrated or rebuilt."""
+        try:
+            if blob[:2] != MAGIC:
+                raise ValueError("not a vigilstream state")
+            doc = orjson.loads(zlib.decompress(blob[3:]))
+            how = "restored"
+            while doc.get("v") != STATE_VERSION:
+                migrate = MIGRATIONS.get(doc.get("v"))  # type: ignore[arg-type]
+                if migrate is None:
+                    raise ValueError(f"no migration from state version {doc.get('v')}")
+                doc, how = migrate(doc), "migrated"
+            if doc["id"] != patient_id:
+                raise ValueError("state belongs to another patient")
+            return cls.from_dict(doc), how
+        except (ValueError, KeyError, TypeError, zlib.error, orjson.JSONDecodeError):
+            return cls(patient_id), "rebuilt"

@@ -1,0 +1,84 @@
+"""Phenotype features against values computed by hand on a small fixed day."""
+
+from __future__ import annotations
+
+import pytest
+
+from online_models.phenotype import DAY_S, Phenotype
+
+D0 = 20_000 * DAY_S  # a UTC midnight
+
+
+def test_a_small_fixed_day() -> None:
+    p = Phenotype()
+    # Sleep 23:00-07:00 the night before, reported as two staged spans ending on day 0.
+    p.learn_one("sleep", {"stage": "light"}, ts=D0 - 3600, end_ts=D0 + 3 * 3600)  # 240 min
+    p.learn_one("sleep", {"stage": "awake"}, ts=D0 + 3 * 3600, end_ts=D0 + 3.5 * 3600)  # 30
+    p.learn_one("sleep", {"stage": "deep"}, ts=D0 + 3.5 * 3600, end_ts=D0 + 7 * 3600)  # 210
+    # 08:00-08:30 walking at 110/min, 08:30-09:30 no steps, then a 10-minute stroll at 50/min.
+    for m in range(30):
+        p.learn_one("steps", 110, ts=D0 + 8 * 3600 + m * 60, end_ts=D0 + 8 * 3600 + m * 60 + 60)
+    for m in range(60):
+        p.learn_one("steps", 0, ts=D0 + 8.5 * 3600 + m * 60, end_ts=D0 + 8.5 * 3600 + m * 60 + 60)
+    for m in range(10):
+        t = D0 + 9.5 * 3600 + m * 60
+        p.learn_one("steps", 50, ts=t, end_ts=t + 60)
+    # Resting heart rate: 25 readings at rest; the 20 lowest are 60..79, mean 69.5.
+    for i, hr in enumerate(range(60, 85)):
+        p.learn_one("heart_rate", hr, ts=D0 + 10 * 3600 + i * 60, context="rest")
+    p.learn_one("heart_rate", 50, ts=D0 + 11 * 3600, context="active")  # not resting
+    p.learn_one("hrv_rmssd", 30.0, ts=D0 + 12 * 3600)
+    p.learn_one("hrv_rmssd", 40.0, ts=D0 + 12 * 3600 + 60)
+
+    day = p.day_features(D0 + 1)
+    assert day["steps"] == 30 * 110 + 10 * 50
+    assert day["active_min"] == 30.0
+    assert day["sedentary_bouts"] == 1 and day["sedentary_min"] == 60.0
+    assert day["resting_hr"] == 69.5
+    assert day["hrv"] == 35.0
+    # Sleep attributed to day 0 (the day each span starts; the first span starts on day -1).
+    assert day["sleep_min"] == 210.0 and day["sleep_efficiency"] == pytest.approx(210 / 240)
+    previous = p.day_features(D0 - 1)
+    assert previous["sleep_min"] == 240.0
+    # Midpoint of the deep span 03:30-07:00 is 05:15.
+    assert day["sleep_midpoint_h"] == pytest.approx(5.25)
+    # Minutes with data: 3 sleep starts + 100 step minutes + 25 + 1 HR + 2 HRV.
+    assert day["wear_min"] == 2 + 100 + 26 + 2
+
+
+def test_trends_compare_7_and_28_days() -> None:
+    p = Phenotype()
+    for d in range(28):
+        steps = 8000 if d < 21 else 4000  # the last week, half as active
+        p.learn_one(
+            "steps", steps, ts=D0 + d * DAY_S + 12 * 3600, end_ts=D0 + d * DAY_S + 20 * 3600
+        )
+    p.learn_one("steps", 0, ts=D0 + 28 * DAY_S + 60, end_ts=D0 + 28 * DAY_S + 120)  # day 28 opens
+    trend = p.trends()["steps"]
+    assert trend["mean_7d"] == 4000.0
+    assert trend["mean_28d"] == pytest.approx((21 * 8000 + 7 * 4000) / 28)
+    assert trend["delta"] == pytest.approx(4000 - 7000)
+
+
+def test_circadian_rhythm_of_a_regular_and_an_irregular_week() -> None:
+    regular, irregular = Phenotype(), Phenotype()
+    for d in range(8):
+        for h in range(24):
+            ts = D0 + d * DAY_S + h * 3600
+            regular.learn_one("steps", 600 if 8 <= h < 20 else 0, ts=ts, end_ts=ts + 3600)
+            shifted = 600 if (h + 5 * d) % 24 < 12 else 0
+            irregular.learn_one("steps", shifted, ts=ts, end_ts=ts + 3600)
+    r, i = regular.circadian(), irregular.circadian()
+    assert r["IS"] == pytest.approx(1.0) and r["RA"] == pytest.approx(1.0)
+    assert i["IS"] < 0.3
+    assert r["IV"] < i["IV"] + 1e-9 or r["IV"] <= 0.2
+
+
+def test_round_trip_keeps_features() -> None:
+    p = Phenotype()
+    for m in range(90):
+        p.learn_one("steps", 120, ts=D0 + m * 60, end_ts=D0 + m * 60 + 60)
+        p.learn_one("heart_rate", 60 + m % 7, ts=D0 + m * 60, context="rest")
+    q = Phenotype()
+    q.load(p.to_dict())
+    assert q.day_features(D0) == p.day_features(D0)

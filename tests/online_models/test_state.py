@@ -1,0 +1,134 @@
+from __future__ import annotations
+
+import zlib
+
+import orjson
+import pytest
+
+from online_models import state as state_module
+from online_models.state import STATE_VERSION, PatientState, rmssd, spo2_scale
+
+T0 = 1_800_000_000.0
+
+
+def reading(signal: str, value, ts: float, end_ts: float | None = None) -> dict:
+    return {"signal": signal, "value": value, "ts": ts, "end_ts": end_ts}
+
+
+def warm_state(days: int = 2) -> PatientState:
+    s = PatientState("p-1", {"age": 60, "sex": "M", "consent": True})
+    for m in range(0, days * 1440, 5):
+        ts = T0 + m * 60
+        s.update(reading("heart_rate", 62 + (m % 3), ts), now=ts)
+        s.update(reading("respiratory_rate", 14 + (m % 2), ts), now=ts)
+        s.update(reading("spo2", 97 - (m % 2), ts), now=ts)
+    return s
+
+
+def test_news2_uses_fresh_values_and_reports_missing() -> None:
+    s = PatientState("p-1")
+    s.update(reading("respiratory_rate", 26, T0), now=T0)
+    s.update(reading("heart_rate", 125, T0), now=T0)
+    s.update(reading("blood_pressure", {"systolic": 95, "diastolic": 60}, T0), now=T0)
+    s.update(reading("body_temperature", 39.2, T0), now=T0)
+    s.update(reading("spo2", 90, T0), now=T0)
+    s.update(reading("supplemental_o2", False, T0), now=T0)
+    s.update(reading("consciousness", "A", T0), now=T0)
+    assert s.news2(T0).total == 12 and s.news2(T0).missing == []
+    later = s.news2(T0 + 3600)  # an hour later the wearable values have expired, spot checks not
+    assert set(later.missing) == {"respiratory_rate", "spo2", "heart_rate"}
+    assert later.total == 2 + 2  # systolic 95 and temperature 39.2 are still valid
+
+
+def test_smoothing_ignores_a_single_artefact() -> None:
+    s = PatientState("p-1")
+    for m in range(10):
+        s.update(reading("heart_rate", 70, T0 + m * 60), now=T0 + m * 60)
+    s.update(reading("heart_rate", 140, T0 + 600), now=T0 + 600)  # one motion artefact
+    assert s.news2(T0 + 600).subscores["heart_rate"] <= 1
+
+
+def test_scale_2_from_profile() -> None:
+    assert spo2_scale({"conditions": ["hypercapnic_respiratory_failure"]}) == 2
+    assert spo2_scale({"spo2_scale": 1, "conditions": ["hypercapnic_respiratory_failure"]}) == 1
+    assert spo2_scale(None) == 1
+    s = PatientState("p-2", {"conditions": ["hypercapnic_respiratory_failure"]})
+    s.update(reading("spo2", 89, T0), now=T0)
+    assert s.news2(T0).scale == 2 and s.news2(T0).subscores["spo2"] == 0
+
+
+def test_rr_intervals_become_rmssd_and_bp_systolic() -> None:
+    assert rmssd([800.0]) is None
+    s = PatientState("p-1")
+    s.update(reading("rr_intervals", [800, 810, 790, 805], T0), now=T0)
+    assert s.latest["hrv_rmssd"][0] == pytest.approx(15.55, abs=0.01)
+    s.update(reading("blood_pressure", {"systolic": 130, "diastolic": 85}, T0), now=T0)
+    assert s.latest["systolic_bp"][0] == 130 and s.latest["diastolic_bp"][0] == 85
+
+
+def test_context_from_sleep_and_steps() -> None:
+    s = PatientState("p-1")
+    s.update(reading("sleep", {"stage": "deep"}, T0, T0 + 3600), now=T0 + 3600)
+    s.update(reading("steps", 120, T0 + 7200, T0 + 7260), now=T0 + 7260)
+    assert s.context(T0 + 1800) == "asleep"
+    assert s.context(T0 + 7300) == "active"
+    assert s.context(T0 + 7260 + 700) == "rest"
+
+
+def test_baseline_does_not_learn_during_a_corroborated_deviation() -> None:
+    s = warm_state()
+    hr_before = s.baselines.reference("heart_rate", "rest").mean
+    end = T0 + 2 * 1440 * 60
+    for m in range(60):  # an hour of tachycardia and tachypnoea
+        ts = end + m * 60
+        s.update(reading("heart_rate", 120, ts), now=ts)
+        s.update(reading("respiratory_rate", 28, ts), now=ts)
+    assessment = s.assess(end + 3600)
+    assert assessment.deviation.corroborated
+    assert {e["signal"] for e in assessment.deviation.signals} >= {"heart_rate", "respiratory_rate"}
+    assert s.baselines.reference("heart_rate", "rest").mean - hr_before < 1.0
+
+
+def test_learning_flag_holds_baselines() -> None:
+    s = warm_state()
+    s.learning = False
+    n_before = s.baselines.reference("heart_rate", "rest").n
+    s.update(reading("heart_rate", 63, T0 + 3 * 86400), now=T0 + 3 * 86400)
+    assert s.baselines.reference("heart_rate", "rest").n == n_before
+
+
+def test_round_trip_is_exact_and_compact() -> None:
+    s = warm_state()
+    s.mark_applied(3, 1234)
+    blob = s.to_bytes()
+    restored, how = PatientState.from_bytes(blob, "p-1")
+    assert how == "restored"
+    assert restored.to_dict() == s.to_dict()
+    assert restored.already_applied(3, 1234) and not restored.already_applied(3, 1235)
+    assert len(blob) < 20_000
+
+
+def test_other_versions_migrate_or_rebuild(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = warm_state(days=1)
+    doc = s.to_dict()
+    old = {**doc, "v": 0}
+    old.pop("learn")  # pretend version 0 had no learning flag
+    blob = b"VS\x00" + zlib.compress(orjson.dumps(old))
+    rebuilt, how = PatientState.from_bytes(blob, "p-1")  # no migration from 0 is known
+    assert how == "rebuilt" and rebuilt.n_readings == 0
+
+    monkeypatch.setitem(state_module.MIGRATIONS, 0, lambda d: {**d, "v": STATE_VERSION,
+                                                               "learn": True})  # fmt: skip
+    migrated, how = PatientState.from_bytes(blob, "p-1")
+    assert how == "migrated" and migrated.n_readings == s.n_readings
+    for garbage in (b"", b"VS\x01not zlib", b"\x80\x04pickle"):
+        assert PatientState.from_bytes(garbage, "p-1")[1] == "rebuilt"
+    assert PatientState.from_bytes(s.to_bytes(), "someone-else")[1] == "rebuilt"
+
+
+def test_snapshot_has_the_api_shape() -> None:
+    snap = warm_state().snapshot(T0 + 2 * 86400)
+    assert set(snap) >= {"patient_id", "latest", "baselines", "phenotype", "news2"}
+    hr = snap["baselines"]["heart_rate/rest"]
+    assert hr["warm"] is True and hr["n"] > 500 and 62 <= hr["mean"] <= 64
+    assert snap["latest"]["heart_rate"]["value"] in (62, 63, 64)

@@ -15,6 +15,12 @@ event time) so one motion artefact does not score. Baselines stop learning while
 ``learning`` is False (the alert engine sets it during an episode) and while a corroborated
 deviation is present, so a slow deterioration never becomes the new normal.
 
+Readings applied in the last ``REPLAY_WINDOW_S`` of processing time are remembered by a 64-bit
+digest of (signal, event time, value), and a second copy is not applied again. Kafka delivers at
+least once: when a partition of ``vitals.raw`` changes owner, what the old owner ingested since
+its last offset commit is ingested again and reaches ``vitals.clean`` a second time, under new
+offsets; this memory travels with the checkpoint, so the patient's new owner still recognises it.
+
 Serialization is compact, versioned and safe (JSON + zlib, no pickle): ``to_bytes`` /
 ``from_bytes``. A blob of another version is migrated when a migration exists, else the state
 is rebuilt empty; never a crash.
@@ -22,11 +28,12 @@ is rebuilt empty; never a crash.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import math
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import orjson
@@ -53,6 +60,7 @@ NUMERIC = frozenset({"heart_rate", "respiratory_rate", "spo2", "body_temperature
                      "skin_temperature", "hrv_rmssd", "hrv_sdnn", "systolic_bp"})  # fmt: skip
 ACTIVE_CADENCE = 60.0  # steps/min
 ACTIVE_HOLD_S = 600.0
+REPLAY_WINDOW_S = 900.0
 HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -104,6 +112,8 @@ class PatientState:
         self.deviation = Deviation()
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
+        self.duplicates = 0
+        self.recent: dict[int, float] = {}  # digest -> processing time it was applied
         self.learning = True
         self.set_profile(profile)
 
@@ -125,15 +135,36 @@ class PatientState:
     def mark_applied(self, partition: int, offset: int) -> None:
         self.offsets[partition] = max(offset, self.offsets.get(partition, -1))
 
-    def update(self, reading: dict[str, Any], now: float) -> None:
-        """Fold one normalized reading into the state. ``now`` is processing time."""
+    def _seen(self, signal: str, value: Any, ts: float, now: float) -> bool:
+        """True when this reading was applied within the replay window; remembers it if not."""
+        key = int.from_bytes(
+            hashlib.blake2b(f"{signal}|{ts!r}|{value!r}".encode(), digest_size=8).digest(), "big"
+        )
+        recent = self.recent
+        while recent:
+            oldest = next(iter(recent))
+            if now - recent[oldest] <= REPLAY_WINDOW_S:
+                break
+            del recent[oldest]
+        if key in recent:
+            return True
+        recent[key] = now
+        return False
+
+    def update(self, reading: dict[str, Any], now: float) -> bool:
+        """Fold one normalized reading into the state; False when it was a replayed copy.
+
+        ``now`` is processing time."""
         signal, value, ts = reading["signal"], reading["value"], reading["ts"]
         end_ts = reading.get("end_ts")
+        if self._seen(signal, value, ts, now):
+            self.duplicates += 1
+            return False
         self.n_readings += 1
         if signal == "rr_intervals":
             value, signal = rmssd(value), "hrv_rmssd"
             if value is None:
-                return
+                return True
         elif signal == "blood_pressure":
             self._latest("diastolic_bp", value["diastolic"], ts)
             value, signal = value["systolic"], "systolic_bp"
@@ -154,6 +185,7 @@ class PatientState:
                     self._latest(key, value[key], ts)
         else:  # consciousness, supplemental_o2
             self._latest(signal, value, ts)
+        return True
 
     def _latest(self, signal: str, value: Any, ts: float) -> None:
         current = self.latest.get(signal)
@@ -205,7 +237,7 @@ class PatientState:
                 "circadian": self.phenotype.circadian(),
             },
             "news2": {**news2.as_dict(), "risk": news2.risk},
-            "deviation": self.deviation.score(now).__dict__,
+            "deviation": asdict(self.deviation.score(now)),
             "readings": self.n_readings,
         }
 
@@ -217,7 +249,8 @@ class PatientState:
             "active": self.active_until if math.isfinite(self.active_until) else None,
             "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
             "dev": self.deviation.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
-            "n": self.n_readings, "learn": self.learning,
+            "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
+            "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
         }  # fmt: skip
 
     def to_bytes(self) -> bytes:
@@ -233,6 +266,8 @@ class PatientState:
         state.deviation.load(doc["dev"])
         state.offsets = {int(p): o for p, o in doc["off"].items()}
         state.n_readings, state.learning = doc["n"], doc["learn"]
+        state.duplicates = doc["dup"]
+        state.recent = {int(k): t for k, t in doc["recent"]}
         return state
 
     @classmethod

@@ -67,10 +67,11 @@ class Application:
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()
         )
 
-        from streams import ingest, profiles, web
+        from streams import ingest, monitor, profiles, web
 
         self.profiles = profiles.register(self)
         ingest.register(self)
+        self.registry = monitor.register(self)
         web.register(self)
 
         @app.task

@@ -10,6 +10,7 @@ from typing import Any
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     disable_created_metrics,
     generate_latest,
@@ -41,6 +42,32 @@ class Metrics:
         )  # fmt: skip
         self.process_seconds = Histogram(
             "vigil_reading_process_seconds", "Processing time of one raw message at ingest",
+            buckets=_PROCESS_BUCKETS, registry=r,
+        )  # fmt: skip
+
+        self.model_updates = Counter(
+            "vigil_model_updates", "Readings folded into patient models", registry=r
+        )
+        self.replays_skipped = Counter(
+            "vigil_replayed_events_skipped", "Redelivered vitals.clean events already applied",
+            registry=r,
+        )  # fmt: skip
+        self.replayed_readings = Counter(
+            "vigil_replayed_readings_skipped",
+            "Readings a patient's owner had already applied (redelivered through ingest)",
+            registry=r,
+        )
+        self.patients_active = Gauge(
+            "vigil_patients_active", "Patients whose state this worker holds", registry=r
+        )
+        self.checkpoint_failures = Counter(
+            "vigil_checkpoint_failures", "Failed checkpoint writes of patient state", registry=r
+        )
+        self.checkpoint_seconds = Histogram(
+            "vigil_checkpoint_seconds", "Duration of one pipelined checkpoint write", registry=r
+        )
+        self.model_update_seconds = Histogram(
+            "vigil_model_update_seconds", "Model update time per reading",
             buckets=_PROCESS_BUCKETS, registry=r,
         )  # fmt: skip
 

@@ -30,6 +30,8 @@ class WorkerProcess:
             "VIGIL_SESSION_TIMEOUT_S": str(settings.session_timeout_s),
             "VIGIL_REBALANCE_TIMEOUT_S": str(settings.rebalance_timeout_s),
             "VIGIL_PARTITIONS": str(settings.partitions),
+            "VIGIL_CHECKPOINT_INTERVAL_S": str(settings.checkpoint_interval_s),
+            "VIGIL_API_TOKENS": "view-tok:viewer,clin-tok:clinician",
         }
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
@@ -38,9 +40,12 @@ class WorkerProcess:
                 [sys.executable, "-m", "vigilstream", "worker"], env=env, stdout=log, stderr=log
             )
 
-    def get(self, path: str) -> tuple[int, bytes]:
+    def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}")
+        if token is not None:
+            request.add_header("Authorization", f"Bearer {token}")
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            with urllib.request.urlopen(request, timeout=5) as r:
                 return r.status, r.read()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read()

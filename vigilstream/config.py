@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         250_000, ge=0, description="memory bound of the duplicate filter"
     )
 
+    # Patient state checkpoints (README, "Patient models").
+    checkpoint_interval_s: float = Field(
+        10.0, gt=0, description="how often changed patient states are saved"
+    )
+
     @field_validator("broker")
     @classmethod
     def _check_broker(cls, value: str) -> str:

@@ -132,3 +132,14 @@ def test_snapshot_has_the_api_shape() -> None:
     hr = snap["baselines"]["heart_rate/rest"]
     assert hr["warm"] is True and hr["n"] > 500 and 62 <= hr["mean"] <= 64
     assert snap["latest"]["heart_rate"]["value"] in (62, 63, 64)
+
+
+def test_a_replayed_copy_is_not_applied_twice_even_after_a_checkpoint() -> None:
+    s = PatientState("p-1")
+    r = reading("heart_rate", 72.0, T0)
+    assert s.update(r, now=T0 + 5) is True
+    restored, _ = PatientState.from_bytes(s.to_bytes(), "p-1")  # the new owner
+    assert restored.update(dict(r), now=T0 + 65) is False
+    assert restored.n_readings == 1 and restored.duplicates == 1
+    assert restored.update(reading("heart_rate", 73.0, T0), now=T0 + 66) is True  # other value
+    assert restored.update(dict(r), now=T0 + 5 + 901) is True  # outside the replay window

@@ -1,0 +1,43 @@
+"""Where patient state lives between workers: a small storage interface and its Redis version.
+
+Checkpoints are written in one pipelined round trip for many patients (never one per reading);
+a patient's state is read once, when its owner first meets it after an assignment.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import redis.asyncio as aioredis
+
+
+class StateStore(Protocol):
+    """Load, save and delete serialized patient states."""
+
+    async def load(self, patient_id: str) -> bytes | None: ...
+
+    async def save_many(self, blobs: dict[str, bytes]) -> None: ...
+
+    async def delete(self, patient_id: str) -> None: ...
+
+
+class RedisStateStore:
+    """Patient states in Redis under ``<topic prefix>vigil:state:<patient id>``."""
+
+    def __init__(self, client: aioredis.Redis, prefix: str = "") -> None:
+        self.client = client
+        self.prefix = f"{prefix}vigil:state:"
+
+    async def load(self, patient_id: str) -> bytes | None:
+        return await self.client.get(self.prefix + patient_id)
+
+    async def save_many(self, blobs: dict[str, bytes]) -> None:
+        if not blobs:
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
+            for patient_id, blob in blobs.items():
+                pipe.set(self.prefix + patient_id, blob)
+            await pipe.execute()
+
+    async def delete(self, patient_id: str) -> None:
+        await self.client.delete(self.prefix + patient_id)

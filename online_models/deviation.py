@@ -115,6 +115,10 @@ class Deviation:
         ]  # fmt: skip
         return DeviationResult(round(score, 2), corroborated, explanation)
 
+    def current_z(self, now: float) -> dict[str, float]:
+        """Smoothed z of each signal seen in the last 30 minutes."""
+        return {name: round(s.zs, 3) for name, s in self.signals.items() if now - s.ts <= STALE_S}
+
     def to_dict(self) -> dict[str, Any]:
         return {name: s.to_list() for name, s in self.signals.items()}
 

@@ -107,6 +107,7 @@ class Phenotype:
         self.hourly_steps: dict[int, int] = {}  # epoch hour -> steps, last 7 days
         self.sed_start: float | None = None  # start of the current run of step-free minutes
         self.latest_day = 0
+        self._trends: tuple[int, dict[str, dict[str, float | None]]] | None = None
 
     def _day(self, ts: float) -> Day | None:
         index = int(ts // DAY_S)
@@ -115,6 +116,8 @@ class Phenotype:
         if index > self.latest_day:
             self.latest_day = index
             self._prune()
+        if index < self.latest_day:
+            self._trends = None  # a closed day changed
         day = self.days.get(index)
         if day is None:
             day = self.days[index] = Day()
@@ -185,6 +188,8 @@ class Phenotype:
 
     def trends(self) -> dict[str, dict[str, float | None]]:
         """Per feature: mean of the last 7 days, of the last 28, and their difference."""
+        if self._trends is not None and self._trends[0] == self.latest_day:
+            return self._trends[1]
         out: dict[str, dict[str, float | None]] = {}
         # The current day is incomplete; trends use closed days only.
         closed = {i: d.features() for i, d in self.days.items() if i < self.latest_day}
@@ -196,6 +201,7 @@ class Phenotype:
             m28 = sum(last28) / len(last28) if last28 else None
             delta = round(m7 - m28, 2) if m7 is not None and m28 is not None else None
             out[feature] = {"mean_7d": _r(m7), "mean_28d": _r(m28), "delta": delta}
+        self._trends = (self.latest_day, out)
         return out
 
     def circadian(self) -> dict[str, float | None]:

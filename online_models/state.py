@@ -42,6 +42,7 @@ from online_models.baselines import Baselines
 from online_models.deviation import Deviation, DeviationResult
 from online_models.news2 import News2Result, score
 from online_models.phenotype import Phenotype
+from online_models.risk import HORIZON_S, SNAPSHOT_S, RiskModel, features, label_snapshots
 
 STATE_VERSION = 1
 MAGIC = b"VS"
@@ -74,6 +75,7 @@ class Assessment:
 
     news2: News2Result
     deviation: DeviationResult
+    risk: dict[str, Any] | None = None  # probability, model_version, top_features
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -114,6 +116,7 @@ class PatientState:
         self.n_readings = 0
         self.duplicates = 0
         self.recent: dict[int, float] = {}  # digest -> processing time it was applied
+        self.snapshots: list[list[Any]] = []  # [event time, risk features], hourly, unlabelled
         self.learning = True
         self.set_profile(profile)
 
@@ -221,12 +224,40 @@ class PatientState:
     def news2(self, now: float) -> News2Result:
         return score(self.news2_inputs(now), scale=spo2_scale(self.profile))  # type: ignore[arg-type]
 
-    def assess(self, now: float) -> Assessment:
-        return Assessment(self.news2(now), self.deviation.score(now))
+    def risk_features(self, now: float) -> dict[str, float]:
+        return features(self.news2(now), self.deviation.score(now), self.deviation.current_z(now),
+                        self.phenotype.trends())  # fmt: skip
 
-    def snapshot(self, now: float) -> dict[str, Any]:
+    def maybe_snapshot(self, ts: float) -> bool:
+        """Keep hourly feature snapshots of the last day, for labelling by outcomes."""
+        if self.snapshots and ts - self.snapshots[-1][0] < SNAPSHOT_S:
+            return False
+        feats = {k: round(v, 3) for k, v in self.risk_features(ts).items()}
+        self.snapshots = [s for s in self.snapshots if ts - s[0] <= HORIZON_S + SNAPSHOT_S]
+        self.snapshots.append([ts, feats])
+        return True
+
+    def label(self, kind: str, ts: float, onset_ts: float | None = None):
+        """Labelled (features, deteriorated) examples from an outcome of this patient."""
+        examples, self.snapshots = label_snapshots(self.snapshots, kind, ts, onset_ts)
+        return examples
+
+    def assess(self, now: float, model: RiskModel | None = None) -> Assessment:
+        news2, deviation = self.news2(now), self.deviation.score(now)
+        risk = None
+        if model is not None and model.examples:
+            x = self.risk_features(now)
+            risk = {
+                "probability": round(model.predict_one(x), 4),
+                "model_version": model.version,
+                "top_features": model.top_features(x),
+            }
+        return Assessment(news2, deviation, risk)
+
+    def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (SPEC.md)."""
-        news2 = self.news2(now)
+        assessment = self.assess(now, model)
+        news2 = assessment.news2
         return {
             "patient_id": self.patient_id,
             "latest": {s: {"value": v, "ts": t} for s, (v, t) in sorted(self.latest.items())},
@@ -237,7 +268,8 @@ class PatientState:
                 "circadian": self.phenotype.circadian(),
             },
             "news2": {**news2.as_dict(), "risk": news2.risk},
-            "deviation": asdict(self.deviation.score(now)),
+            "deviation": asdict(assessment.deviation),
+            "risk": assessment.risk,
             "readings": self.n_readings,
         }
 
@@ -251,6 +283,7 @@ class PatientState:
             "dev": self.deviation.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
+            "snap": self.snapshots,
         }  # fmt: skip
 
     def to_bytes(self) -> bytes:
@@ -268,6 +301,7 @@ class PatientState:
         state.n_readings, state.learning = doc["n"], doc["learn"]
         state.duplicates = doc["dup"]
         state.recent = {int(k): t for k, t in doc["recent"]}
+        state.snapshots = doc["snap"]
         return state
 
     @classmethod

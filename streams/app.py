@@ -27,6 +27,7 @@ class Topics:
     clean: faust.TopicT
     deadletter: faust.TopicT
     patients: faust.TopicT
+    outcomes: faust.TopicT
 
 
 class Application:
@@ -62,16 +63,18 @@ class Application:
             clean=app.topic(settings.topic("vitals.clean")),
             deadletter=app.topic(settings.topic("vitals.deadletter")),
             patients=app.topic(settings.topic("patients"), compacting=True),
+            outcomes=app.topic(settings.topic("outcomes")),
         )
         self.redis = aioredis.from_url(
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()
         )
 
-        from streams import ingest, monitor, profiles, web
+        from streams import ingest, monitor, outcomes, profiles, web
 
         self.profiles = profiles.register(self)
         ingest.register(self)
-        self.registry = monitor.register(self)
+        outcomes.register(self)
+        self.registry, self.risk_model = monitor.register(self)
         web.register(self)
 
         @app.task

@@ -71,6 +71,15 @@ class Metrics:
             buckets=_PROCESS_BUCKETS, registry=r,
         )  # fmt: skip
 
+        self.risk_validation = Gauge(
+            "vigil_risk_model_validation",
+            "Progressive validation of the shared risk model (roc_auc, precision, recall, f1, "
+            "examples)", ["metric"], registry=r,
+        )  # fmt: skip
+        self.outcomes = Counter(
+            "vigil_outcomes", "Outcome events applied to patient models", ["kind"], registry=r
+        )
+
     def count_readings(self, readings: list[dict[str, Any]], duplicates: int) -> None:
         """Count accepted readings by signal and format, and dropped duplicates."""
         counts: dict[tuple[str, str], int] = {}

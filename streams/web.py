@@ -75,7 +75,7 @@ def register_api(application: Application) -> None:
                 return web.json({"error": "not_found", "detail": "no such patient"}, status=404)
             state, _ = PatientState.from_bytes(blob, patient_id)
             source = "checkpoint"
-        snapshot = state.snapshot(now)
+        snapshot = state.snapshot(now, application.risk_model)
         snapshot["open_alerts"] = []  # alerts arrive with issue #5
         snapshot["source"] = source
         return web.json(snapshot)

@@ -36,4 +36,5 @@ def settings(stack: dict[str, Server], tmp_path: Path) -> Settings:
         session_timeout_s=6.0,
         rebalance_timeout_s=6.0,
         partitions=4,
+        checkpoint_interval_s=1.0,
     )

@@ -81,6 +81,72 @@ def bench_core(n: int = 20_000) -> dict[str, float]:
     return out
 
 
+def week_of_readings(seed: int, days: int = 7, start: float = 1_800_000_000.0) -> list[dict]:
+    """A plausible week of one patient's wearable data, in event-time order (for the model
+    benchmark; the full cohort simulator is ``vigilstream simulate``)."""
+    import math as m
+    import random
+
+    rng = random.Random(seed)
+    rest_hr, out = rng.uniform(55, 80), []
+    for minute in range(days * 1440):
+        ts = start + minute * 60.0
+        hour = (minute % 1440) / 60.0
+        asleep = hour < 6.5 or hour >= 23.0
+        walking = not asleep and rng.random() < 0.08
+        hr = rest_hr - (8 if asleep else 0) + (30 if walking else 0) + 4 * m.sin(hour / 24 * 6.28)
+        out.append({"signal": "heart_rate", "value": round(hr + rng.gauss(0, 3), 1), "ts": ts})
+        if not asleep:
+            steps = rng.randint(80, 120) if walking else rng.choice((0, 0, 0, rng.randint(1, 30)))
+            out.append({"signal": "steps", "value": steps, "ts": ts, "end_ts": ts + 60})
+        if minute % 5 == 0:
+            out.append({"signal": "spo2", "value": round(rng.gauss(96.5, 1.0), 1), "ts": ts})
+            out.append({"signal": "respiratory_rate", "value": round(rng.gauss(15, 1.5)), "ts": ts})
+        if minute % 30 == 0:
+            out.append({"signal": "hrv_rmssd", "value": round(rng.gauss(40, 8), 1), "ts": ts})
+        if minute % 1440 == 23 * 60:  # the night's sleep, reported as stages
+            for k, stage in enumerate(("light", "deep", "light", "rem", "light", "deep", "rem")):
+                a = ts + k * 4500.0
+                out.append({"signal": "sleep", "value": {"stage": stage}, "ts": a,
+                            "end_ts": a + 4500.0})  # fmt: skip
+        if minute % 720 == 480:
+            out.append({"signal": "body_temperature", "value": round(rng.gauss(36.6, 0.2), 2),
+                        "ts": ts})  # fmt: skip
+        if minute % 1440 == 540:
+            bp = {"systolic": round(rng.gauss(122, 8)), "diastolic": round(rng.gauss(78, 5))}
+            out.append({"signal": "blood_pressure", "value": bp, "ts": ts})
+    return out
+
+
+def bench_models(patients: int = 20, days: int = 7) -> dict[str, Any]:
+    """Model update time per reading and serialized state size after ``days`` simulated days."""
+    from online_models.state import PatientState
+
+    per_reading: list[float] = []
+    sizes: list[int] = []
+    updates = 0
+    for seed in range(patients):
+        readings = week_of_readings(seed, days)
+        state = PatientState(f"p-{seed}", {"age": 40 + seed * 2, "sex": "FM"[seed % 2]})
+        for i in range(0, len(readings), 100):
+            chunk = readings[i : i + 100]
+            started = time.perf_counter()
+            for r in chunk:
+                state.update(r, r["ts"])
+            state.maybe_snapshot(chunk[-1]["ts"])  # as the monitor does after each event
+            per_reading.append((time.perf_counter() - started) / len(chunk))
+        updates += len(readings)
+        sizes.append(len(state.to_bytes()))
+    sizes.sort()
+    return {
+        "patients": patients, "days": days, "readings": updates,
+        "update_us_median": round(statistics.median(per_reading) * 1e6, 1),
+        "update_us_p95": round(sorted(per_reading)[int(len(per_reading) * 0.95)] * 1e6, 1),
+        "state_bytes_p50": sizes[len(sizes) // 2],
+        "state_bytes_p95": sizes[min(len(sizes) - 1, int(len(sizes) * 0.95))],
+    }  # fmt: skip
+
+
 def _produce(settings: Settings, payloads: list[bytes]) -> None:
     from kafka import KafkaProducer
 
@@ -170,6 +236,7 @@ def bench_pipeline(settings: Settings, messages: int, batch_size: int) -> dict[s
 def run_bench(settings: Settings, messages: int, batch_size: int, as_json: bool) -> int:
     """Run both benchmarks and print a table (or one JSON object)."""
     core = bench_core()
+    models = bench_models()
     stack = LocalStack(settings.state_dir)
     started_stack = not all(stack.status().values())
     servers = stack.up()
@@ -181,13 +248,18 @@ def run_bench(settings: Settings, messages: int, batch_size: int, as_json: bool)
     finally:
         if started_stack:
             stack.down()
-    report = {"core_us_per_reading": core, "pipeline": pipeline, "cpu_count": os.cpu_count()}
+    report = {"core_us_per_reading": core, "models": models, "pipeline": pipeline,
+              "cpu_count": os.cpu_count()}  # fmt: skip
     if as_json:
         print(json.dumps(report, indent=2))
         return 0
     print("ingest core, µs per reading (median of 5):")
     for name, us in core.items():
         print(f"  {name:<10} {us:8.2f}")
+    print(f"patient models over {models['days']} simulated days ({models['patients']} patients, "
+          f"{models['readings']} readings): update {models['update_us_median']} µs median, "
+          f"{models['update_us_p95']} µs p95; state {models['state_bytes_p50']} B p50, "
+          f"{models['state_bytes_p95']} B p95")  # fmt: skip
     print("pipeline on the embedded broker (rate over the output timestamps):")
     for name, row in pipeline.items():
         if isinstance(row, dict):

@@ -143,3 +143,27 @@ def test_a_replayed_copy_is_not_applied_twice_even_after_a_checkpoint() -> None:
     assert restored.n_readings == 1 and restored.duplicates == 1
     assert restored.update(reading("heart_rate", 73.0, T0), now=T0 + 66) is True  # other value
     assert restored.update(dict(r), now=T0 + 5 + 901) is True  # outside the replay window
+
+
+def test_snapshots_are_labelled_by_outcomes_and_feed_the_risk_model() -> None:
+    from online_models.risk import RiskModel
+
+    s = warm_state(days=2)
+    end = T0 + 2 * 86400
+    for h in range(30):  # hourly snapshots over 30 h
+        s.update(reading("heart_rate", 64, end + h * 3600), now=end + h * 3600)
+        assert s.maybe_snapshot(end + h * 3600)
+    assert not s.maybe_snapshot(end + 29 * 3600 + 60)  # not yet an hour later
+    assert len(s.snapshots) == 26  # the horizon (24 h) and one more hour
+    examples = s.label("deterioration", ts=end + 29 * 3600 + 1800)
+    assert [y for _, y in examples].count(True) == 24 and len(examples) == 26  # 6 h..29 h
+    assert s.snapshots == []
+    model = RiskModel()
+    for x, y in examples:
+        model.learn_one(x, y)
+    assert model.examples == 26
+    assessment = s.assess(end + 30 * 3600, model)
+    assert 0.0 <= assessment.risk["probability"] <= 1.0
+    assert assessment.risk["model_version"] == "lr-sgd-26"
+    restored, _ = PatientState.from_bytes(s.to_bytes(), "p-1")
+    assert restored.snapshots == s.snapshots

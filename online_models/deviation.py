@@ -7,10 +7,12 @@ count. Only the clinically concerning direction counts for one-sided signals (lo
 HRV); heart rate, respiration and temperature count both ways.
 
 A deviation is *corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (3 SD) at
-the same time, or one signal is beyond ``Z_SUSTAINED`` (4 SD) for at least 30 minutes: one noisy
-sensor is not an emergency (the multi-parameter logic of early-warning scores, applied to
-personal rather than population limits). The combined score is the second-largest concerning
-z when two signals agree, else the single signal's z once sustained, else 0.
+the same time, or one signal is beyond 3 SD while the multivariate anomaly score of the vitals
+(``online_models.anomaly``) is at least ``ANOMALY_CORROBORATE``, or one signal is beyond
+``Z_SUSTAINED`` (4 SD) for at least 30 minutes: one noisy sensor is not an emergency (the
+multi-parameter logic of early-warning scores, applied to personal rather than population
+limits). The combined score is the second-largest concerning z when two signals agree, else the
+single signal's z once corroborated by the anomaly score or sustained, else 0.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 TAU_S = 600.0
 Z_CORROBORATE = 3.0
 Z_SUSTAINED = 4.0
+ANOMALY_CORROBORATE = 0.75  # Half-Space Trees score; normal vitals stay below ~0.45 (p99)
 SUSTAIN_S = 30 * 60.0
 STALE_S = 30 * 60.0
 ONE_SIDED_LOW = frozenset({"spo2", "hrv_rmssd", "hrv_sdnn"})
@@ -91,7 +94,7 @@ class Deviation:
         else:
             current.above_since = None
 
-    def score(self, now: float) -> DeviationResult:
+    def score(self, now: float, anomaly: float = 0.0) -> DeviationResult:
         fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= STALE_S]
         concerning = sorted((s.concern(), name) for name, s in fresh)
         concerning.reverse()
@@ -103,6 +106,8 @@ class Deviation:
         ]  # fmt: skip
         if len(strong) >= 2:
             score, corroborated = strong[1][0], True
+        elif strong and anomaly >= ANOMALY_CORROBORATE:
+            score, corroborated = strong[0][0], True
         elif sustained:
             score, corroborated = max(sustained)[0], True
         else:

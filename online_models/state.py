@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from online_models.anomaly import VitalsAnomaly
 from online_models.baselines import Baselines
 from online_models.deviation import Deviation, DeviationResult
 from online_models.news2 import News2Result, score
@@ -112,6 +113,7 @@ class PatientState:
         self.baselines = Baselines()
         self.phenotype = Phenotype()
         self.deviation = Deviation()
+        self.anomaly = VitalsAnomaly(patient_id)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
         self.duplicates = 0
@@ -207,8 +209,14 @@ class PatientState:
         context = self.context(ts)
         z, ref = self.baselines.z(signal, value, context)
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
-        if self.learning and not self.deviation.score(ts).corroborated:
+        learn = self.learning and not self.deviation_result(ts).corroborated
+        if learn:
             self.baselines.learn_one(signal, value, ts, context)
+        if signal == "heart_rate":
+            vector = {f: self.smooth[f][0] for f in SMOOTHED
+                      if f in self.smooth and ts - self.smooth[f][1] <= VALIDITY_S[f]}  # fmt: skip
+            if len(vector) == len(SMOOTHED):
+                self.anomaly.learn_one(vector, ts, learn=learn)
         self.phenotype.learn_one(signal, value, ts, None, context)
 
     # ------------------------------------------------------------------ outputs
@@ -224,9 +232,18 @@ class PatientState:
     def news2(self, now: float) -> News2Result:
         return score(self.news2_inputs(now), scale=spo2_scale(self.profile))  # type: ignore[arg-type]
 
+    def anomaly_score(self, now: float) -> float:
+        """The latest multivariate anomaly score, 0 when it is older than 30 minutes."""
+        return self.anomaly.score if now - self.anomaly.last_ts <= 1800.0 else 0.0
+
+    def deviation_result(self, now: float) -> DeviationResult:
+        return self.deviation.score(now, self.anomaly_score(now))
+
     def risk_features(self, now: float) -> dict[str, float]:
-        return features(self.news2(now), self.deviation.score(now), self.deviation.current_z(now),
-                        self.phenotype.trends())  # fmt: skip
+        x = features(self.news2(now), self.deviation_result(now), self.deviation.current_z(now),
+                     self.phenotype.trends())  # fmt: skip
+        x["anomaly"] = self.anomaly_score(now)
+        return x
 
     def maybe_snapshot(self, ts: float) -> bool:
         """Keep hourly feature snapshots of the last day, for labelling by outcomes."""
@@ -243,7 +260,7 @@ class PatientState:
         return examples
 
     def assess(self, now: float, model: RiskModel | None = None) -> Assessment:
-        news2, deviation = self.news2(now), self.deviation.score(now)
+        news2, deviation = self.news2(now), self.deviation_result(now)
         risk = None
         if model is not None and model.examples:
             x = self.risk_features(now)
@@ -269,6 +286,7 @@ class PatientState:
             },
             "news2": {**news2.as_dict(), "risk": news2.risk},
             "deviation": asdict(assessment.deviation),
+            "anomaly": round(self.anomaly_score(now), 3),
             "risk": assessment.risk,
             "readings": self.n_readings,
         }
@@ -283,7 +301,7 @@ class PatientState:
             "dev": self.deviation.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
-            "snap": self.snapshots,
+            "snap": self.snapshots, "hst": self.anomaly.to_dict(),
         }  # fmt: skip
 
     def to_bytes(self) -> bytes:
@@ -302,6 +320,7 @@ class PatientState:
         state.duplicates = doc["dup"]
         state.recent = {int(k): t for k, t in doc["recent"]}
         state.snapshots = doc["snap"]
+        state.anomaly.load(doc["hst"])
         return state
 
     @classmethod

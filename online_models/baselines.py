@@ -164,8 +164,16 @@ class Baselines:
         self.stats = {k: EWStats.from_list(v) for k, v in data.items()}
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per baseline: mean, sd, n, warm (the API view of SPEC.md)."""
-        return {
+        """Per baseline: mean, sd, n, warm (the API view of SPEC.md).
+
+        Context baselines appear as ``signal/context``; the plain ``signal`` key, which SPEC.md
+        names, is the resting baseline.
+        """
+        out = {
             key: {"mean": round(s.mean, 2), "sd": round(s.sd, 2), "n": s.n, "warm": s.warm}
             for key, s in sorted(self.stats.items())
         }
+        for signal in CONTEXT_SIGNALS:
+            if f"{signal}/rest" in out:
+                out[signal] = out[f"{signal}/rest"]
+        return out

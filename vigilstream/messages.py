@@ -252,6 +252,21 @@ class CleanBatch(Message):
     readings: list[CleanReading] = Field(min_length=1)
 
 
+class OutcomeEvent(Message):
+    kind: Literal[
+        "deterioration", "hospitalization", "rapid_response", "death", "recovered", "no_event"
+    ]
+    ts: float
+    onset_ts: float | None = None
+
+
+class CleanOutcome(Message):
+    """An outcome re-keyed to its patient's owner on ``vitals.clean`` (labels for the models)."""
+
+    patient_id: PatientId
+    outcome: OutcomeEvent
+
+
 # --------------------------------------------------------------------------- inputs
 class ActivityGoals(Message):
     steps_per_day: int | None = Field(None, ge=0, le=100_000)
@@ -423,6 +438,7 @@ SCHEMAS: dict[str, Any] = {
     "device_status": DeviceStatus,
     "clean_reading": CleanReading,
     "clean_batch": CleanBatch,
+    "clean_outcome": CleanOutcome,
     "patient": PatientProfile,
     "outcome": Outcome,
     "feedback": Feedback,

@@ -55,6 +55,9 @@ VALID: dict[str, list[dict[str, Any]]] = {
             {"patient_id": "p1", "signal": "spo2", "value": 97.0, "ts": EPOCH,
              "received_at": EPOCH, "source_format": "batch"}]},
     ],
+    "clean_outcome": [
+        {"patient_id": "p1", "outcome": {"kind": "deterioration", "ts": EPOCH, "onset_ts": None}},
+    ],
     "patient": [
         {"patient_id": "p1", "age": 71, "sex": "F", "conditions": ["copd"],
          "beta_blocker": True, "spo2_scale": 2,
@@ -112,6 +115,7 @@ INVALID: dict[str, list[tuple[dict[str, Any], str]]] = {
           "received_at": EPOCH, "source_format": "carrier-pigeon"}, "source_format"),
     ],
     "clean_batch": [({"patient_id": "p1", "readings": []}, "readings")],
+    "clean_outcome": [({"patient_id": "p1", "outcome": {"kind": "flu", "ts": EPOCH}}, "kind")],
     "patient": [
         ({"patient_id": "p1", "age": 200}, "age"),
         ({"patient_id": "p1", "sex": "female"}, "sex"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import faust
 import redis.asyncio as aioredis
@@ -37,19 +38,11 @@ class Application:
         self.settings = settings
         self.metrics = Metrics()
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        self.faust = faust.App(
+        self.faust = faust_app(
+            settings,
             f"{settings.topic_prefix}vigilstream",
-            broker=settings.faust_broker,
             broker_credentials=_credentials(settings),
-            store="memory://",
-            autodiscover=False,
-            topic_partitions=settings.partitions,
             topic_replication_factor=settings.replication_factor,
-            key_serializer="raw",
-            value_serializer="raw",
-            consumer_auto_offset_reset="earliest",
-            broker_session_timeout=settings.session_timeout_s,
-            broker_rebalance_timeout=settings.rebalance_timeout_s,
             broker_heartbeat_interval=max(0.5, settings.session_timeout_s / 6),
             web_enabled=True,
             web_bind=settings.web_host,
@@ -92,6 +85,23 @@ class Application:
             the outputs can subscribe before the first reading arrives."""
             for topic in vars(self.topics).values():
                 await topic.maybe_declare()
+
+
+def faust_app(settings: Settings, app_id: str, **options: Any) -> faust.App:
+    """A Faust app with the broker, serializers and group timing every vigilstream app shares."""
+    return faust.App(
+        app_id,
+        broker=settings.faust_broker,
+        store="memory://",
+        autodiscover=False,
+        topic_partitions=settings.partitions,
+        key_serializer="raw",
+        value_serializer="raw",
+        consumer_auto_offset_reset="earliest",
+        broker_session_timeout=settings.session_timeout_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
+        **options,
+    )
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:

@@ -11,21 +11,14 @@ from typing import Any
 
 import faust
 
+from streams.app import faust_app
 from vigilstream.config import load_settings
 
 
 def build(settings: Any) -> faust.App:
-    app = faust.App(
+    app = faust_app(
+        settings,
         f"{settings.topic_prefix}bare",
-        broker=settings.faust_broker,
-        store="memory://",
-        autodiscover=False,
-        topic_partitions=settings.partitions,
-        key_serializer="raw",
-        value_serializer="raw",
-        consumer_auto_offset_reset="earliest",
-        broker_session_timeout=settings.session_timeout_s,
-        broker_rebalance_timeout=settings.rebalance_timeout_s,
         web_enabled=False,
         datadir=str(settings.state_dir / "faust-bare"),
     )

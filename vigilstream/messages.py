@@ -104,16 +104,21 @@ class BloodPressureBody(_ReadingBody):
     value: BloodPressureValue
 
 
-class StepsBody(_ReadingBody):
-    signal: Literal["steps"]
-    value: Annotated[int, Field(ge=0)]
+class _IntervalBody(_ReadingBody):
+    """A reading over ``ts``..``end_ts``."""
+
     end_ts: EventTime
 
     @model_validator(mode="after")
-    def _interval(self) -> StepsBody:
+    def _interval(self) -> _IntervalBody:
         if self.end_ts < self.ts:
             raise ValueError("end_ts is before ts")
         return self
+
+
+class StepsBody(_IntervalBody):
+    signal: Literal["steps"]
+    value: Annotated[int, Field(ge=0)]
 
 
 class SleepValue(Message):
@@ -124,16 +129,9 @@ class SleepValue(Message):
     minutes: Annotated[float, Field(ge=0, le=1440)] | None = None
 
 
-class SleepBody(_ReadingBody):
+class SleepBody(_IntervalBody):
     signal: Literal["sleep"]
     value: SleepValue
-    end_ts: EventTime
-
-    @model_validator(mode="after")
-    def _interval(self) -> SleepBody:
-        if self.end_ts < self.ts:
-            raise ValueError("end_ts is before ts")
-        return self
 
 
 class ConsciousnessBody(_ReadingBody):

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from kafka import KafkaProducer
 
 from tests.helpers import WorkerProcess, read_topic
-from tests.streams.samples import EPOCH, VALID_INPUTS, iso
+from tests.streams.samples import EPOCH, VALID_INPUTS, iso, rounded
 from vigilstream.config import Settings
 from vigilstream.messages import SIGNALS
 
@@ -44,8 +44,10 @@ def test_every_format_from_librdkafka_arrives_normalized(
     events = read_topic(settings, "vitals.clean", expected=len(VALID_INPUTS) - 1)
     readings = readings_of(events)
     assert len(readings) == len(expected)
-    got = Counter((r["signal"], json.dumps(_rounded(r["value"]), sort_keys=True)) for r in readings)
-    want = Counter((s, json.dumps(_rounded(v), sort_keys=True)) for s, v in expected)
+    got = Counter(
+        (r["signal"], json.dumps(rounded(r["value"], 1), sort_keys=True)) for r in readings
+    )
+    want = Counter((s, json.dumps(rounded(v, 1), sort_keys=True)) for s, v in expected)
     assert got == want
     for key, value in events:  # keyed by patient, so one worker owns each patient downstream
         assert key.decode() == value["patient_id"]
@@ -53,14 +55,6 @@ def test_every_format_from_librdkafka_arrives_normalized(
     assert formats["fhir"] == 10 and formats["omh"] == 8 and formats["device_status"] == 1
     assert all(r["ts"] <= time.time() for r in readings)
     assert read_topic(settings, "vitals.deadletter", expected=0, timeout=2) == []
-
-
-def _rounded(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _rounded(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rounded(v) for v in value]
-    return round(value, 1) if isinstance(value, float) else value
 
 
 def test_consent_profiles_and_duplicates(settings: Settings, worker: WorkerProcess) -> None:

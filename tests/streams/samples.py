@@ -175,3 +175,12 @@ INVALID_INPUTS: list[tuple[str, Any, str]] = [
      "unknown_signal"),
     ("not json", "{'single': 'quotes'}", "invalid_json"),
 ]  # fmt: skip
+
+
+def rounded(value: Any, places: int = 2) -> Any:
+    """A value with its floats rounded, for comparing converted units."""
+    if isinstance(value, dict):
+        return {k: rounded(v, places) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v, places) for v in value]
+    return round(value, places) if isinstance(value, float) else value

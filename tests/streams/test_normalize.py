@@ -7,20 +7,12 @@ import pytest
 
 from streams.dedupe import DuplicateFilter
 from streams.normalize import Ingestor, IngestPolicy, clean_events, normalize
-from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS, iso
+from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS, iso, rounded
 from vigilstream import messages
 
 
 def _raw(doc: Any) -> bytes:
     return doc.encode() if isinstance(doc, str) else json.dumps(doc).encode()
-
-
-def _approx(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _approx(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_approx(v) for v in value]
-    return round(value, 2) if isinstance(value, float) else value
 
 
 @pytest.mark.parametrize(
@@ -29,7 +21,7 @@ def _approx(value: Any) -> Any:
 def test_every_format_normalizes(name: str, doc: dict, expected: list) -> None:
     out = normalize(_raw(doc), received_at=NOW)
     assert out.rejections == []
-    assert [(r["signal"], _approx(r["value"])) for r in out.readings] == expected
+    assert [(r["signal"], rounded(r["value"])) for r in out.readings] == expected
     for reading in out.readings:
         messages.validate("clean_reading", reading)
         assert reading["received_at"] == NOW

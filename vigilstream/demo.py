@@ -13,6 +13,7 @@ import json
 import math
 import os
 import random
+import secrets
 import subprocess
 import sys
 import time
@@ -139,9 +140,11 @@ def run_demo(settings: Settings, duration: float | None = None) -> int:
         update={"broker": servers["broker"].address, "redis_url": servers["redis"].address,
                 "web_port": web_port}
     )  # fmt: skip
+    token = secrets.token_urlsafe(16)
     env = {**os.environ, "VIGIL_BROKER": settings.broker, "VIGIL_REDIS_URL": settings.redis_url,
            "VIGIL_WEB_PORT": str(web_port), "VIGIL_STATE_DIR": str(settings.state_dir),
-           "VIGIL_TOPIC_PREFIX": settings.topic_prefix}  # fmt: skip
+           "VIGIL_TOPIC_PREFIX": settings.topic_prefix,
+           "VIGIL_API_TOKENS": f"{token}:viewer", "VIGIL_CHECKPOINT_INTERVAL_S": "2"}  # fmt: skip
     log_path = settings.state_dir / "demo-worker.log"
     print(f"stack: broker {settings.broker}  redis {settings.redis_url}")
     print(f"worker: starting (log {log_path}) ...")
@@ -178,6 +181,9 @@ def run_demo(settings: Settings, duration: float | None = None) -> int:
         ):
             _drain(consumer, clean_topic, tally, timeout_ms=500)
         print(tally.line(time.monotonic() - started))
+        base = f"http://{settings.web_host}:{web_port}"
+        for patient in PATIENTS:
+            print(_patient_line(base, patient, token))
         consumer.close()
         producer.close()
     except KeyboardInterrupt:
@@ -194,6 +200,24 @@ def run_demo(settings: Settings, duration: float | None = None) -> int:
     ok = tally.clean == tally.expected_clean and sum(tally.dead.values()) == tally.expected_dead
     print("all messages accounted for" if ok else "MISMATCH: some messages were not accounted for")
     return 0 if ok else 1
+
+
+def _patient_line(base: str, patient: str, token: str) -> str:
+    """One line of the patient view (GET /api/patients/{id}) the care-team API serves."""
+    request = urllib.request.Request(f"{base}/api/patients/{patient}")
+    request.add_header("Authorization", f"Bearer {token}")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            view = json.loads(resp.read())
+    except OSError as exc:
+        return f"{patient}: patient view unavailable ({exc})"
+    news2 = view["news2"]
+    hr = view["baselines"].get("heart_rate", {})
+    return (
+        f"{patient}: {view['readings']} readings  NEWS2 {news2['total']} ({news2['risk']}, "
+        f"missing {', '.join(news2['missing']) or 'none'})  heart-rate baseline "
+        f"{hr.get('mean')} ± {hr.get('sd')} bpm, n={hr.get('n')}, warm={hr.get('warm')}"
+    )
 
 
 def _drain(consumer: Any, clean_topic: str, tally: Tally, timeout_ms: int) -> None:

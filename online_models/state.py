@@ -9,9 +9,10 @@ Context of a reading: ``asleep`` inside a sleep interval reported by the device,
 within 10 minutes of a step cadence of at least 60/min, else ``rest``. Sleep intervals often
 arrive after the night (a morning sync); readings processed before then count as ``rest``.
 
-NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); heart
-rate, respiration and SpO2 from a wearable are smoothed over ~5 minutes first (exponential in
-event time) so one motion artefact does not score. Baselines stop learning while
+NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); for
+heart rate, respiration and SpO2 from a wearable it is the median of the last three readings of
+the last 5 minutes (two: their mean), so one motion artefact does not score while a real change
+is seen in full by its second reading. Baselines stop learning while
 ``learning`` is False (the alert engine sets it during an episode) and while a corroborated
 deviation is present, so a slow deterioration never becomes the new normal.
 
@@ -31,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import statistics
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -57,7 +59,7 @@ VALIDITY_S: dict[str, float] = {
     "supplemental_o2": 24 * 3600.0,
 }
 SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
-SMOOTH_TAU_S = 300.0
+SMOOTH_WINDOW_S = 300.0
 NUMERIC = frozenset({"heart_rate", "respiratory_rate", "spo2", "body_temperature",
                      "skin_temperature", "hrv_rmssd", "hrv_sdnn", "systolic_bp"})  # fmt: skip
 ACTIVE_CADENCE = 60.0  # steps/min
@@ -107,7 +109,7 @@ class PatientState:
         self.patient_id = patient_id
         self.profile: dict[str, Any] = {}
         self.latest: dict[str, list[Any]] = {}  # signal -> [value, ts]
-        self.smooth: dict[str, list[float]] = {}  # signal -> [value, ts]
+        self.smooth: dict[str, list[list[float]]] = {}  # signal -> last 3 [value, ts]
         self.sleep_spans: list[list[float]] = []  # recent [start, end] asleep
         self.active_until = -math.inf
         self.baselines = Baselines()
@@ -119,6 +121,9 @@ class PatientState:
         self.duplicates = 0
         self.recent: dict[int, float] = {}  # digest -> processing time it was applied
         self.snapshots: list[list[Any]] = []  # [event time, risk features], hourly, unlabelled
+        # State of other pure components that travel with the patient in its checkpoint
+        # (e.g. the alert engine's episodes under "alerts"); JSON-able, opaque here.
+        self.extras: dict[str, Any] = {}
         self.learning = True
         self.set_profile(profile)
 
@@ -200,12 +205,10 @@ class PatientState:
     def _numeric(self, signal: str, value: float, ts: float) -> None:
         self._latest(signal, value, ts)
         if signal in SMOOTHED:
-            current = self.smooth.get(signal)
-            if current is None or ts - current[1] > VALIDITY_S[signal]:
-                self.smooth[signal] = [value, ts]
-            elif ts >= current[1]:
-                alpha = max(0.2, 1.0 - math.exp(-(ts - current[1]) / SMOOTH_TAU_S))
-                self.smooth[signal] = [current[0] + alpha * (value - current[0]), ts]
+            recent = self.smooth.setdefault(signal, [])
+            if not recent or ts >= recent[-1][1]:
+                recent.append([value, ts])
+                self.smooth[signal] = [r for r in recent[-3:] if ts - r[1] <= SMOOTH_WINDOW_S]
         context = self.context(ts)
         z, ref = self.baselines.z(signal, value, context)
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
@@ -213,18 +216,28 @@ class PatientState:
         if learn:
             self.baselines.learn_one(signal, value, ts, context)
         if signal == "heart_rate":
-            vector = {f: self.smooth[f][0] for f in SMOOTHED
-                      if f in self.smooth and ts - self.smooth[f][1] <= VALIDITY_S[f]}  # fmt: skip
+            vector = {f: v for f in SMOOTHED if (v := self.smoothed(f, ts)) is not None}
             if len(vector) == len(SMOOTHED):
                 self.anomaly.learn_one(vector, ts, learn=learn)
         self.phenotype.learn_one(signal, value, ts, None, context)
 
     # ------------------------------------------------------------------ outputs
+    def smoothed(self, signal: str, now: float) -> float | None:
+        """Median of the signal's last readings (see the module doc), None when too old."""
+        recent = self.smooth.get(signal)
+        if not recent or now - recent[-1][1] > VALIDITY_S[signal]:
+            return None
+        return statistics.median(r[0] for r in recent)
+
     def news2_inputs(self, now: float) -> dict[str, Any]:
         values: dict[str, Any] = {}
         for parameter, validity in VALIDITY_S.items():
-            source = self.smooth if parameter in SMOOTHED else self.latest
-            entry = source.get(parameter)
+            if parameter in SMOOTHED:
+                value = self.smoothed(parameter, now)
+                if value is not None:
+                    values[parameter] = value
+                continue
+            entry = self.latest.get(parameter)
             if entry is not None and now - entry[1] <= validity:
                 values[parameter] = entry[0]
         return values
@@ -301,7 +314,7 @@ class PatientState:
             "dev": self.deviation.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
-            "snap": self.snapshots, "hst": self.anomaly.to_dict(),
+            "snap": self.snapshots, "hst": self.anomaly.to_dict(), "extras": self.extras,
         }  # fmt: skip
 
     def to_bytes(self) -> bytes:
@@ -321,6 +334,7 @@ class PatientState:
         state.recent = {int(k): t for k, t in doc["recent"]}
         state.snapshots = doc["snap"]
         state.anomaly.load(doc["hst"])
+        state.extras = doc["extras"]
         return state
 
     @classmethod

@@ -29,6 +29,7 @@ class Topics:
     deadletter: faust.TopicT
     patients: faust.TopicT
     outcomes: faust.TopicT
+    alerts: faust.TopicT
 
 
 class Application:
@@ -57,6 +58,7 @@ class Application:
             deadletter=app.topic(settings.topic("vitals.deadletter")),
             patients=app.topic(settings.topic("patients"), compacting=True),
             outcomes=app.topic(settings.topic("outcomes")),
+            alerts=app.topic(settings.topic("alerts")),
         )
         self.redis = aioredis.from_url(
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()

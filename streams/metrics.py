@@ -80,6 +80,14 @@ class Metrics:
             "vigil_outcomes", "Outcome events applied to patient models", ["kind"], registry=r
         )
 
+        self.alerts = Counter(
+            "vigil_alerts", "Alert messages published", ["kind", "severity"], registry=r
+        )
+        self.event_to_alert = Histogram(
+            "vigil_event_to_alert_seconds", "Event time of the reading to alert published",
+            buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600), registry=r,
+        )  # fmt: skip
+
     def count_readings(self, readings: list[dict[str, Any]], duplicates: int) -> None:
         """Count accepted readings by signal and format, and dropped duplicates."""
         counts: dict[tuple[str, str], int] = {}

@@ -1,8 +1,9 @@
 """Monitor agent: ``vitals.clean`` -> per-patient online models (``online_models.PatientState``).
 
 One owner per patient (the stream is keyed by patient id). The agent restores, updates and
-marks states, keeps hourly risk-feature snapshots, and turns outcome events into labelled
-examples for the shared risk model. Checkpoints (patients and the risk model) run on a timer,
+marks states, keeps hourly risk-feature snapshots, decides alerts (``alerts.engine``) and
+publishes them to ``alerts``, and turns outcome events into labelled examples for the shared
+risk model. Checkpoints (patients and the risk model) run on a timer,
 on partition revocation and at shutdown.
 """
 
@@ -10,10 +11,12 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from alerts.engine import AlertEngine
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 from streams.registry import PatientRegistry
@@ -25,28 +28,63 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def apply_event(doc: dict[str, Any], state: PatientState, model: RiskModel, now: float) -> int:
-    """Fold one ``vitals.clean`` event into a patient; returns readings that were replays."""
+def apply_event(
+    doc: dict[str, Any], state: PatientState, engine: AlertEngine, model: RiskModel, now: float
+) -> tuple[int, list[dict[str, Any]]]:
+    """Fold one ``vitals.clean`` event into a patient: (readings that were replays, alerts)."""
     outcome = doc.get("outcome")
     if outcome is not None:
         for x, y in state.label(outcome["kind"], outcome["ts"], outcome.get("onset_ts")):
             model.learn_one(x, y)
-        return 0
+        return 0, []
     readings = doc.get("readings") or (doc,)
     replayed = sum(not state.update(reading, now) for reading in readings)
-    state.maybe_snapshot(max(r["ts"] for r in readings))
-    return replayed
+    event_ts = max(r["ts"] for r in readings)
+    state.maybe_snapshot(event_ts)
+    alerts = engine.decide(state.assess(event_ts, model), event_ts, now)
+    state.learning = not engine.open_episode  # an episode is not the new normal
+    return replayed, alerts
+
+
+class AlertEngines:
+    """The alert engine of each patient in memory, kept in step with its state object."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, tuple[PatientState, AlertEngine]] = {}
+
+    def of(self, state: PatientState) -> AlertEngine:
+        held = self._engines.get(state.patient_id)
+        if held is not None and held[0] is state:
+            return held[1]
+        engine = AlertEngine(state.patient_id)
+        engine.load(state.extras.get("alerts", {}))
+        self._engines[state.patient_id] = (state, engine)
+        return engine
+
+    def save_into(self, state: PatientState) -> None:
+        """Before a checkpoint: the episodes travel in the patient's state."""
+        held = self._engines.get(state.patient_id)
+        if held is not None and held[0] is state:
+            state.extras["alerts"] = held[1].to_dict()
+
+
+def event_time(alert: dict[str, Any]) -> float:
+    return datetime.fromisoformat(alert["event_time"]).timestamp()
 
 
 def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
     """Attach the monitor agent and its checkpoint hooks."""
     app, settings, metrics = application.faust, application.settings, application.metrics
-    registry = PatientRegistry(RedisStateStore(application.redis, settings.topic_prefix), metrics)
+    engines = AlertEngines()
+    registry = PatientRegistry(
+        RedisStateStore(application.redis, settings.topic_prefix), metrics, engines.save_into
+    )
     model = RiskModel()
     model_key = f"{settings.topic_prefix}vigil:risk-model"
     saved_examples = [0]
     profiles = application.profiles
     clean_topic = application.topics.clean.get_topic_name()
+    alerts_topic = application.topics.alerts
 
     @app.agent(application.topics.clean, name="monitor")
     async def monitor(stream: Any) -> None:
@@ -60,8 +98,8 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
             profile = profiles.get(state.patient_id)
             if profile is not None and profile != state.profile:
                 state.set_profile(profile)
-            started, n_before = time.perf_counter(), state.n_readings
-            replayed = apply_event(doc, state, model, time.time())
+            started, n_before, now = time.perf_counter(), state.n_readings, time.time()
+            replayed, alerts = apply_event(doc, state, engines.of(state), model, now)
             state.mark_applied(partition, offset)
             registry.touched(state.patient_id)
             applied = state.n_readings - n_before
@@ -72,6 +110,11 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
                 metrics.replayed_readings.inc(replayed)
             if "outcome" in doc:
                 metrics.outcomes.labels(doc["outcome"]["kind"]).inc()
+            for alert in alerts:
+                await alerts_topic.send(key=state.patient_id.encode(), value=orjson.dumps(alert))
+                metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
+                if alert["status"] == "open":
+                    metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))
 
     @app.task
     async def restore_risk_model() -> None:

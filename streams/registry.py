@@ -13,7 +13,7 @@ for events whose offsets Faust had already committed; a graceful stop or rebalan
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from online_models.state import PatientState
@@ -25,9 +25,15 @@ log = logging.getLogger(__name__)
 class PatientRegistry:
     """In-memory patient states of one worker and their checkpoints."""
 
-    def __init__(self, store: StateStore, metrics: Any = None) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        metrics: Any = None,
+        before_save: Callable[[PatientState], None] | None = None,
+    ) -> None:
         self.store = store
         self.metrics = metrics
+        self.before_save = before_save
         self.states: dict[str, PatientState] = {}
         self.partition_of: dict[str, int] = {}
         self.dirty: set[str] = set()
@@ -53,7 +59,13 @@ class PatientRegistry:
     async def checkpoint(self, patient_ids: Iterable[str] | None = None) -> int:
         """Save changed states in one round trip; returns how many were saved."""
         wanted = self.dirty if patient_ids is None else self.dirty & set(patient_ids)
-        blobs = {pid: self.states[pid].to_bytes() for pid in wanted if pid in self.states}
+        blobs = {}
+        for pid in wanted:
+            state = self.states.get(pid)
+            if state is not None:
+                if self.before_save is not None:
+                    self.before_save(state)
+                blobs[pid] = state.to_bytes()
         try:
             await self.store.save_many(blobs)
         except Exception as exc:  # Redis down: keep them dirty, count, try again later

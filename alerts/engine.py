@@ -1,0 +1,226 @@
+"""Alert decisions: one alert per episode, with hysteresis, explained.
+
+In hospital monitoring 72-99 % of alarms are non-actionable (Sendelbach S, Funk M. "Alarm
+fatigue: a patient safety concern." AACN Adv Crit Care 2013;24:378-386), so an episode opens
+once, changes are sent as ``updated`` / ``escalated`` messages with the same ``alert_id``, and it
+resolves only after its condition has been normal for ``hold_s``. Severity rises at once and
+falls only when the lower level has held for ``hold_s`` too, so a value hovering at a threshold
+does not flap.
+
+Kinds decided here, from an ``Assessment`` of ``online_models.state``:
+
+- ``deterioration``: NEWS2 aggregate >= 7 high, 5-6 medium, a 3 in a single parameter low
+  (RCP 2017, chart 2); never capped, never made less eager by feedback.
+- ``baseline_deviation``: a corroborated deviation from the personal baseline (severity by the
+  combined z: >= 6 high, >= 4.5 medium, else low), not opened while a deterioration episode
+  is open (one page per patient; its signals are in the deterioration alert's explanation).
+
+``alert_id`` is derived from patient, kind and the event time that opened the episode, so the
+same episode gets the same id after a failover (the episode state travels in the patient's
+checkpoint). Pure: time is a parameter, nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+SEVERITY_RANK = {"none": 0, "info": 1, "low": 2, "medium": 3, "high": 4}
+
+
+@dataclass(frozen=True)
+class AlertPolicy:
+    hold_s: float = 1800.0  # condition normal (or lower) this long before resolving/downgrading
+    cooldown_s: float = 3600.0  # after resolution, a new episode of the kind waits this long
+    deviation_high_z: float = 6.0
+    deviation_medium_z: float = 4.5
+
+
+@dataclass
+class Episode:
+    """One open (or recently resolved) episode of a kind for a patient."""
+
+    alert_id: str
+    kind: str
+    severity: str
+    opened_at: float
+    updated_at: float
+    event_time: float
+    status: str = "open"
+    lower_since: float | None = None  # when the condition first fell below the severity
+    lower_severity: str = "none"
+    none_since: float | None = None  # when the condition became normal
+    resolved_at: float | None = None
+    history: list[list[Any]] = field(default_factory=list)  # [status, severity, event time]
+
+
+def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
+    """Deterministic id of an episode."""
+    digest = hashlib.sha256(f"{patient_id}|{kind}|{opened_event_ts:.3f}".encode()).hexdigest()
+    return f"a-{digest[:20]}"
+
+
+def news2_severity(news2: Any) -> str:
+    if news2.total >= 7:
+        return "high"
+    if news2.total >= 5:
+        return "medium"
+    if news2.red_flag:
+        return "low"
+    return "none"
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+class AlertEngine:
+    """Episode lifecycle of one patient's clinical alerts.
+
+    >>> from types import SimpleNamespace as NS
+    >>> engine = AlertEngine("p-1")
+    >>> sick = NS(news2=NS(total=12, red_flag=True, subscores={}, missing=[], scale=1,
+    ...                    as_dict=lambda: {}), deviation=NS(corroborated=False, score=0.0,
+    ...                    signals=[]), risk=None)
+    >>> [m["status"] for m in engine.decide(sick, event_ts=0.0, now=1.0)]
+    ['open']
+    >>> engine.decide(sick, event_ts=60.0, now=61.0)   # the same episode: nothing new
+    []
+    """
+
+    def __init__(self, patient_id: str, policy: AlertPolicy | None = None) -> None:
+        self.patient_id = patient_id
+        self.policy = policy or AlertPolicy()
+        self.episodes: dict[str, Episode] = {}
+
+    @property
+    def open_episode(self) -> bool:
+        """True while any clinical episode is open (baselines must not learn then)."""
+        return any(e.status != "resolved" for e in self.episodes.values())
+
+    def decide(self, assessment: Any, event_ts: float, now: float) -> list[dict[str, Any]]:
+        """Alert messages (SPEC.md ``alerts``) caused by this assessment."""
+        out = []
+        deterioration = news2_severity(assessment.news2)
+        wanted = {"deterioration": deterioration}
+        # While NEWS2 alerts, a personal-deviation alert would page twice for one patient; its
+        # signals are in the deterioration alert's explanation instead.
+        covered = deterioration != "none" or self._is_open("deterioration")
+        if not covered or self._is_open("baseline_deviation"):
+            wanted["baseline_deviation"] = self._deviation_severity(assessment.deviation)
+        for kind, severity in wanted.items():
+            message = self._step(kind, severity, assessment, event_ts, now)
+            if message is not None:
+                out.append(message)
+        return out
+
+    def _is_open(self, kind: str) -> bool:
+        episode = self.episodes.get(kind)
+        return episode is not None and episode.status != "resolved"
+
+    def _deviation_severity(self, deviation: Any) -> str:
+        if not deviation.corroborated:
+            return "none"
+        if deviation.score >= self.policy.deviation_high_z:
+            return "high"
+        if deviation.score >= self.policy.deviation_medium_z:
+            return "medium"
+        return "low"
+
+    def _step(self, kind: str, severity: str, assessment: Any, event_ts: float,
+              now: float) -> dict[str, Any] | None:  # fmt: skip
+        policy = self.policy
+        episode = self.episodes.get(kind)
+        active = episode is not None and episode.status != "resolved"
+        if not active:
+            if severity == "none":
+                return None
+            if (episode is not None and episode.resolved_at is not None
+                    and event_ts - episode.resolved_at < policy.cooldown_s):  # fmt: skip
+                return None
+            episode = Episode(alert_id(self.patient_id, kind, event_ts), kind, severity,
+                              opened_at=now, updated_at=now, event_time=event_ts)  # fmt: skip
+            self.episodes[kind] = episode
+            return self._message(episode, "open", assessment, event_ts, now)
+        assert episode is not None
+        rank, current = SEVERITY_RANK[severity], SEVERITY_RANK[episode.severity]
+        if rank >= current:
+            episode.lower_since = episode.none_since = None
+            if rank == current:
+                return None
+            episode.severity = severity  # worse: at once
+            return self._message(episode, "updated", assessment, event_ts, now)
+        if severity == "none":  # heading back to normal: resolve once that has held
+            episode.lower_since = None
+            if episode.none_since is None:
+                episode.none_since = event_ts
+            if event_ts - episode.none_since < policy.hold_s:
+                return None
+            episode.resolved_at = event_ts
+            return self._message(episode, "resolved", assessment, event_ts, now)
+        # Lower but not normal: the episode follows once that has held, to the highest level
+        # seen meanwhile.
+        episode.none_since = None
+        if episode.lower_since is None:
+            episode.lower_since, episode.lower_severity = event_ts, severity
+        else:
+            episode.lower_severity = max(episode.lower_severity, severity, key=SEVERITY_RANK.get)
+        if event_ts - episode.lower_since < policy.hold_s:
+            return None
+        episode.severity = episode.lower_severity
+        episode.lower_since, episode.lower_severity = None, "none"
+        return self._message(episode, "updated", assessment, event_ts, now)
+
+    def _message(self, episode: Episode, status: str, assessment: Any, event_ts: float,
+                 now: float) -> dict[str, Any]:  # fmt: skip
+        episode.status, episode.updated_at, episode.event_time = status, now, event_ts
+        episode.history.append([status, episode.severity, event_ts])
+        return {
+            "alert_id": episode.alert_id,
+            "patient_id": self.patient_id,
+            "kind": episode.kind,
+            "severity": episode.severity,
+            "status": status,
+            "opened_at": _iso(episode.opened_at),
+            "updated_at": _iso(now),
+            "event_time": _iso(event_ts),
+            "summary": summary(episode.kind, episode.severity, status, assessment),
+            "explanation": explanation(assessment),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {kind: asdict(e) for kind, e in self.episodes.items()}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.episodes = {kind: Episode(**e) for kind, e in data.items()}
+
+
+def explanation(assessment: Any) -> dict[str, Any]:
+    """What was measured, against which baseline, which NEWS2 parameters scored (SPEC.md)."""
+    return {
+        "news2": assessment.news2.as_dict(),
+        "signals": list(assessment.deviation.signals),
+        "risk": assessment.risk,
+    }
+
+
+def summary(kind: str, severity: str, status: str, assessment: Any) -> str:
+    """One sentence a nurse can act on."""
+    news2 = assessment.news2
+    if status == "resolved":
+        return f"{kind.replace('_', ' ').capitalize()} resolved: values back within limits."
+    if kind == "deterioration":
+        scored = sorted((v, k) for k, v in news2.subscores.items() if v)
+        worst = ", ".join(k.replace("_", " ") for v, k in reversed(scored[-3:]))
+        action = {"high": "urgent clinical review (rapid response)",
+                  "medium": "urgent review by a clinician",
+                  "low": "review by a clinician"}[severity]  # fmt: skip
+        return f"NEWS2 {news2.total} ({worst or 'no single parameter'}): {action}."
+    signals = assessment.deviation.signals
+    parts = ", ".join(
+        f"{s['signal'].replace('_', ' ')} {s['value']:g} vs usual {s['baseline_mean']:g}"
+        for s in signals[:2]
+    )
+    return f"Sustained change from this patient's own baseline ({parts}): please check."

@@ -1,0 +1,123 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from alerts.engine import AlertEngine, AlertPolicy, alert_id
+from online_models.state import PatientState
+from vigilstream import messages
+
+T0 = 1_800_000_000.0
+CALM = {
+    "respiratory_rate": 14,
+    "spo2": 97,
+    "heart_rate": 70,
+    "blood_pressure": {"systolic": 125, "diastolic": 80},
+    "body_temperature": 36.8,
+}
+SICK = {"respiratory_rate": 26, "spo2": 90, "heart_rate": 125,
+        "blood_pressure": {"systolic": 95, "diastolic": 60}, "body_temperature": 39.2}  # fmt: skip
+
+
+def feed(state: PatientState, vitals: dict, ts: float) -> None:
+    for signal, value in vitals.items():
+        state.update({"signal": signal, "value": value, "ts": ts, "end_ts": None}, now=ts)
+    state.update({"signal": "consciousness", "value": "A", "ts": ts, "end_ts": None}, now=ts)
+    state.update({"signal": "supplemental_o2", "value": False, "ts": ts, "end_ts": None}, now=ts)
+
+
+def run(minutes: list[dict], start: float = T0) -> tuple[PatientState, AlertEngine, list[dict]]:
+    state, engine, out = PatientState("p-1"), AlertEngine("p-1"), []
+    for i, vitals in enumerate(minutes):
+        ts = start + i * 60
+        feed(state, vitals, ts)
+        out.extend(engine.decide(state.assess(ts), event_ts=ts, now=ts + 2))
+    return state, engine, out
+
+
+def test_one_deterioration_alert_per_episode_then_resolved_after_the_hold() -> None:
+    _, engine, out = run([CALM] * 60 + [SICK] * 20 + [CALM] * 45)
+    deterioration = [m for m in out if m["kind"] == "deterioration"]
+    assert len({m["alert_id"] for m in deterioration}) == 1
+    first = deterioration[0]
+    assert (first["status"], first["severity"]) == ("open", "high")
+    assert first["explanation"]["news2"]["total"] == 12
+    assert first["explanation"]["news2"]["missing"] == []
+    assert "NEWS2 12" in first["summary"]
+    assert deterioration[-1]["status"] == "resolved"
+    statuses = [m["status"] for m in deterioration]
+    assert statuses.count("open") == 1 and statuses.count("resolved") == 1
+    for message in out:
+        messages.validate("alert", message)
+    assert [m for m in out if m["kind"] != "deterioration"] == []  # one page, not two
+    assert not engine.open_episode
+
+
+def test_the_first_alert_comes_at_the_second_abnormal_reading() -> None:
+    _, _, out = run([CALM] * 60 + [SICK] * 20)
+    opened = [m for m in out if m["kind"] == "deterioration" and m["status"] == "open"]
+    # minute 60 is the first SICK reading (the median of 3 is still calm), minute 61 the second
+    second = datetime.fromtimestamp(T0 + 61 * 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert opened[0]["event_time"] == second
+    assert opened[0]["severity"] == "high"
+
+
+def test_a_value_hovering_at_a_threshold_does_not_flap() -> None:
+    # Respiration alternating 24/25 crosses the NEWS2 band 2 -> 3 twenty times (a red flag: low).
+    minutes = []
+    for i in range(40):
+        vitals = dict(CALM)
+        vitals["respiratory_rate"] = 25 if (i // 1) % 2 == 0 else 24
+        minutes.append(vitals)
+    engine = AlertEngine("p-1")
+    out = []
+    # Feed NEWS2 directly (no smoothing) so every crossing reaches the engine.
+    from types import SimpleNamespace as NS
+
+    from online_models.news2 import score
+
+    for i, vitals in enumerate(minutes):
+        news2 = score({"respiratory_rate": vitals["respiratory_rate"], "spo2": 97,
+                       "heart_rate": 70, "systolic_bp": 125, "body_temperature": 36.8,
+                       "consciousness": "A", "supplemental_o2": False})  # fmt: skip
+        assessment = NS(news2=news2, deviation=NS(corroborated=False, score=0.0, signals=[]),
+                        risk=None)  # fmt: skip
+        out.extend(engine.decide(assessment, event_ts=T0 + i * 60, now=T0 + i * 60))
+    assert [m["status"] for m in out] == ["open"]
+    assert out[0]["severity"] == "low"
+
+
+def test_severity_rises_at_once_and_falls_only_after_the_hold() -> None:
+    medium = dict(CALM, respiratory_rate=22, heart_rate=115, body_temperature=38.5)  # 2+2+1
+    _, _, out = run([medium] * 10 + [SICK] * 10 + [medium] * 40 + [CALM] * 40)
+    det = [(m["status"], m["severity"]) for m in out if m["kind"] == "deterioration"]
+    assert det[0] == ("open", "medium")
+    assert ("updated", "high") in det
+    assert det.index(("updated", "high")) == 1
+    # back to medium only after 30 minutes at medium, then resolved after 30 minutes calm
+    assert det[2:] == [("updated", "medium"), ("resolved", "medium")]
+
+
+def test_cooldown_and_deterministic_ids() -> None:
+    assert alert_id("p-1", "deterioration", T0) == alert_id("p-1", "deterioration", T0)
+    assert alert_id("p-1", "deterioration", T0) != alert_id("p-1", "deterioration", T0 + 60)
+    policy = AlertPolicy(hold_s=600, cooldown_s=3600)
+    state, engine = PatientState("p-1"), AlertEngine("p-1", policy)
+    out = []
+    plan = [SICK] * 5 + [CALM] * 15 + [SICK] * 5 + [CALM] * 80 + [SICK] * 5
+    for i, vitals in enumerate(plan):
+        ts = T0 + i * 60
+        feed(state, vitals, ts)
+        out.extend(
+            m for m in engine.decide(state.assess(ts), ts, ts) if m["kind"] == "deterioration"
+        )
+    opens = [m for m in out if m["status"] == "open"]
+    assert len(opens) == 2  # the relapse within the cooldown is not a new episode
+    assert opens[0]["alert_id"] != opens[1]["alert_id"]
+
+
+def test_episode_state_round_trip_keeps_the_id() -> None:
+    _, engine, _ = run([CALM] * 5 + [SICK] * 5)
+    restored = AlertEngine("p-1")
+    restored.load(engine.to_dict())
+    assert restored.to_dict() == engine.to_dict()
+    assert restored.open_episode

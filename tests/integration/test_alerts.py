@@ -1,0 +1,83 @@
+"""Alerts through the real worker, broker and Redis: one alert per episode, and failover."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.alerts.test_engine import CALM, SICK
+from tests.helpers import WorkerProcess, read_topic
+from tests.integration.test_monitor import produce
+from vigilstream import messages
+from vigilstream.config import Settings
+
+pytestmark = pytest.mark.integration
+
+
+def minutes(patient: str, plan: list[dict], start: float) -> list[dict]:
+    """Native readings for each minute of a plan of vitals (as a bedside monitor would send)."""
+    out = []
+    for i, vitals in enumerate(plan):
+        ts = start + i * 60
+        for signal_name, value in vitals.items():
+            out.append({"patient_id": patient, "signal": signal_name, "value": value, "ts": ts})
+        out.append({"patient_id": patient, "signal": "consciousness", "value": "A", "ts": ts})
+        out.append({"patient_id": patient, "signal": "supplemental_o2", "value": False, "ts": ts})
+    return out
+
+
+def deterioration_alerts(settings: Settings, expected: int) -> list[dict]:
+    return [v for _, v in read_topic(settings, "alerts", expected=expected, timeout=60)
+            if v["kind"] == "deterioration"]  # fmt: skip
+
+
+def test_one_alert_id_per_episode_through_the_worker(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    start = time.time() - 3 * 3600
+    plan = [CALM] * 60 + [SICK] * 20 + [CALM] * 45
+    produce(settings, minutes("p-det", plan, start), batch=7)  # one minute per message
+    alerts = deterioration_alerts(settings, expected=2)
+    assert len({a["alert_id"] for a in alerts}) == 1
+    assert (alerts[0]["status"], alerts[0]["severity"]) == ("open", "high")
+    assert alerts[0]["explanation"]["news2"]["total"] == 12
+    assert alerts[-1]["status"] == "resolved"
+    assert [a["status"] for a in alerts].count("open") == 1
+    for alert in alerts:
+        messages.validate("alert", alert)
+    _, metrics = worker.get("/metrics")
+    assert b'vigil_alerts_total{kind="deterioration",severity="high"}' in metrics
+
+
+def test_failover_keeps_the_episode_and_its_alert_id(settings: Settings, tmp_path: Path) -> None:
+    start = time.time() - 3 * 3600
+    first = WorkerProcess(settings, tmp_path / "w1.log")
+    try:
+        first.wait_healthy()
+        produce(settings, minutes("p-fail", [CALM] * 30 + [SICK] * 10, start), batch=7)
+        opened = deterioration_alerts(settings, expected=1)
+        assert [a["status"] for a in opened] == ["open"]
+        time.sleep(3 * settings.checkpoint_interval_s)  # the open episode is checkpointed
+    finally:
+        os.kill(first.proc.pid, signal.SIGKILL)  # a crash, not a graceful stop
+        first.proc.wait()
+    second = WorkerProcess(settings, tmp_path / "w2.log")
+    try:
+        second.wait_healthy()
+        later = start + 40 * 60
+        produce(settings, minutes("p-fail", [SICK] * 10 + [CALM] * 40, later), batch=7)
+        deadline = time.monotonic() + 60
+        alerts: list[dict] = []
+        while time.monotonic() < deadline:
+            alerts = deterioration_alerts(settings, expected=2)
+            if alerts and alerts[-1]["status"] == "resolved":
+                break
+        assert len({a["alert_id"] for a in alerts}) == 1  # no second alert after the failover
+        assert [a["status"] for a in alerts].count("open") == 1
+        assert alerts[-1]["status"] == "resolved"
+    finally:
+        second.stop()

@@ -30,6 +30,7 @@ class Topics:
     patients: faust.TopicT
     outcomes: faust.TopicT
     alerts: faust.TopicT
+    feedback: faust.TopicT
 
 
 class Application:
@@ -59,12 +60,16 @@ class Application:
             patients=app.topic(settings.topic("patients"), compacting=True),
             outcomes=app.topic(settings.topic("outcomes")),
             alerts=app.topic(settings.topic("alerts")),
+            feedback=app.topic(settings.topic("alerts.feedback")),
         )
         self.redis = aioredis.from_url(
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()
         )
 
         from streams import ingest, monitor, outcomes, profiles, web
+        from streams.alert_store import AlertStore
+
+        self.alert_store = AlertStore(self.redis, settings.topic_prefix)
 
         self.profiles = profiles.register(self)
         ingest.register(self)

@@ -112,6 +112,7 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
                 metrics.outcomes.labels(doc["outcome"]["kind"]).inc()
             for alert in alerts:
                 await alerts_topic.send(key=state.patient_id.encode(), value=orjson.dumps(alert))
+                await application.alert_store.record(alert, now)
                 metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
                 if alert["status"] == "open":
                     metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))

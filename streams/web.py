@@ -47,35 +47,6 @@ def register(application: Application) -> None:
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(application.metrics.exposition(), content_type=PROMETHEUS_TEXT)
 
-    register_api(application)
+    from streams import api
 
-
-def register_api(application: Application) -> None:
-    """The care-team API views available so far."""
-    import time
-
-    from online_models.state import PatientState
-    from streams.auth import authorize
-
-    app, settings = application.faust, application.settings
-    tokens = settings.tokens
-
-    @app.page("/api/patients/{patient_id}")
-    async def patient(web: Any, request: Any, patient_id: str) -> Any:
-        denied = authorize(request.headers.get("Authorization"), tokens, "viewer")
-        if denied is not None:
-            return web.json({"error": "unauthorized" if denied[0] == 401 else "forbidden",
-                             "detail": denied[1]}, status=denied[0])  # fmt: skip
-        now = time.time()
-        state = application.registry.states.get(patient_id)
-        source = "live"
-        if state is None:  # owned by another worker, or not seen since a restart
-            blob = await application.registry.store.load(patient_id)
-            if blob is None:
-                return web.json({"error": "not_found", "detail": "no such patient"}, status=404)
-            state, _ = PatientState.from_bytes(blob, patient_id)
-            source = "checkpoint"
-        snapshot = state.snapshot(now, application.risk_model)
-        snapshot["open_alerts"] = []  # alerts arrive with issue #5
-        snapshot["source"] = source
-        return web.json(snapshot)
+    api.register(application)

@@ -41,7 +41,14 @@ class WorkerProcess:
             )
 
     def get(self, path: str, token: str | None = None) -> tuple[int, bytes]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}")
+        return self.request("GET", path, token)
+
+    def request(
+        self, method: str, path: str, token: str | None = None, body: bytes | None = None
+    ) -> tuple[int, bytes]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}{path}", data=body, method=method
+        )
         if token is not None:
             request.add_header("Authorization", f"Bearer {token}")
         try:

@@ -81,3 +81,53 @@ def test_failover_keeps_the_episode_and_its_alert_id(settings: Settings, tmp_pat
         assert alerts[-1]["status"] == "resolved"
     finally:
         second.stop()
+
+
+def test_care_team_api_lists_gets_and_acknowledges(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    import json
+
+    from openapi_spec_validator import validate
+
+    start = time.time() - 3 * 3600
+    produce(settings, minutes("p-api", [CALM] * 10 + [SICK] * 5, start), batch=7)
+    (opened,) = deterioration_alerts(settings, expected=1)
+    alert_id = opened["alert_id"]
+    deadline = time.monotonic() + 20
+    while (
+        time.monotonic() < deadline and worker.get(f"/api/alerts/{alert_id}", "view-tok")[0] != 200
+    ):
+        time.sleep(0.3)
+
+    assert worker.get("/api/alerts")[0] == 401
+    assert worker.get("/api/alerts", token="wrong")[0] == 401
+    status, body = worker.get("/api/alerts?status=open&severity=high", token="view-tok")
+    assert status == 200 and [a["alert_id"] for a in json.loads(body)["alerts"]] == [alert_id]
+    assert json.loads(worker.get("/api/alerts?severity=low", "view-tok")[1])["alerts"] == []
+    assert worker.get("/api/alerts?status=sleeping", "view-tok")[0] == 422
+    status, body = worker.get(f"/api/alerts/{alert_id}", "view-tok")
+    detail = json.loads(body)
+    assert status == 200 and detail["history"][0]["status"] == "open"
+    assert worker.get("/api/alerts/a-nope", "view-tok")[0] == 404
+    view = json.loads(worker.get("/api/patients/p-api", "view-tok")[1])
+    assert [a["alert_id"] for a in view["open_alerts"]] == [alert_id]
+
+    ack = f"/api/alerts/{alert_id}/ack"
+    verdict = json.dumps({"verdict": "actionable", "note": "RRT called"}).encode()
+    status, body = worker.request("POST", ack, "view-tok", verdict)
+    assert status == 403 and json.loads(body)["error"] == "forbidden"
+    bad = json.dumps({"verdict": "maybe"}).encode()
+    assert worker.request("POST", ack, "clin-tok", bad)[0] == 422
+    assert worker.request("POST", "/api/alerts/a-nope/ack", "clin-tok", verdict)[0] == 404
+    status, _ = worker.request("POST", ack, "clin-tok", verdict)
+    assert status == 200
+    (feedback,) = [v for _, v in read_topic(settings, "alerts.feedback", expected=1)]
+    assert (feedback["alert_id"], feedback["verdict"]) == (alert_id, "actionable")
+    assert json.loads(worker.get(f"/api/alerts/{alert_id}", "view-tok")[1])["ack"]["note"] == (
+        "RRT called"
+    )
+
+    status, body = worker.get("/api/openapi.json")
+    assert status == 200
+    validate(json.loads(body))

@@ -15,6 +15,9 @@ Kinds decided here, from an ``Assessment`` of ``online_models.state``:
   combined z: >= 6 high, >= 4.5 medium, else low), not opened while a deterioration episode
   is open (one page per patient; its signals are in the deterioration alert's explanation).
 
+Technical kinds, which never count as clinical (they do not hold baseline learning):
+``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` while the device says so.
+
 ``alert_id`` is derived from patient, kind and the event time that opened the episode, so the
 same episode gets the same id after a failover (the episode state travels in the patient's
 checkpoint). Pure: time is a parameter, nothing here does I/O.
@@ -27,6 +30,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+TECHNICAL = frozenset({"device_offline", "battery_low", "not_worn"})
+BATTERY_LOW, BATTERY_CRITICAL = 20.0, 5.0
 SEVERITY_RANK = {"none": 0, "info": 1, "low": 2, "medium": 3, "high": 4}
 
 
@@ -36,6 +41,9 @@ class AlertPolicy:
     cooldown_s: float = 3600.0  # after resolution, a new episode of the kind waits this long
     deviation_high_z: float = 6.0
     deviation_medium_z: float = 4.5
+    escalate_after_s: float = 900.0  # unacknowledged this long (processing time): escalated
+    margin_step: float = 0.5  # each not_actionable verdict on a deviation alert raises the bar
+    margin_max: float = 2.0  # ... up to 2 SD more, never beyond
 
 
 @dataclass
@@ -53,6 +61,8 @@ class Episode:
     lower_severity: str = "none"
     none_since: float | None = None  # when the condition became normal
     resolved_at: float | None = None
+    acked: bool = False
+    escalated: bool = False
     history: list[list[Any]] = field(default_factory=list)  # [status, severity, event time]
 
 
@@ -94,14 +104,19 @@ class AlertEngine:
         self.patient_id = patient_id
         self.policy = policy or AlertPolicy()
         self.episodes: dict[str, Episode] = {}
+        self.deviation_margin = 0.0  # learned from care-team verdicts, in SD
 
     @property
     def open_episode(self) -> bool:
         """True while any clinical episode is open (baselines must not learn then)."""
-        return any(e.status != "resolved" for e in self.episodes.values())
+        return any(
+            e.status != "resolved" and e.kind not in TECHNICAL for e in self.episodes.values()
+        )
 
-    def decide(self, assessment: Any, event_ts: float, now: float) -> list[dict[str, Any]]:
-        """Alert messages (SPEC.md ``alerts``) caused by this assessment."""
+    def decide(
+        self, assessment: Any, event_ts: float, now: float, device: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        """Alert messages (SPEC.md ``alerts``) caused by this assessment and device state."""
         out = []
         deterioration = news2_severity(assessment.news2)
         wanted = {"deterioration": deterioration}
@@ -110,8 +125,11 @@ class AlertEngine:
         covered = deterioration != "none" or self._is_open("deterioration")
         if not covered or self._is_open("baseline_deviation"):
             wanted["baseline_deviation"] = self._deviation_severity(assessment.deviation)
+        if device:
+            wanted["battery_low"] = battery_severity(device.get("battery"))
+            wanted["not_worn"] = "info" if device.get("worn") is False else "none"
         for kind, severity in wanted.items():
-            message = self._step(kind, severity, assessment, event_ts, now)
+            message = self._step(kind, severity, assessment, event_ts, now, device)
             if message is not None:
                 out.append(message)
         return out
@@ -120,8 +138,32 @@ class AlertEngine:
         episode = self.episodes.get(kind)
         return episode is not None and episode.status != "resolved"
 
+    def escalate(self, assessment: Any, now: float) -> list[dict[str, Any]]:
+        """Escalate clinical episodes left unacknowledged for ``escalate_after_s``."""
+        out = []
+        for episode in self.episodes.values():
+            if (episode.kind not in TECHNICAL and episode.status in ("open", "updated")
+                    and not episode.acked and not episode.escalated
+                    and now - episode.opened_at >= self.policy.escalate_after_s):  # fmt: skip
+                episode.escalated = True
+                out.append(self._message(episode, "escalated", assessment, episode.event_time, now))
+        return out
+
+    def acknowledge(self, alert_id: str, verdict: str) -> Episode | None:
+        """A care-team verdict: no more escalation; a ``not_actionable`` deviation alert makes
+        this patient's deviation alerts less eager (bounded), never NEWS2 ones."""
+        for episode in self.episodes.values():
+            if episode.alert_id == alert_id:
+                episode.acked = True
+                if verdict == "not_actionable" and episode.kind == "baseline_deviation":
+                    self.deviation_margin = min(
+                        self.policy.margin_max, self.deviation_margin + self.policy.margin_step
+                    )
+                return episode
+        return None
+
     def _deviation_severity(self, deviation: Any) -> str:
-        if not deviation.corroborated:
+        if not deviation.corroborated or deviation.score < 3.0 + self.deviation_margin:
             return "none"
         if deviation.score >= self.policy.deviation_high_z:
             return "high"
@@ -129,8 +171,8 @@ class AlertEngine:
             return "medium"
         return "low"
 
-    def _step(self, kind: str, severity: str, assessment: Any, event_ts: float,
-              now: float) -> dict[str, Any] | None:  # fmt: skip
+    def _step(self, kind: str, severity: str, assessment: Any, event_ts: float, now: float,
+              device: dict[str, Any] | None = None) -> dict[str, Any] | None:  # fmt: skip
         policy = self.policy
         episode = self.episodes.get(kind)
         active = episode is not None and episode.status != "resolved"
@@ -143,7 +185,7 @@ class AlertEngine:
             episode = Episode(alert_id(self.patient_id, kind, event_ts), kind, severity,
                               opened_at=now, updated_at=now, event_time=event_ts)  # fmt: skip
             self.episodes[kind] = episode
-            return self._message(episode, "open", assessment, event_ts, now)
+            return self._message(episode, "open", assessment, event_ts, now, device)
         assert episode is not None
         rank, current = SEVERITY_RANK[severity], SEVERITY_RANK[episode.severity]
         if rank >= current:
@@ -151,7 +193,7 @@ class AlertEngine:
             if rank == current:
                 return None
             episode.severity = severity  # worse: at once
-            return self._message(episode, "updated", assessment, event_ts, now)
+            return self._message(episode, "updated", assessment, event_ts, now, device)
         if severity == "none":  # heading back to normal: resolve once that has held
             episode.lower_since = None
             if episode.none_since is None:
@@ -159,7 +201,7 @@ class AlertEngine:
             if event_ts - episode.none_since < policy.hold_s:
                 return None
             episode.resolved_at = event_ts
-            return self._message(episode, "resolved", assessment, event_ts, now)
+            return self._message(episode, "resolved", assessment, event_ts, now, device)
         # Lower but not normal: the episode follows once that has held, to the highest level
         # seen meanwhile.
         episode.none_since = None
@@ -171,10 +213,10 @@ class AlertEngine:
             return None
         episode.severity = episode.lower_severity
         episode.lower_since, episode.lower_severity = None, "none"
-        return self._message(episode, "updated", assessment, event_ts, now)
+        return self._message(episode, "updated", assessment, event_ts, now, device)
 
     def _message(self, episode: Episode, status: str, assessment: Any, event_ts: float,
-                 now: float) -> dict[str, Any]:  # fmt: skip
+                 now: float, device: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
         episode.status, episode.updated_at, episode.event_time = status, now, event_ts
         episode.history.append([status, episode.severity, event_ts])
         return {
@@ -186,19 +228,33 @@ class AlertEngine:
             "opened_at": _iso(episode.opened_at),
             "updated_at": _iso(now),
             "event_time": _iso(event_ts),
-            "summary": summary(episode.kind, episode.severity, status, assessment),
-            "explanation": explanation(assessment),
+            "summary": summary(episode.kind, episode.severity, status, assessment, device),
+            "explanation": explanation(assessment, episode.kind, device),
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {kind: asdict(e) for kind, e in self.episodes.items()}
+        return {"episodes": {kind: asdict(e) for kind, e in self.episodes.items()},
+                "margin": self.deviation_margin}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
-        self.episodes = {kind: Episode(**e) for kind, e in data.items()}
+        self.episodes = {kind: Episode(**e) for kind, e in data.get("episodes", {}).items()}
+        self.deviation_margin = data.get("margin", 0.0)
 
 
-def explanation(assessment: Any) -> dict[str, Any]:
+def battery_severity(battery: float | None) -> str:
+    """Battery alerts on crossing 20 % (low) and 5 % (medium); the hold time is the hysteresis."""
+    if battery is None or battery >= BATTERY_LOW:
+        return "none"
+    return "medium" if battery < BATTERY_CRITICAL else "low"
+
+
+def explanation(
+    assessment: Any, kind: str = "", device: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """What was measured, against which baseline, which NEWS2 parameters scored (SPEC.md)."""
+    if kind in TECHNICAL:
+        key = "battery" if kind == "battery_low" else "worn"
+        return {"signals": [{"signal": key, "value": (device or {}).get(key)}]}
     return {
         "news2": assessment.news2.as_dict(),
         "signals": list(assessment.deviation.signals),
@@ -206,9 +262,15 @@ def explanation(assessment: Any) -> dict[str, Any]:
     }
 
 
-def summary(kind: str, severity: str, status: str, assessment: Any) -> str:
+def summary(kind: str, severity: str, status: str, assessment: Any,
+            device: dict[str, Any] | None = None) -> str:  # fmt: skip
     """One sentence a nurse can act on."""
     news2 = assessment.news2
+    if kind == "battery_low" and status != "resolved":
+        level = (device or {}).get("battery")
+        return f"Wearable battery at {level:.0f} %: please ask the patient to charge it."
+    if kind == "not_worn" and status != "resolved":
+        return "The wearable is not being worn: monitoring is paused until it is back on."
     if status == "resolved":
         return f"{kind.replace('_', ' ').capitalize()} resolved: values back within limits."
     if kind == "deterioration":

@@ -41,7 +41,8 @@ def apply_event(
     replayed = sum(not state.update(reading, now) for reading in readings)
     event_ts = max(r["ts"] for r in readings)
     state.maybe_snapshot(event_ts)
-    alerts = engine.decide(state.assess(event_ts, model), event_ts, now)
+    device = {key: state.latest[key][0] for key in ("battery", "worn") if key in state.latest}
+    alerts = engine.decide(state.assess(event_ts, model), event_ts, now, device)
     state.learning = not engine.open_episode  # an episode is not the new normal
     return replayed, alerts
 

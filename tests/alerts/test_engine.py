@@ -121,3 +121,67 @@ def test_episode_state_round_trip_keeps_the_id() -> None:
     restored.load(engine.to_dict())
     assert restored.to_dict() == engine.to_dict()
     assert restored.open_episode
+
+
+def test_battery_alerts_on_crossing_and_not_worn_is_technical() -> None:
+    state, engine = PatientState("p-1"), AlertEngine("p-1", AlertPolicy(hold_s=600))
+    feed(state, CALM, T0)
+    out = []
+    levels = [60, 40, 21, 19, 18, 17, 12, 6, 4, 3, 3, 80, 80] + [80] * 12
+    for i, level in enumerate(levels):
+        ts = T0 + i * 60
+        device = {"battery": level, "worn": i < 20}
+        out.extend(engine.decide(state.assess(ts), ts, ts, device))
+    battery = [(m["status"], m["severity"]) for m in out if m["kind"] == "battery_low"]
+    assert battery == [("open", "low"), ("updated", "medium"), ("resolved", "medium")]
+    first = next(m for m in out if m["kind"] == "battery_low")
+    assert "19 %" in first["summary"]
+    messages.validate("alert", first)
+    worn = [(m["status"], m["severity"]) for m in out if m["kind"] == "not_worn"]
+    assert worn == [("open", "info")]
+    assert not engine.open_episode  # technical alerts never hold the clinical models
+
+
+def test_unacknowledged_alerts_escalate_once_and_acked_ones_do_not() -> None:
+    state, engine, out = run([CALM] * 10 + [SICK] * 5)
+    opened = next(m for m in out if m["status"] == "open")
+    assessment = state.assess(T0 + 15 * 60)
+    opened_at = engine.episodes["deterioration"].opened_at
+    assert engine.escalate(assessment, now=opened_at + 600) == []
+    (escalated,) = engine.escalate(assessment, now=opened_at + 901)
+    assert (escalated["alert_id"], escalated["status"]) == (opened["alert_id"], "escalated")
+    assert engine.escalate(assessment, now=opened_at + 2000) == []  # once
+
+    state2, engine2, out2 = run([CALM] * 10 + [SICK] * 5)
+    engine2.acknowledge(out2[0]["alert_id"], "actionable")
+    opened_at2 = engine2.episodes["deterioration"].opened_at
+    assert engine2.escalate(state2.assess(T0 + 900), now=opened_at2 + 901) == []
+
+
+def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None:
+    from types import SimpleNamespace as NS
+
+    engine = AlertEngine("p-1")
+    empty = {"total": 0, "subscores": {}, "missing": [], "scale": 1}
+    calm_news2 = NS(total=0, red_flag=False, subscores={}, missing=[], scale=1,
+                    as_dict=lambda: empty)  # fmt: skip
+    deviating = NS(news2=calm_news2, risk=None, deviation=NS(corroborated=True, score=3.4,
+                   signals=[{"signal": "heart_rate", "value": 95, "baseline_mean": 62.0,
+                             "baseline_sd": 5.0, "z": 3.4, "n": 900}]))  # fmt: skip
+    (opened,) = engine.decide(deviating, event_ts=T0, now=T0)
+    assert opened["kind"] == "baseline_deviation"
+    engine.acknowledge(opened["alert_id"], "not_actionable")
+    assert engine.deviation_margin == 0.5
+    for _ in range(10):
+        engine.acknowledge(opened["alert_id"], "not_actionable")
+    assert engine.deviation_margin == 2.0  # bounded
+    later = T0 + 10 * 3600  # after resolution and cooldown, the same 3.4 SD no longer pages
+    calm = NS(news2=calm_news2, risk=None, deviation=NS(corroborated=False, score=0.0, signals=[]))
+    engine.decide(calm, event_ts=T0 + 3600, now=T0 + 3600)
+    (resolved,) = engine.decide(calm, event_ts=T0 + 5600, now=T0 + 5600)
+    assert resolved["status"] == "resolved"
+    assert engine.decide(deviating, event_ts=later, now=later) == []
+    sick_news2 = NS(total=7, red_flag=True, subscores={"respiratory_rate": 3}, missing=[],
+                    scale=1, as_dict=calm_news2.as_dict)  # fmt: skip
+    sick = NS(news2=sick_news2, risk=None, deviation=deviating.deviation)
+    assert [m["kind"] for m in engine.decide(sick, later + 60, later + 60)] == ["deterioration"]

@@ -66,7 +66,7 @@ class Application:
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()
         )
 
-        from streams import ingest, monitor, outcomes, profiles, web
+        from streams import feedback, ingest, monitor, outcomes, profiles, web
         from streams.alert_store import AlertStore
 
         self.alert_store = AlertStore(self.redis, settings.topic_prefix)
@@ -74,6 +74,7 @@ class Application:
         self.profiles = profiles.register(self)
         ingest.register(self)
         outcomes.register(self)
+        feedback.register(self)
         self.registry, self.risk_model = monitor.register(self)
         web.register(self)
 

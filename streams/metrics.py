@@ -88,6 +88,11 @@ class Metrics:
             buckets=(0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 900, 3600), registry=r,
         )  # fmt: skip
 
+        self.verdicts = Counter(
+            "vigil_alert_verdicts", "Care-team verdicts on alerts (actionable ratio)", ["verdict"],
+            registry=r,
+        )  # fmt: skip
+
     def count_readings(self, readings: list[dict[str, Any]], duplicates: int) -> None:
         """Count accepted readings by signal and format, and dropped duplicates."""
         counts: dict[tuple[str, str], int] = {}

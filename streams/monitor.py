@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from alerts.engine import AlertEngine
+from alerts.engine import TECHNICAL, AlertEngine, AlertPolicy
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 from streams.registry import PatientRegistry
@@ -26,12 +26,20 @@ if TYPE_CHECKING:
     from streams.app import Application
 
 log = logging.getLogger(__name__)
+ESCALATION_CHECK_S = 30.0
 
 
 def apply_event(
     doc: dict[str, Any], state: PatientState, engine: AlertEngine, model: RiskModel, now: float
 ) -> tuple[int, list[dict[str, Any]]]:
     """Fold one ``vitals.clean`` event into a patient: (readings that were replays, alerts)."""
+    verdict = doc.get("feedback")
+    if verdict is not None:
+        episode = engine.acknowledge(verdict["alert_id"], verdict["verdict"])
+        if episode is not None and episode.kind not in TECHNICAL and state.snapshots:
+            x = state.snapshots.pop()[1]  # the care team's verdict labels the latest snapshot
+            model.learn_one(x, verdict["verdict"] == "actionable")
+        return 0, []
     outcome = doc.get("outcome")
     if outcome is not None:
         for x, y in state.label(outcome["kind"], outcome["ts"], outcome.get("onset_ts")):
@@ -50,17 +58,25 @@ def apply_event(
 class AlertEngines:
     """The alert engine of each patient in memory, kept in step with its state object."""
 
-    def __init__(self) -> None:
+    def __init__(self, policy: AlertPolicy | None = None) -> None:
+        self.policy = policy
         self._engines: dict[str, tuple[PatientState, AlertEngine]] = {}
 
     def of(self, state: PatientState) -> AlertEngine:
         held = self._engines.get(state.patient_id)
         if held is not None and held[0] is state:
             return held[1]
-        engine = AlertEngine(state.patient_id)
+        engine = AlertEngine(state.patient_id, self.policy)
         engine.load(state.extras.get("alerts", {}))
         self._engines[state.patient_id] = (state, engine)
         return engine
+
+    def open_ones(self) -> list[tuple[PatientState, AlertEngine]]:
+        return [held for held in self._engines.values() if held[1].open_episode]
+
+    def forget(self, patient_ids: set[str]) -> None:
+        for pid in patient_ids:
+            self._engines.pop(pid, None)
 
     def save_into(self, state: PatientState) -> None:
         """Before a checkpoint: the episodes travel in the patient's state."""
@@ -76,7 +92,7 @@ def event_time(alert: dict[str, Any]) -> float:
 def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
     """Attach the monitor agent and its checkpoint hooks."""
     app, settings, metrics = application.faust, application.settings, application.metrics
-    engines = AlertEngines()
+    engines = AlertEngines(AlertPolicy(escalate_after_s=settings.escalate_after_s))
     registry = PatientRegistry(
         RedisStateStore(application.redis, settings.topic_prefix), metrics, engines.save_into
     )
@@ -111,12 +127,29 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
                 metrics.replayed_readings.inc(replayed)
             if "outcome" in doc:
                 metrics.outcomes.labels(doc["outcome"]["kind"]).inc()
-            for alert in alerts:
-                await alerts_topic.send(key=state.patient_id.encode(), value=orjson.dumps(alert))
-                await application.alert_store.record(alert, now)
-                metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
-                if alert["status"] == "open":
-                    metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))
+            if "feedback" in doc:
+                metrics.verdicts.labels(doc["feedback"]["verdict"]).inc()
+            await publish(alerts, now)
+
+    async def publish(alerts: list[dict[str, Any]], now: float) -> None:
+        for alert in alerts:
+            key = alert["patient_id"].encode()
+            await alerts_topic.send(key=key, value=orjson.dumps(alert))
+            await application.alert_store.record(alert, now)
+            metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
+            if alert["status"] == "open":
+                metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))
+
+    @app.timer(interval=min(ESCALATION_CHECK_S, max(1.0, settings.escalate_after_s / 4)))
+    async def escalate() -> None:
+        """Escalation runs on processing time: an unanswered alert must not wait for data."""
+        now = time.time()
+        for state, engine in engines.open_ones():
+            last_ts = max((t for _, t in state.latest.values()), default=now)
+            escalated = engine.escalate(state.assess(last_ts, model), now)
+            if escalated:
+                registry.touched(state.patient_id)
+                await publish(escalated, now)
 
     @app.task
     async def restore_risk_model() -> None:
@@ -150,7 +183,9 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        before = set(registry.states)
         await registry.release({tp.partition for tp in revoked if tp.topic == clean_topic})
+        engines.forget(before - set(registry.states))
         metrics.patients_active.set(len(registry.states))
 
     @app.on_before_shutdown.connect

@@ -32,6 +32,7 @@ class WorkerProcess:
             "VIGIL_PARTITIONS": str(settings.partitions),
             "VIGIL_CHECKPOINT_INTERVAL_S": str(settings.checkpoint_interval_s),
             "VIGIL_API_TOKENS": "view-tok:viewer,clin-tok:clinician",
+            "VIGIL_ESCALATE_AFTER_S": str(settings.escalate_after_s),
         }
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path

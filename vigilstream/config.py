@@ -76,6 +76,11 @@ class Settings(BaseSettings):
         250_000, ge=0, description="memory bound of the duplicate filter"
     )
 
+    # Alerts (README, "Alerts").
+    escalate_after_s: float = Field(
+        900.0, gt=0, description="unacknowledged clinical alerts are escalated after this"
+    )
+
     # Patient state checkpoints (README, "Patient models").
     checkpoint_interval_s: float = Field(
         10.0, gt=0, description="how often changed patient states are saved"

@@ -128,6 +128,29 @@ def test_care_team_api_lists_gets_and_acknowledges(
         "RRT called"
     )
 
+    deadline = time.monotonic() + 20  # the verdict reaches the patient's owner
+    while time.monotonic() < deadline:
+        if b'vigil_alert_verdicts_total{verdict="actionable"} 1.0' in worker.get("/metrics")[1]:
+            break
+        time.sleep(0.3)
+    assert b'vigil_alert_verdicts_total{verdict="actionable"} 1.0' in worker.get("/metrics")[1]
+
     status, body = worker.get("/api/openapi.json")
     assert status == 200
     validate(json.loads(body))
+
+
+def test_unacknowledged_alerts_escalate(settings: Settings, tmp_path: Path) -> None:
+    settings = settings.model_copy(update={"escalate_after_s": 4.0})
+    worker = WorkerProcess(settings, tmp_path / "w.log")
+    try:
+        worker.wait_healthy()
+        start = time.time() - 3 * 3600
+        produce(settings, minutes("p-esc", [CALM] * 10 + [SICK] * 5, start), batch=7)
+        deadline = time.monotonic() + 40
+        statuses: list[str] = []
+        while time.monotonic() < deadline and "escalated" not in statuses:
+            statuses = [a["status"] for a in deterioration_alerts(settings, expected=2)]
+        assert statuses == ["open", "escalated"]
+    finally:
+        worker.stop()

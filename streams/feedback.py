@@ -1,0 +1,57 @@
+"""Feedback agent: ``alerts.feedback`` -> the patient's owner, through ``vitals.clean``.
+
+A verdict travels as ``{"patient_id", "feedback": {"alert_id", "verdict", "at"}}`` so the one
+worker that owns the patient updates the episode (no more escalation), the patient's deviation
+threshold and the risk model's labels, in order with the readings. The patient is taken from
+the feedback, else from the shared alert store; feedback on an unknown alert is dead-lettered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from pydantic import ValidationError
+
+from streams.candidates import Rejection
+from vigilstream.messages import Feedback, describe_error
+
+if TYPE_CHECKING:
+    from streams.app import Application
+
+
+def parse_feedback(value: bytes | None) -> Feedback | Rejection:
+    try:
+        return Feedback.model_validate_json(value or b"")
+    except ValidationError as exc:
+        reason = "invalid_json" if exc.errors()[0]["type"] == "json_invalid" else "schema"
+        return Rejection(reason, describe_error(exc))
+
+
+def register(application: Application) -> None:
+    from streams.ingest import dead_letter
+
+    topics, metrics, store = application.topics, application.metrics, application.alert_store
+
+    @application.faust.agent(topics.feedback, name="feedback")
+    async def feedback(stream: Any) -> None:
+        async for event in stream.events():
+            parsed = parse_feedback(event.value)
+            patient_id = None
+            if not isinstance(parsed, Rejection):
+                patient_id = parsed.patient_id
+                if patient_id is None:
+                    alert = await store.get(parsed.alert_id)
+                    patient_id = alert["patient_id"] if alert else None
+                if patient_id is None:
+                    parsed = Rejection("schema", f"unknown alert {parsed.alert_id!r}"[:200])
+            if isinstance(parsed, Rejection):
+                metrics.rejected.labels(parsed.reason).inc()
+                await topics.deadletter.send(
+                    key=event.key, value=dead_letter(parsed, event.value or b"", event)
+                )
+                continue
+            control = {"patient_id": patient_id, "feedback": {
+                "alert_id": parsed.alert_id, "verdict": parsed.verdict,
+                "at": parsed.at.timestamp()}}  # fmt: skip
+            await topics.clean.send(key=patient_id.encode(), value=orjson.dumps(control))

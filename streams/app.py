@@ -31,6 +31,7 @@ class Topics:
     outcomes: faust.TopicT
     alerts: faust.TopicT
     feedback: faust.TopicT
+    webhook_deadletter: faust.TopicT
 
 
 class Application:
@@ -61,12 +62,13 @@ class Application:
             outcomes=app.topic(settings.topic("outcomes")),
             alerts=app.topic(settings.topic("alerts")),
             feedback=app.topic(settings.topic("alerts.feedback")),
+            webhook_deadletter=app.topic(settings.topic("alerts.webhook.deadletter")),
         )
         self.redis = aioredis.from_url(
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()
         )
 
-        from streams import feedback, ingest, monitor, outcomes, profiles, web
+        from streams import feedback, ingest, monitor, outcomes, profiles, web, webhook
         from streams.alert_store import AlertStore
 
         self.alert_store = AlertStore(self.redis, settings.topic_prefix)
@@ -75,6 +77,7 @@ class Application:
         ingest.register(self)
         outcomes.register(self)
         feedback.register(self)
+        self.webhooks = webhook.register(self)
         self.registry, self.risk_model = monitor.register(self)
         web.register(self)
 

@@ -93,6 +93,10 @@ class Metrics:
             registry=r,
         )  # fmt: skip
 
+        self.webhook = Counter(
+            "vigil_webhook_deliveries", "Webhook deliveries by outcome", ["outcome"], registry=r
+        )
+
     def count_readings(self, readings: list[dict[str, Any]], duplicates: int) -> None:
         """Count accepted readings by signal and format, and dropped duplicates."""
         counts: dict[tuple[str, str], int] = {}

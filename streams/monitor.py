@@ -134,7 +134,10 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
     async def publish(alerts: list[dict[str, Any]], now: float) -> None:
         for alert in alerts:
             key = alert["patient_id"].encode()
-            await alerts_topic.send(key=key, value=orjson.dumps(alert))
+            body = orjson.dumps(alert)
+            await alerts_topic.send(key=key, value=body)
+            for notifier in application.webhooks:
+                notifier.offer(body)
             await application.alert_store.record(alert, now)
             metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
             if alert["status"] == "open":

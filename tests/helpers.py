@@ -33,6 +33,12 @@ class WorkerProcess:
             "VIGIL_CHECKPOINT_INTERVAL_S": str(settings.checkpoint_interval_s),
             "VIGIL_API_TOKENS": "view-tok:viewer,clin-tok:clinician",
             "VIGIL_ESCALATE_AFTER_S": str(settings.escalate_after_s),
+            "VIGIL_WEBHOOK_URLS": settings.webhook_urls,
+            "VIGIL_WEBHOOK_SECRET": (
+                settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+            ),
+            "VIGIL_WEBHOOK_FIRST_BACKOFF_S": str(settings.webhook_first_backoff_s),
+            "VIGIL_WEBHOOK_MAX_ATTEMPTS": str(settings.webhook_max_attempts),
         }
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path

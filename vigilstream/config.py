@@ -81,6 +81,11 @@ class Settings(BaseSettings):
         900.0, gt=0, description="unacknowledged clinical alerts are escalated after this"
     )
 
+    webhook_urls: str = Field("", description="comma-separated URLs that receive every alert")
+    webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of webhooks")
+    webhook_max_attempts: int = Field(5, ge=1, description="deliveries before a dead letter")
+    webhook_first_backoff_s: float = Field(1.0, gt=0, description="first retry delay, doubled")
+
     # Patient state checkpoints (README, "Patient models").
     checkpoint_interval_s: float = Field(
         10.0, gt=0, description="how often changed patient states are saved"

@@ -38,7 +38,7 @@ SEVERITY_RANK = {"none": 0, "info": 1, "low": 2, "medium": 3, "high": 4}
 @dataclass(frozen=True)
 class AlertPolicy:
     hold_s: float = 1800.0  # condition normal (or lower) this long before resolving/downgrading
-    cooldown_s: float = 3600.0  # after resolution, a new episode of the kind waits this long
+    cooldown_s: float = 3600.0  # a relapse within this of resolution reopens the same episode
     deviation_high_z: float = 6.0
     deviation_medium_z: float = 4.5
     escalate_after_s: float = 900.0  # unacknowledged this long (processing time): escalated
@@ -181,7 +181,11 @@ class AlertEngine:
                 return None
             if (episode is not None and episode.resolved_at is not None
                     and event_ts - episode.resolved_at < policy.cooldown_s):  # fmt: skip
-                return None
+                # A relapse soon after resolution continues the episode: same id, never silence.
+                episode.severity, episode.resolved_at = severity, None
+                episode.none_since = episode.lower_since = None
+                episode.acked = episode.escalated = False
+                return self._message(episode, "updated", assessment, event_ts, now, device)
             episode = Episode(alert_id(self.patient_id, kind, event_ts), kind, severity,
                               opened_at=now, updated_at=now, event_time=event_ts)  # fmt: skip
             self.episodes[kind] = episode

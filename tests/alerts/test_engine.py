@@ -111,8 +111,10 @@ def test_cooldown_and_deterministic_ids() -> None:
             m for m in engine.decide(state.assess(ts), ts, ts) if m["kind"] == "deterioration"
         )
     opens = [m for m in out if m["status"] == "open"]
-    assert len(opens) == 2  # the relapse within the cooldown is not a new episode
+    assert len(opens) == 2  # the relapse within the cooldown is not a new episode...
     assert opens[0]["alert_id"] != opens[1]["alert_id"]
+    first = [m["status"] for m in out if m["alert_id"] == opens[0]["alert_id"]]
+    assert first == ["open", "resolved", "updated", "resolved"]  # ...but it is never silent
 
 
 def test_episode_state_round_trip_keeps_the_id() -> None:

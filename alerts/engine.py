@@ -15,8 +15,15 @@ Kinds decided here, from an ``Assessment`` of ``online_models.state``:
   combined z: >= 6 high, >= 4.5 medium, else low), not opened while a deterioration episode
   is open (one page per patient; its signals are in the deterioration alert's explanation).
 
+- ``risk``: the risk model's probability >= 0.8 once it has learned from 50 labels (medium).
+- ``trend``: over 7 vs 28 days, resting heart rate up >= 5 bpm while daily steps fall >= 30 %
+  (low; medium when sleep also fell by 30 minutes or more).
+
+A per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
+
 Technical kinds, which never count as clinical (they do not hold baseline learning):
-``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` while the device says so.
+``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` while the device says so,
+``device_offline`` when no data arrived for 30 minutes (checked on a processing-time timer).
 
 ``alert_id`` is derived from patient, kind and the event time that opened the episode, so the
 same episode gets the same id after a failover (the episode state travels in the patient's
@@ -31,6 +38,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 TECHNICAL = frozenset({"device_offline", "battery_low", "not_worn"})
+SUMMARIES = {
+    "risk": "The deterioration risk model flags this patient ({p:.0%}): please review.",
+    "trend": "Over the last week resting heart rate rose while activity fell (possible "
+    "decompensation): please review.",
+    "device_offline": "No data from the wearable for over 30 minutes: please check the device.",
+}
 BATTERY_LOW, BATTERY_CRITICAL = 20.0, 5.0
 SEVERITY_RANK = {"none": 0, "info": 1, "low": 2, "medium": 3, "high": 4}
 
@@ -44,6 +57,12 @@ class AlertPolicy:
     escalate_after_s: float = 900.0  # unacknowledged this long (processing time): escalated
     margin_step: float = 0.5  # each not_actionable verdict on a deviation alert raises the bar
     margin_max: float = 2.0  # ... up to 2 SD more, never beyond
+    offline_after_s: float = 1800.0  # no data this long (processing time): device_offline
+    daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt
+    risk_threshold: float = 0.8  # risk-model probability that opens a risk alert
+    risk_min_examples: int = 50  # ... once the model has learned from this many labels
+    trend_rhr_bpm: float = 5.0  # resting heart rate up this much (7 vs 28 days) ...
+    trend_steps_drop: float = 0.3  # ... with daily steps down this fraction: a trend alert
 
 
 @dataclass
@@ -105,6 +124,8 @@ class AlertEngine:
         self.policy = policy or AlertPolicy()
         self.episodes: dict[str, Episode] = {}
         self.deviation_margin = 0.0  # learned from care-team verdicts, in SD
+        self.opened_by_day: dict[str, int] = {}  # episodes opened on the current event-time day
+        self.suppressed = 0  # episodes not opened because of the daily cap
 
     @property
     def open_episode(self) -> bool:
@@ -125,6 +146,8 @@ class AlertEngine:
         covered = deterioration != "none" or self._is_open("deterioration")
         if not covered or self._is_open("baseline_deviation"):
             wanted["baseline_deviation"] = self._deviation_severity(assessment.deviation)
+        wanted["risk"] = self._risk_severity(assessment.risk)
+        wanted["trend"] = self._trend_severity(getattr(assessment, "trends", None))
         if device:
             wanted["battery_low"] = battery_severity(device.get("battery"))
             wanted["not_worn"] = "info" if device.get("worn") is False else "none"
@@ -132,7 +155,47 @@ class AlertEngine:
             message = self._step(kind, severity, assessment, event_ts, now, device)
             if message is not None:
                 out.append(message)
+        offline = self.episodes.get("device_offline")
+        if offline is not None and offline.status != "resolved":  # data arrives again: resolved
+            offline.resolved_at = event_ts
+            out.append(self._message(offline, "resolved", assessment, event_ts, now, device))
         return out
+
+    def check_offline(self, assessment: Any, last_received: float,
+                      now: float) -> list[dict[str, Any]]:  # fmt: skip
+        """``device_offline`` when no data arrived for ``offline_after_s`` (processing time)."""
+        if not self.offline_due(last_received, now):
+            return []
+        message = self._step("device_offline", "low", assessment, last_received, now)
+        return [message] if message is not None else []
+
+    def offline_due(self, last_received: float, now: float) -> bool:
+        episode = self.episodes.get("device_offline")
+        if episode is not None and episode.status != "resolved":
+            return False
+        return last_received > 0 and now - last_received >= self.policy.offline_after_s
+
+    def _risk_severity(self, risk: dict[str, Any] | None) -> str:
+        if risk is None or int(risk["model_version"].rsplit("-", 1)[-1]) < (
+            self.policy.risk_min_examples
+        ):
+            return "none"
+        return "medium" if risk["probability"] >= self.policy.risk_threshold else "none"
+
+    def _trend_severity(self, trends: dict[str, dict[str, float | None]] | None) -> str:
+        """Resting heart rate rising while activity falls over a week: the pattern of heart-
+        failure decompensation (cf. Stehlik J et al., Circ Heart Fail 2020;13:e006513)."""
+        if not trends:
+            return "none"
+        rhr, steps = trends.get("resting_hr", {}), trends.get("steps", {})
+        if rhr.get("delta") is None or steps.get("delta") is None or not steps.get("mean_28d"):
+            return "none"
+        rising = rhr["delta"] >= self.policy.trend_rhr_bpm
+        falling = steps["delta"] / steps["mean_28d"] <= -self.policy.trend_steps_drop
+        if not (rising and falling):
+            return "none"
+        sleep = trends.get("sleep_min", {}).get("delta")
+        return "medium" if sleep is not None and sleep <= -30 else "low"
 
     def _is_open(self, kind: str) -> bool:
         episode = self.episodes.get(kind)
@@ -186,6 +249,12 @@ class AlertEngine:
                 episode.none_since = episode.lower_since = None
                 episode.acked = episode.escalated = False
                 return self._message(episode, "updated", assessment, event_ts, now, device)
+            day = str(int(event_ts // 86400))
+            critical = kind == "deterioration" and severity == "high"
+            if not critical and self.opened_by_day.get(day, 0) >= policy.daily_cap:
+                self.suppressed += 1
+                return None
+            self.opened_by_day = {day: self.opened_by_day.get(day, 0) + 1}
             episode = Episode(alert_id(self.patient_id, kind, event_ts), kind, severity,
                               opened_at=now, updated_at=now, event_time=event_ts)  # fmt: skip
             self.episodes[kind] = episode
@@ -238,11 +307,14 @@ class AlertEngine:
 
     def to_dict(self) -> dict[str, Any]:
         return {"episodes": {kind: asdict(e) for kind, e in self.episodes.items()},
-                "margin": self.deviation_margin}  # fmt: skip
+                "margin": self.deviation_margin, "by_day": self.opened_by_day,
+                "suppressed": self.suppressed}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.episodes = {kind: Episode(**e) for kind, e in data.get("episodes", {}).items()}
         self.deviation_margin = data.get("margin", 0.0)
+        self.opened_by_day = data.get("by_day", {})
+        self.suppressed = data.get("suppressed", 0)
 
 
 def battery_severity(battery: float | None) -> str:
@@ -256,9 +328,11 @@ def explanation(
     assessment: Any, kind: str = "", device: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """What was measured, against which baseline, which NEWS2 parameters scored (SPEC.md)."""
-    if kind in TECHNICAL:
+    if kind in ("battery_low", "not_worn"):
         key = "battery" if kind == "battery_low" else "worn"
         return {"signals": [{"signal": key, "value": (device or {}).get(key)}]}
+    if kind == "device_offline":
+        return {}
     return {
         "news2": assessment.news2.as_dict(),
         "signals": list(assessment.deviation.signals),
@@ -275,6 +349,9 @@ def summary(kind: str, severity: str, status: str, assessment: Any,
         return f"Wearable battery at {level:.0f} %: please ask the patient to charge it."
     if kind == "not_worn" and status != "resolved":
         return "The wearable is not being worn: monitoring is paused until it is back on."
+    if kind in SUMMARIES and status != "resolved":
+        p = assessment.risk["probability"] if assessment.risk else 0.0
+        return SUMMARIES[kind].format(p=p)
     if status == "resolved":
         return f"{kind.replace('_', ' ').capitalize()} resolved: values back within limits."
     if kind == "deterioration":

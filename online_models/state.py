@@ -79,6 +79,7 @@ class Assessment:
     news2: News2Result
     deviation: DeviationResult
     risk: dict[str, Any] | None = None  # probability, model_version, top_features
+    trends: dict[str, dict[str, float | None]] | None = None  # phenotype, 7 vs 28 days
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -118,6 +119,7 @@ class PatientState:
         self.anomaly = VitalsAnomaly(patient_id)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
+        self.received_at = 0.0  # processing time of the last applied reading
         self.duplicates = 0
         self.recent: dict[int, float] = {}  # digest -> processing time it was applied
         self.snapshots: list[list[Any]] = []  # [event time, risk features], hourly, unlabelled
@@ -171,6 +173,7 @@ class PatientState:
             self.duplicates += 1
             return False
         self.n_readings += 1
+        self.received_at = max(self.received_at, now)
         if signal == "rr_intervals":
             value, signal = rmssd(value), "hrv_rmssd"
             if value is None:
@@ -282,7 +285,7 @@ class PatientState:
                 "model_version": model.version,
                 "top_features": model.top_features(x),
             }
-        return Assessment(news2, deviation, risk)
+        return Assessment(news2, deviation, risk, self.phenotype.trends())
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (SPEC.md)."""
@@ -313,6 +316,7 @@ class PatientState:
             "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
             "dev": self.deviation.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
+            "recv": self.received_at,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
             "snap": self.snapshots, "hst": self.anomaly.to_dict(), "extras": self.extras,
         }  # fmt: skip
@@ -330,7 +334,7 @@ class PatientState:
         state.deviation.load(doc["dev"])
         state.offsets = {int(p): o for p, o in doc["off"].items()}
         state.n_readings, state.learning = doc["n"], doc["learn"]
-        state.duplicates = doc["dup"]
+        state.duplicates, state.received_at = doc["dup"], doc["recv"]
         state.recent = {int(k): t for k, t in doc["recent"]}
         state.snapshots = doc["snap"]
         state.anomaly.load(doc["hst"])

@@ -92,7 +92,8 @@ def event_time(alert: dict[str, Any]) -> float:
 def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
     """Attach the monitor agent and its checkpoint hooks."""
     app, settings, metrics = application.faust, application.settings, application.metrics
-    engines = AlertEngines(AlertPolicy(escalate_after_s=settings.escalate_after_s))
+    engines = AlertEngines(AlertPolicy(escalate_after_s=settings.escalate_after_s,
+                                       offline_after_s=settings.offline_after_s))  # fmt: skip
     registry = PatientRegistry(
         RedisStateStore(application.redis, settings.topic_prefix), metrics, engines.save_into
     )
@@ -143,10 +144,20 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
             if alert["status"] == "open":
                 metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))
 
-    @app.timer(interval=min(ESCALATION_CHECK_S, max(1.0, settings.escalate_after_s / 4)))
+    shortest = min(settings.escalate_after_s, settings.offline_after_s)
+
+    @app.timer(interval=min(ESCALATION_CHECK_S, max(1.0, shortest / 4)))
     async def escalate() -> None:
-        """Escalation runs on processing time: an unanswered alert must not wait for data."""
+        """Escalation and device-offline checks run on processing time: an unanswered alert or a
+        silent device must not wait for data to be noticed."""
         now = time.time()
+        for state in list(registry.states.values()):
+            engine = engines.of(state)
+            if engine.offline_due(state.received_at, now):
+                last_ts = max((t for _, t in state.latest.values()), default=now)
+                offline = engine.check_offline(state.assess(last_ts, model), state.received_at, now)
+                registry.touched(state.patient_id)
+                await publish(offline, now)
         for state, engine in engines.open_ones():
             last_ts = max((t for _, t in state.latest.values()), default=now)
             escalated = engine.escalate(state.assess(last_ts, model), now)

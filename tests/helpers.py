@@ -33,6 +33,7 @@ class WorkerProcess:
             "VIGIL_CHECKPOINT_INTERVAL_S": str(settings.checkpoint_interval_s),
             "VIGIL_API_TOKENS": "view-tok:viewer,clin-tok:clinician",
             "VIGIL_ESCALATE_AFTER_S": str(settings.escalate_after_s),
+            "VIGIL_OFFLINE_AFTER_S": str(settings.offline_after_s),
             "VIGIL_WEBHOOK_URLS": settings.webhook_urls,
             "VIGIL_WEBHOOK_SECRET": (
                 settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""

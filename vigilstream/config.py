@@ -81,6 +81,7 @@ class Settings(BaseSettings):
         900.0, gt=0, description="unacknowledged clinical alerts are escalated after this"
     )
 
+    offline_after_s: float = Field(1800.0, gt=0, description="no data this long: device_offline")
     webhook_urls: str = Field("", description="comma-separated URLs that receive every alert")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of webhooks")
     webhook_max_attempts: int = Field(5, ge=1, description="deliveries before a dead letter")

@@ -187,3 +187,65 @@ def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None
                     scale=1, as_dict=calm_news2.as_dict)  # fmt: skip
     sick = NS(news2=sick_news2, risk=None, deviation=deviating.deviation)
     assert [m["kind"] for m in engine.decide(sick, later + 60, later + 60)] == ["deterioration"]
+
+
+def _calm_assessment(**extra):
+    from types import SimpleNamespace as NS
+
+    empty = {"total": 0, "subscores": {}, "missing": [], "scale": 1}
+    news2 = NS(total=0, red_flag=False, subscores={}, missing=[], scale=1, as_dict=lambda: empty)
+    base = {"news2": news2, "risk": None, "trends": None,
+            "deviation": NS(corroborated=False, score=0.0, signals=[])}  # fmt: skip
+    return NS(**{**base, **extra})
+
+
+def test_risk_alert_only_from_a_trained_model() -> None:
+    engine = AlertEngine("p-1")
+    young = _calm_assessment(risk={"probability": 0.95, "model_version": "lr-sgd-10",
+                                   "top_features": []})  # fmt: skip
+    assert engine.decide(young, T0, T0) == []
+    trained = _calm_assessment(risk={"probability": 0.91, "model_version": "lr-sgd-400",
+                                     "top_features": ["news2_total"]})  # fmt: skip
+    (alert,) = engine.decide(trained, T0 + 60, T0 + 60)
+    assert (alert["kind"], alert["severity"]) == ("risk", "medium")
+    assert "91%" in alert["summary"]
+    messages.validate("alert", alert)
+
+
+def test_trend_alert_for_the_decompensation_pattern() -> None:
+    engine = AlertEngine("p-1")
+    trends = {"resting_hr": {"mean_7d": 72.0, "mean_28d": 65.0, "delta": 7.0},
+              "steps": {"mean_7d": 3000.0, "mean_28d": 6000.0, "delta": -3000.0},
+              "sleep_min": {"mean_7d": 360.0, "mean_28d": 420.0, "delta": -60.0}}  # fmt: skip
+    (alert,) = engine.decide(_calm_assessment(trends=trends), T0, T0)
+    assert (alert["kind"], alert["severity"]) == ("trend", "medium")
+    fitter = {**trends, "steps": {"mean_7d": 5800.0, "mean_28d": 6000.0, "delta": -200.0}}
+    assert AlertEngine("p-2").decide(_calm_assessment(trends=fitter), T0, T0) == []
+
+
+def test_device_offline_opens_on_silence_and_resolves_when_data_returns() -> None:
+    engine = AlertEngine("p-1", AlertPolicy(offline_after_s=1800))
+    calm = _calm_assessment()
+    assert engine.check_offline(calm, last_received=T0, now=T0 + 1000) == []
+    (offline,) = engine.check_offline(calm, last_received=T0, now=T0 + 1900)
+    assert (offline["kind"], offline["status"]) == ("device_offline", "open")
+    assert engine.check_offline(calm, last_received=T0, now=T0 + 2500) == []  # once
+    assert not engine.open_episode  # technical
+    back = engine.decide(calm, event_ts=T0 + 3000, now=T0 + 3000)
+    assert [(m["kind"], m["status"]) for m in back] == [("device_offline", "resolved")]
+
+
+def test_daily_cap_spares_news2_high() -> None:
+    engine = AlertEngine("p-1", AlertPolicy(daily_cap=2, hold_s=60, cooldown_s=0))
+    low_news2 = _calm_assessment()
+    low_news2.news2.red_flag, low_news2.news2.total = True, 3
+    opened = 0
+    for i in range(6):  # six separate low episodes in a day
+        ts = T0 + i * 1200
+        opened += sum(m["status"] == "open" for m in engine.decide(low_news2, ts, ts))
+        engine.decide(_calm_assessment(), ts + 100, ts + 100)
+        engine.decide(_calm_assessment(), ts + 200, ts + 200)
+    assert opened == 2 and engine.suppressed == 4
+    high = _calm_assessment()
+    high.news2.total, high.news2.red_flag = 9, True
+    assert [m["severity"] for m in engine.decide(high, T0 + 9000, T0 + 9000)] == ["high"]

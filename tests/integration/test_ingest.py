@@ -102,7 +102,7 @@ _ts = itertools.count()
 
 def _unique_ts() -> float:
     """Distinct event times for valid readings, so none is (rightly) dropped as a duplicate."""
-    return EPOCH - 3600 + next(_ts) * 0.5
+    return EPOCH - 3600 + next(_ts)  # whole seconds: FHIR times below carry no fraction
 
 
 PLAUSIBLE = {

@@ -93,6 +93,14 @@ class Metrics:
             registry=r,
         )  # fmt: skip
 
+        self.open_alerts = Gauge(
+            "vigil_open_alerts", "Open clinical and technical episodes of this worker's patients",
+            ["severity"], registry=r,
+        )  # fmt: skip
+        self.ack_seconds = Histogram(
+            "vigil_alert_ack_seconds", "Time from an alert opening to the care team's verdict",
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400), registry=r,
+        )  # fmt: skip
         self.webhook = Counter(
             "vigil_webhook_deliveries", "Webhook deliveries by outcome", ["outcome"], registry=r
         )

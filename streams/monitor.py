@@ -30,12 +30,15 @@ ESCALATION_CHECK_S = 30.0
 
 
 def apply_event(
-    doc: dict[str, Any], state: PatientState, engine: AlertEngine, model: RiskModel, now: float
-) -> tuple[int, list[dict[str, Any]]]:
+    doc: dict[str, Any], state: PatientState, engine: AlertEngine, model: RiskModel, now: float,
+    metrics: Any = None,
+) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
     """Fold one ``vitals.clean`` event into a patient: (readings that were replays, alerts)."""
     verdict = doc.get("feedback")
     if verdict is not None:
         episode = engine.acknowledge(verdict["alert_id"], verdict["verdict"])
+        if episode is not None and metrics is not None:
+            metrics.ack_seconds.observe(max(0.0, verdict["at"] - episode.opened_at))
         if episode is not None and episode.kind not in TECHNICAL and state.snapshots:
             x = state.snapshots.pop()[1]  # the care team's verdict labels the latest snapshot
             model.learn_one(x, verdict["verdict"] == "actionable")
@@ -70,6 +73,14 @@ class AlertEngines:
         engine.load(state.extras.get("alerts", {}))
         self._engines[state.patient_id] = (state, engine)
         return engine
+
+    def open_by_severity(self) -> dict[str, int]:
+        counts = dict.fromkeys(("info", "low", "medium", "high"), 0)
+        for _, engine in self._engines.values():
+            for episode in engine.episodes.values():
+                if episode.status != "resolved":
+                    counts[episode.severity] += 1
+        return counts
 
     def open_ones(self) -> list[tuple[PatientState, AlertEngine]]:
         return [held for held in self._engines.values() if held[1].open_episode]
@@ -117,7 +128,7 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
             if profile is not None and profile != state.profile:
                 state.set_profile(profile)
             started, n_before, now = time.perf_counter(), state.n_readings, time.time()
-            replayed, alerts = apply_event(doc, state, engines.of(state), model, now)
+            replayed, alerts = apply_event(doc, state, engines.of(state), model, now, metrics)
             state.mark_applied(partition, offset)
             registry.touched(state.patient_id)
             applied = state.n_readings - n_before
@@ -189,6 +200,8 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
         if await registry.checkpoint():
             metrics.checkpoint_seconds.observe(time.perf_counter() - started)
         metrics.patients_active.set(len(registry.states))
+        for severity, count in engines.open_by_severity().items():
+            metrics.open_alerts.labels(severity).set(count)
         try:
             await save_risk_model()
         except Exception as exc:

@@ -133,7 +133,10 @@ def test_care_team_api_lists_gets_and_acknowledges(
         if b'vigil_alert_verdicts_total{verdict="actionable"} 1.0' in worker.get("/metrics")[1]:
             break
         time.sleep(0.3)
-    assert b'vigil_alert_verdicts_total{verdict="actionable"} 1.0' in worker.get("/metrics")[1]
+    metrics = worker.get("/metrics")[1]
+    assert b'vigil_alert_verdicts_total{verdict="actionable"} 1.0' in metrics
+    assert b"vigil_alert_ack_seconds_count 1.0" in metrics
+    assert b'vigil_open_alerts{severity="high"} 1.0' in metrics
 
     status, body = worker.get("/api/openapi.json")
     assert status == 200
@@ -152,5 +155,30 @@ def test_unacknowledged_alerts_escalate(settings: Settings, tmp_path: Path) -> N
         while time.monotonic() < deadline and "escalated" not in statuses:
             statuses = [a["status"] for a in deterioration_alerts(settings, expected=2)]
         assert statuses == ["open", "escalated"]
+    finally:
+        worker.stop()
+
+
+def test_a_silent_device_raises_device_offline_until_data_returns(
+    settings: Settings, tmp_path: Path
+) -> None:
+    settings = settings.model_copy(update={"offline_after_s": 3.0})
+    worker = WorkerProcess(settings, tmp_path / "w.log")
+    try:
+        worker.wait_healthy()
+        start = time.time() - 600
+        produce(settings, minutes("p-off", [CALM] * 3, start), batch=7)
+        offline: list[dict] = []
+        deadline = time.monotonic() + 40
+        while time.monotonic() < deadline and not offline:
+            offline = [v for _, v in read_topic(settings, "alerts", expected=1, timeout=5)
+                       if v["kind"] == "device_offline"]  # fmt: skip
+        assert [(a["status"], a["severity"]) for a in offline] == [("open", "low")]
+        produce(settings, minutes("p-off", [CALM], time.time() - 5), batch=7)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and offline[-1]["status"] != "resolved":
+            offline = [v for _, v in read_topic(settings, "alerts", expected=2, timeout=5)
+                       if v["kind"] == "device_offline"]  # fmt: skip
+        assert [a["status"] for a in offline][:2] == ["open", "resolved"]
     finally:
         worker.stop()

@@ -99,3 +99,29 @@ def test_signed_delivery_and_retries_while_the_receiver_is_down(
     finally:
         worker.stop()
         receiver.stop()
+
+
+def test_undeliverable_alerts_end_in_the_webhook_dead_letter_topic(
+    settings: Settings, tmp_path: Path
+) -> None:
+    hook = {
+        "webhook_urls": f"http://127.0.0.1:{free_port()}/nobody-listens",
+        "webhook_secret": SecretStr(SECRET.decode()),
+        "webhook_first_backoff_s": 0.2,
+        "webhook_max_attempts": 3,
+    }
+    settings = settings.model_copy(update=hook)
+    worker = WorkerProcess(settings, tmp_path / "w.log")
+    try:
+        worker.wait_healthy()
+        produce(settings, minutes("p-dl", [CALM] * 10 + [SICK] * 5, time.time() - 3 * 3600),
+                batch=7)  # fmt: skip
+        dead = read_topic(settings, "alerts.webhook.deadletter", expected=1, timeout=60)
+        assert dead, "no webhook dead letter"
+        doc = dead[0][1]
+        assert doc["alert"]["kind"] == "deterioration" and doc["url"] == hook["webhook_urls"]
+        assert doc["error"]
+        _, metrics = worker.get("/metrics")
+        assert b'vigil_webhook_deliveries_total{outcome="dead_lettered"}' in metrics
+    finally:
+        worker.stop()

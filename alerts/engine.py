@@ -92,13 +92,8 @@ def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
 
 
 def news2_severity(news2: Any) -> str:
-    if news2.total >= 7:
-        return "high"
-    if news2.total >= 5:
-        return "medium"
-    if news2.red_flag:
-        return "low"
-    return "none"
+    """Alert severity of a NEWS2 result: its RCP 2017 clinical risk band (chart 2)."""
+    return {"high": "high", "medium": "medium", "low-medium": "low"}.get(news2.risk, "none")
 
 
 def _iso(ts: float) -> str:
@@ -109,10 +104,10 @@ class AlertEngine:
     """Episode lifecycle of one patient's clinical alerts.
 
     >>> from types import SimpleNamespace as NS
+    >>> from online_models.news2 import score
     >>> engine = AlertEngine("p-1")
-    >>> sick = NS(news2=NS(total=12, red_flag=True, subscores={}, missing=[], scale=1,
-    ...                    as_dict=lambda: {}), deviation=NS(corroborated=False, score=0.0,
-    ...                    signals=[]), risk=None)
+    >>> sick = NS(news2=score({"respiratory_rate": 26, "heart_rate": 135, "spo2": 95}),
+    ...           deviation=NS(corroborated=False, score=0.0, signals=[]), risk=None)
     >>> [m["status"] for m in engine.decide(sick, event_ts=0.0, now=1.0)]
     ['open']
     >>> engine.decide(sick, event_ts=60.0, now=61.0)   # the same episode: nothing new

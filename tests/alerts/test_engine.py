@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from alerts.engine import AlertEngine, AlertPolicy, alert_id
+from online_models.news2 import score
 from online_models.state import PatientState
 from vigilstream import messages
 
@@ -72,8 +73,6 @@ def test_a_value_hovering_at_a_threshold_does_not_flap() -> None:
     out = []
     # Feed NEWS2 directly (no smoothing) so every crossing reaches the engine.
     from types import SimpleNamespace as NS
-
-    from online_models.news2 import score
 
     for i, vitals in enumerate(minutes):
         news2 = score({"respiratory_rate": vitals["respiratory_rate"], "spo2": 97,
@@ -164,9 +163,7 @@ def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None
     from types import SimpleNamespace as NS
 
     engine = AlertEngine("p-1")
-    empty = {"total": 0, "subscores": {}, "missing": [], "scale": 1}
-    calm_news2 = NS(total=0, red_flag=False, subscores={}, missing=[], scale=1,
-                    as_dict=lambda: empty)  # fmt: skip
+    calm_news2 = score({})
     deviating = NS(news2=calm_news2, risk=None, deviation=NS(corroborated=True, score=3.4,
                    signals=[{"signal": "heart_rate", "value": 95, "baseline_mean": 62.0,
                              "baseline_sd": 5.0, "z": 3.4, "n": 900}]))  # fmt: skip
@@ -183,8 +180,7 @@ def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None
     (resolved,) = engine.decide(calm, event_ts=T0 + 5600, now=T0 + 5600)
     assert resolved["status"] == "resolved"
     assert engine.decide(deviating, event_ts=later, now=later) == []
-    sick_news2 = NS(total=7, red_flag=True, subscores={"respiratory_rate": 3}, missing=[],
-                    scale=1, as_dict=calm_news2.as_dict)  # fmt: skip
+    sick_news2 = score({"respiratory_rate": 26, "heart_rate": 135, "spo2": 95})  # 7
     sick = NS(news2=sick_news2, risk=None, deviation=deviating.deviation)
     assert [m["kind"] for m in engine.decide(sick, later + 60, later + 60)] == ["deterioration"]
 
@@ -192,9 +188,7 @@ def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None
 def _calm_assessment(**extra):
     from types import SimpleNamespace as NS
 
-    empty = {"total": 0, "subscores": {}, "missing": [], "scale": 1}
-    news2 = NS(total=0, red_flag=False, subscores={}, missing=[], scale=1, as_dict=lambda: empty)
-    base = {"news2": news2, "risk": None, "trends": None,
+    base = {"news2": score({}), "risk": None, "trends": None,
             "deviation": NS(corroborated=False, score=0.0, signals=[])}  # fmt: skip
     return NS(**{**base, **extra})
 
@@ -237,8 +231,7 @@ def test_device_offline_opens_on_silence_and_resolves_when_data_returns() -> Non
 
 def test_daily_cap_spares_news2_high() -> None:
     engine = AlertEngine("p-1", AlertPolicy(daily_cap=2, hold_s=60, cooldown_s=0))
-    low_news2 = _calm_assessment()
-    low_news2.news2.red_flag, low_news2.news2.total = True, 3
+    low_news2 = _calm_assessment(news2=score({"respiratory_rate": 7}))  # a single 3
     opened = 0
     for i in range(6):  # six separate low episodes in a day
         ts = T0 + i * 1200
@@ -246,6 +239,5 @@ def test_daily_cap_spares_news2_high() -> None:
         engine.decide(_calm_assessment(), ts + 100, ts + 100)
         engine.decide(_calm_assessment(), ts + 200, ts + 200)
     assert opened == 2 and engine.suppressed == 4
-    high = _calm_assessment()
-    high.news2.total, high.news2.red_flag = 9, True
+    high = _calm_assessment(news2=score({"respiratory_rate": 26, "heart_rate": 135, "spo2": 91}))
     assert [m["severity"] for m in engine.decide(high, T0 + 9000, T0 + 9000)] == ["high"]

@@ -255,9 +255,19 @@ class PatientState:
     def deviation_result(self, now: float) -> DeviationResult:
         return self.deviation.score(now, self.anomaly_score(now))
 
-    def risk_features(self, now: float) -> dict[str, float]:
-        x = features(self.news2(now), self.deviation_result(now), self.deviation.current_z(now),
-                     self.phenotype.trends())  # fmt: skip
+    def risk_features(
+        self,
+        now: float,
+        news2: News2Result | None = None,
+        deviation: DeviationResult | None = None,
+    ) -> dict[str, float]:
+        """The risk model's inputs; pass NEWS2 and deviation when already computed for ``now``."""
+        x = features(
+            news2 if news2 is not None else self.news2(now),
+            deviation if deviation is not None else self.deviation_result(now),
+            self.deviation.current_z(now),
+            self.phenotype.trends(),
+        )
         x["anomaly"] = self.anomaly_score(now)
         return x
 
@@ -279,7 +289,7 @@ class PatientState:
         news2, deviation = self.news2(now), self.deviation_result(now)
         risk = None
         if model is not None and model.examples:
-            x = self.risk_features(now)
+            x = self.risk_features(now, news2, deviation)
             risk = {
                 "probability": round(model.predict_one(x), 4),
                 "model_version": model.version,

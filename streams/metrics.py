@@ -63,6 +63,11 @@ class Metrics:
         self.checkpoint_failures = Counter(
             "vigil_checkpoint_failures", "Failed checkpoint writes of patient state", registry=r
         )
+        self.state_restores = Counter(
+            "vigil_patient_state_restores",
+            "Patients met by this worker, by how their state came back (new, restored, migrated, "
+            "rebuilt)", ["how"], registry=r,
+        )  # fmt: skip
         self.checkpoint_seconds = Histogram(
             "vigil_checkpoint_seconds", "Duration of one pipelined checkpoint write", registry=r
         )

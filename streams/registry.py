@@ -37,7 +37,6 @@ class PatientRegistry:
         self.states: dict[str, PatientState] = {}
         self.partition_of: dict[str, int] = {}
         self.dirty: set[str] = set()
-        self.restored: dict[str, int] = {"restored": 0, "migrated": 0, "rebuilt": 0, "new": 0}
 
     async def get(self, patient_id: str, partition: int) -> PatientState:
         """The patient's state, restored from its checkpoint on first use."""
@@ -48,7 +47,8 @@ class PatientRegistry:
                 state, how = PatientState(patient_id), "new"
             else:
                 state, how = PatientState.from_bytes(blob, patient_id)
-            self.restored[how] += 1
+            if self.metrics is not None:  # a rebuilt state must not go unnoticed
+                self.metrics.state_restores.labels(how).inc()
             self.states[patient_id] = state
         self.partition_of[patient_id] = partition
         return state

@@ -84,6 +84,7 @@ def test_baseline_survives_a_worker_restart(settings: Settings, tmp_path: Path) 
         after = patient_view(second, "p-restart", 610)
         assert after["readings"] == 610 and after["source"] == "live"
         assert after["baselines"]["heart_rate/rest"]["n"] == 610
+        assert metric(second, 'vigil_patient_state_restores_total{how="restored"}') == 1.0
         status, _ = second.get("/api/patients/p-restart")
         assert status == 401
         status, _ = second.get("/api/patients/nobody", token="view-tok")

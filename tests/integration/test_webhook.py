@@ -57,6 +57,12 @@ class Receiver:
         return [json.loads(body) for body, _ in self.received]
 
 
+def with_webhook(settings: Settings, url: str, first_backoff_s: float, attempts: int) -> Settings:
+    return settings.model_copy(update={
+        "webhook_urls": url, "webhook_secret": SecretStr(SECRET.decode()),
+        "webhook_first_backoff_s": first_backoff_s, "webhook_max_attempts": attempts})  # fmt: skip
+
+
 def wait_for(condition, timeout: float = 40) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -70,13 +76,7 @@ def test_signed_delivery_and_retries_while_the_receiver_is_down(
     settings: Settings, tmp_path: Path
 ) -> None:
     port = free_port()
-    hook = {
-        "webhook_urls": f"http://127.0.0.1:{port}/hook",
-        "webhook_secret": SecretStr(SECRET.decode()),
-        "webhook_first_backoff_s": 0.5,
-        "webhook_max_attempts": 8,
-    }
-    settings = settings.model_copy(update=hook)
+    settings = with_webhook(settings, f"http://127.0.0.1:{port}/hook", 0.5, 8)
     receiver = Receiver(port)
     worker = WorkerProcess(settings, tmp_path / "w.log")
     try:
@@ -104,13 +104,8 @@ def test_signed_delivery_and_retries_while_the_receiver_is_down(
 def test_undeliverable_alerts_end_in_the_webhook_dead_letter_topic(
     settings: Settings, tmp_path: Path
 ) -> None:
-    hook = {
-        "webhook_urls": f"http://127.0.0.1:{free_port()}/nobody-listens",
-        "webhook_secret": SecretStr(SECRET.decode()),
-        "webhook_first_backoff_s": 0.2,
-        "webhook_max_attempts": 3,
-    }
-    settings = settings.model_copy(update=hook)
+    url = f"http://127.0.0.1:{free_port()}/nobody-listens"
+    settings = with_webhook(settings, url, 0.2, 3)
     worker = WorkerProcess(settings, tmp_path / "w.log")
     try:
         worker.wait_healthy()
@@ -119,7 +114,7 @@ def test_undeliverable_alerts_end_in_the_webhook_dead_letter_topic(
         dead = read_topic(settings, "alerts.webhook.deadletter", expected=1, timeout=60)
         assert dead, "no webhook dead letter"
         doc = dead[0][1]
-        assert doc["alert"]["kind"] == "deterioration" and doc["url"] == hook["webhook_urls"]
+        assert doc["alert"]["kind"] == "deterioration" and doc["url"] == url
         assert doc["error"]
         _, metrics = worker.get("/metrics")
         assert b'vigil_webhook_deliveries_total{outcome="dead_lettered"}' in metrics

@@ -15,7 +15,9 @@ Kinds decided here, from an ``Assessment`` of ``online_models.state``:
   combined z: >= 6 high, >= 4.5 medium, else low), not opened while a deterioration episode
   is open (one page per patient; its signals are in the deterioration alert's explanation).
 
-- ``risk``: the risk model's probability >= 0.8 once it has learned from 50 labels (medium).
+- ``risk``: the risk model's probability >= 0.8, and at least the probability from which its own
+  out-of-sample precision reaches 90 %, once it has learned from 50 labels (medium); not opened
+  while a deterioration or deviation episode is open.
 - ``trend``: over 7 vs 28 days, resting heart rate up >= 5 bpm while daily steps fall >= 30 %
   (low; medium when sleep also fell by 30 minutes or more).
 
@@ -36,6 +38,8 @@ import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from online_models.deviation import Z_CORROBORATE
 
 TECHNICAL = frozenset({"device_offline", "battery_low", "not_worn"})
 SUMMARIES = {
@@ -59,6 +63,7 @@ class AlertPolicy:
     margin_max: float = 2.0  # ... up to 2 SD more, never beyond
     offline_after_s: float = 1800.0  # no data this long (processing time): device_offline
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt
+    risk_alerts: bool = False  # risk-model alerts of their own (see EVALUATION.md: off)
     risk_threshold: float = 0.8  # risk-model probability that opens a risk alert
     risk_min_examples: int = 50  # ... once the model has learned from this many labels
     trend_rhr_bpm: float = 5.0  # resting heart rate up this much (7 vs 28 days) ...
@@ -141,7 +146,9 @@ class AlertEngine:
         covered = deterioration != "none" or self._is_open("deterioration")
         if not covered or self._is_open("baseline_deviation"):
             wanted["baseline_deviation"] = self._deviation_severity(assessment.deviation)
-        wanted["risk"] = self._risk_severity(assessment.risk)
+        # Likewise a risk alert adds nothing while a NEWS2 or deviation episode is open.
+        if not (covered or self._is_open("baseline_deviation")) or self._is_open("risk"):
+            wanted["risk"] = self._risk_severity(assessment.risk)
         wanted["trend"] = self._trend_severity(getattr(assessment, "trends", None))
         if device:
             wanted["battery_low"] = battery_severity(device.get("battery"))
@@ -156,26 +163,35 @@ class AlertEngine:
             out.append(self._message(offline, "resolved", assessment, event_ts, now, device))
         return out
 
-    def check_offline(self, assessment: Any, last_received: float,
-                      now: float) -> list[dict[str, Any]]:  # fmt: skip
+    def check_offline(self, assessment: Any, last_received: float, now: float,
+                      worn: bool | None = None) -> list[dict[str, Any]]:  # fmt: skip
         """``device_offline`` when no data arrived for ``offline_after_s`` (processing time)."""
-        if not self.offline_due(last_received, now):
+        if not self.offline_due(last_received, now, worn):
             return []
         message = self._step("device_offline", "low", assessment, last_received, now)
         return [message] if message is not None else []
 
-    def offline_due(self, last_received: float, now: float) -> bool:
+    def offline_due(self, last_received: float, now: float, worn: bool | None = None) -> bool:
+        """True when the device has been silent long enough; never while it reports itself
+        off the wrist (charging), which ``not_worn`` already says."""
+        if worn is False:
+            return False
         episode = self.episodes.get("device_offline")
         if episode is not None and episode.status != "resolved":
             return False
         return last_received > 0 and now - last_received >= self.policy.offline_after_s
 
     def _risk_severity(self, risk: dict[str, Any] | None) -> str:
-        if risk is None or int(risk["model_version"].rsplit("-", 1)[-1]) < (
+        if not self.policy.risk_alerts or risk is None or int(risk["model_version"].rsplit("-", 1)[-1]) < (
             self.policy.risk_min_examples
         ):
             return "none"
-        return "medium" if risk["probability"] >= self.policy.risk_threshold else "none"
+        threshold = self.policy.risk_threshold
+        if "alert_threshold" in risk:  # the model's precision guard (online_models.risk)
+            if risk["alert_threshold"] is None:
+                return "none"
+            threshold = max(threshold, risk["alert_threshold"])
+        return "medium" if risk["probability"] >= threshold else "none"
 
     def _trend_severity(self, trends: dict[str, dict[str, float | None]] | None) -> str:
         """Resting heart rate rising while activity falls over a week: the pattern of heart-
@@ -221,7 +237,7 @@ class AlertEngine:
         return None
 
     def _deviation_severity(self, deviation: Any) -> str:
-        if not deviation.corroborated or deviation.score < 3.0 + self.deviation_margin:
+        if not deviation.corroborated or deviation.score < Z_CORROBORATE + self.deviation_margin:
             return "none"
         if deviation.score >= self.policy.deviation_high_z:
             return "high"

@@ -128,6 +128,7 @@ class Baselines:
     def __init__(self, age: int | None = None, sex: str | None = None) -> None:
         self.age = age
         self.sex = sex
+        self.hypercapnic = False  # SpO2 prior from the NEWS2 scale-2 target range
         self.stats: dict[str, EWStats] = {}
 
     @staticmethod
@@ -149,7 +150,7 @@ class Baselines:
         floor = SD_FLOOR.get(signal, 0.0)
         if stats is not None and stats.warm:
             return Reference(stats.mean, max(stats.sd, floor), stats.n, True, key)
-        prior: Prior = population_prior(signal, context, self.age, self.sex)
+        prior: Prior = population_prior(signal, context, self.age, self.sex, self.hypercapnic)
         return Reference(prior.mean, max(prior.sd, floor), stats.n if stats else 0, False, key)
 
     def z(self, signal: str, x: float, context: str = "rest") -> tuple[float, Reference]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TAU_S = 600.0
-Z_CORROBORATE = 3.0
+Z_CORROBORATE = 2.5
 Z_SUSTAINED = 4.0
 ANOMALY_CORROBORATE = 0.75  # Half-Space Trees score; normal vitals stay below ~0.45 (p99)
 SUSTAIN_S = 30 * 60.0

@@ -55,14 +55,25 @@ _OLDER_SHIFT: dict[str, float] = {  # 65 and over
 }
 
 
-def population_prior(signal: str, context: str, age: int | None, sex: str | None) -> Prior:
-    """Prior mean and SD of a signal for a context, age and sex.
+HYPERCAPNIC_SPO2 = Prior(90.0, 2.0)  # BTS 2017 target range 88-92 % (NEWS2 scale 2)
+
+
+def population_prior(signal: str, context: str, age: int | None, sex: str | None,
+                     hypercapnic: bool = False) -> Prior:  # fmt: skip
+    """Prior mean and SD of a signal for a context, age and sex; for patients at risk of
+    hypercapnic respiratory failure the SpO2 prior is their target range (O'Driscoll BR et al.
+    BTS guideline for oxygen use in adults. Thorax 2017;72:i1-i90).
+
+    >>> population_prior("spo2", "rest", 70, "M", hypercapnic=True)
+    Prior(mean=90.0, sd=2.0)
 
     >>> population_prior("heart_rate", "rest", 30, "F")
     Prior(mean=67.0, sd=9.0)
     >>> population_prior("spo2", "rest", 80, None).mean
     96.0
     """
+    if signal == "spo2" and hypercapnic:
+        return HYPERCAPNIC_SPO2
     base = _BASE.get(signal, Prior(0.0, 1.0))
     mean = base.mean + _CONTEXT_SHIFT.get((signal, context), 0.0)
     older = age is not None and age >= 65

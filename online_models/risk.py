@@ -33,6 +33,7 @@ POSITIVE = frozenset({"deterioration", "hospitalization", "rapid_response", "dea
 NEGATIVE = frozenset({"no_event", "recovered"})
 BINS = 20
 MODEL_NAME = "lr-sgd"
+ALERT_MIN_PRECISION = 0.9  # of hourly snapshots, before a risk alert may page anyone
 
 
 def label_snapshots(
@@ -103,6 +104,24 @@ class ProgressiveValidation:
         return {"roc_auc": self.roc_auc(), "precision": precision, "recall": recall, "f1": f1,
                 "examples": float(sum(self.cm.values()))}  # fmt: skip
 
+    def threshold_for(self, min_precision: float, min_positives: int = 20) -> float | None:
+        """The lowest probability (a bin edge) above which the out-of-sample precision is at
+        least ``min_precision`` with ``min_positives`` true positives; None when none is.
+
+        >>> v = ProgressiveValidation()
+        >>> for p, y in [(0.95, True)] * 30 + [(0.9, False)] * 5 + [(0.6, False)] * 50:
+        ...     v.learn_one(p, y)
+        >>> v.threshold_for(0.8)
+        0.9
+        """
+        pos = neg = 0
+        best = None
+        for b in range(BINS - 1, -1, -1):
+            pos, neg = pos + self.hist[True][b], neg + self.hist[False][b]
+            if pos >= min_positives and pos / (pos + neg) >= min_precision:
+                best = b / BINS
+        return best
+
     def roc_auc(self) -> float | None:
         """P(score of a positive > score of a negative), ties counted half (Mann-Whitney)."""
         pos, neg = self.hist[True], self.hist[False]
@@ -139,6 +158,7 @@ class RiskModel:
         self.pipeline = self._new_pipeline()
         self.validation = ProgressiveValidation()
         self.examples = 0
+        self._threshold: tuple[int, float | None] = (-1, None)
 
     def _new_pipeline(self) -> compose.Pipeline:
         return preprocessing.StandardScaler() | linear_model.LogisticRegression(
@@ -148,6 +168,14 @@ class RiskModel:
     @property
     def version(self) -> str:
         return f"{MODEL_NAME}-{self.examples}"
+
+    def alert_threshold(self, min_precision: float = ALERT_MIN_PRECISION) -> float | None:
+        """The probability from which a risk alert may open: where the model's own
+        out-of-sample (progressive) precision reaches ``min_precision``; None while it does not,
+        so a poorly discriminating model pages nobody. Cached per number of examples."""
+        if self._threshold[0] != self.examples:
+            self._threshold = (self.examples, self.validation.threshold_for(min_precision))
+        return self._threshold[1]
 
     def predict_one(self, x: dict[str, float]) -> float:
         return float(self.pipeline.predict_proba_one(x).get(True, 0.0))

@@ -6,13 +6,17 @@ latest values, the personal baselines, the digital phenotype and the deviation s
 Time is always a parameter: the state never reads the clock.
 
 Context of a reading: ``asleep`` inside a sleep interval reported by the device, ``active``
-within 10 minutes of a step cadence of at least 60/min, else ``rest``. Sleep intervals often
+within 10 minutes of a step count averaging at least 40/min (a 5-minute block with two
+minutes or more of walking at ~100 steps/min; Tudor-Locke C et al., IJBNPA 2011;8:79), else ``rest``. Sleep intervals often
 arrive after the night (a morning sync); readings processed before then count as ``rest``.
 
 NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); for
-heart rate, respiration and SpO2 from a wearable it is the median of the last three readings of
-the last 5 minutes (two: their mean), so one motion artefact does not score while a real change
-is seen in full by its second reading. Baselines stop learning while
+heart rate, respiration and SpO2 from a wearable it is the median of the last three readings
+taken at rest or asleep within 15 minutes (two: their mean), so one motion artefact or a brief
+nocturnal dip does not score while a real change is seen in full by its second reading, at
+1-minute and at 5-minute sampling alike. Readings taken while active (walking, running) do not
+enter NEWS2: the score is defined on resting observations (RCP 2017), and exercise tachycardia
+and tachypnoea are compared with the patient's own active baseline instead. Baselines stop learning while
 ``learning`` is False (the alert engine sets it during an episode) and while a corroborated
 deviation is present, so a slow deterioration never becomes the new normal.
 
@@ -59,10 +63,10 @@ VALIDITY_S: dict[str, float] = {
     "supplemental_o2": 24 * 3600.0,
 }
 SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
-SMOOTH_WINDOW_S = 300.0
+SMOOTH_WINDOW_S = 900.0
 NUMERIC = frozenset({"heart_rate", "respiratory_rate", "spo2", "body_temperature",
                      "skin_temperature", "hrv_rmssd", "hrv_sdnn", "systolic_bp"})  # fmt: skip
-ACTIVE_CADENCE = 60.0  # steps/min
+ACTIVE_CADENCE = 40.0  # steps/min averaged over a step block: >= 2 walking minutes in 5
 ACTIVE_HOLD_S = 600.0
 REPLAY_WINDOW_S = 900.0
 HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
@@ -134,11 +138,17 @@ class PatientState:
         self.profile = dict(profile or {})
         self.baselines.age = self.profile.get("age")
         self.baselines.sex = self.profile.get("sex")
+        self.baselines.hypercapnic = spo2_scale(self.profile) == 2
 
     def context(self, ts: float) -> str:
         if any(start <= ts <= end for start, end in self.sleep_spans):
             return "asleep"
         return "active" if ts <= self.active_until else "rest"
+
+    def worn(self) -> bool | None:
+        """Whether the device last said it was on the wrist (None: it never said)."""
+        entry = self.latest.get("worn")
+        return None if entry is None else bool(entry[0])
 
     def already_applied(self, partition: int, offset: int) -> bool:
         """True for a redelivered event at or before the checkpointed offset."""
@@ -207,12 +217,12 @@ class PatientState:
 
     def _numeric(self, signal: str, value: float, ts: float) -> None:
         self._latest(signal, value, ts)
-        if signal in SMOOTHED:
+        context = self.context(ts)
+        if signal in SMOOTHED and context != "active":  # NEWS2 is a score of resting values
             recent = self.smooth.setdefault(signal, [])
             if not recent or ts >= recent[-1][1]:
                 recent.append([value, ts])
                 self.smooth[signal] = [r for r in recent[-3:] if ts - r[1] <= SMOOTH_WINDOW_S]
-        context = self.context(ts)
         z, ref = self.baselines.z(signal, value, context)
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
         learn = self.learning and not self.deviation_result(ts).corroborated
@@ -294,6 +304,7 @@ class PatientState:
                 "probability": round(model.predict_one(x), 4),
                 "model_version": model.version,
                 "top_features": model.top_features(x),
+                "alert_threshold": model.alert_threshold(),
             }
         return Assessment(news2, deviation, risk, self.phenotype.trends())
 

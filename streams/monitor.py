@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from alerts.engine import TECHNICAL, AlertEngine, AlertPolicy
+from alerts.engine import AlertEngine, AlertPolicy
+from alerts.patient_loop import apply_event
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 from streams.registry import PatientRegistry
@@ -27,35 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ESCALATION_CHECK_S = 30.0
-
-
-def apply_event(
-    doc: dict[str, Any], state: PatientState, engine: AlertEngine, model: RiskModel, now: float,
-    metrics: Any = None,
-) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    """Fold one ``vitals.clean`` event into a patient: (readings that were replays, alerts)."""
-    verdict = doc.get("feedback")
-    if verdict is not None:
-        episode = engine.acknowledge(verdict["alert_id"], verdict["verdict"])
-        if episode is not None and metrics is not None:
-            metrics.ack_seconds.observe(max(0.0, verdict["at"] - episode.opened_at))
-        if episode is not None and episode.kind not in TECHNICAL and state.snapshots:
-            x = state.snapshots.pop()[1]  # the care team's verdict labels the latest snapshot
-            model.learn_one(x, verdict["verdict"] == "actionable")
-        return 0, []
-    outcome = doc.get("outcome")
-    if outcome is not None:
-        for x, y in state.label(outcome["kind"], outcome["ts"], outcome.get("onset_ts")):
-            model.learn_one(x, y)
-        return 0, []
-    readings = doc.get("readings") or (doc,)
-    replayed = sum(not state.update(reading, now) for reading in readings)
-    event_ts = max(r["ts"] for r in readings)
-    state.maybe_snapshot(event_ts)
-    device = {key: state.latest[key][0] for key in ("battery", "worn") if key in state.latest}
-    alerts = engine.decide(state.assess(event_ts, model), event_ts, now, device)
-    state.learning = not engine.open_episode  # an episode is not the new normal
-    return replayed, alerts
 
 
 class AlertEngines:
@@ -164,9 +136,11 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
         now = time.time()
         for state in list(registry.states.values()):
             engine = engines.of(state)
-            if engine.offline_due(state.received_at, now):
+            if engine.offline_due(state.received_at, now, state.worn()):
                 last_ts = max((t for _, t in state.latest.values()), default=now)
-                offline = engine.check_offline(state.assess(last_ts, model), state.received_at, now)
+                offline = engine.check_offline(
+                    state.assess(last_ts, model), state.received_at, now, state.worn()
+                )
                 registry.touched(state.patient_id)
                 await publish(offline, now)
         for state, engine in engines.open_ones():

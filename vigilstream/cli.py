@@ -1,7 +1,7 @@
 """The ``vigilstream`` command line (SPEC.md, "CLI").
 
-Every error is one readable line on stderr and a non-zero exit: 2 for usage errors and for
-capabilities that have not landed yet, 1 for everything else.
+Every error is one readable line on stderr and a non-zero exit: 2 for usage errors, 1 for
+everything else.
 """
 
 from __future__ import annotations
@@ -78,18 +78,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", parents=[common], help="run the stream-processing worker (Faust)")
 
     sim = sub.add_parser("simulate", parents=[common], help="generate a synthetic cohort")
-    sim.add_argument("--out", help="JSONL file to write")
-    sim.add_argument("--to-kafka", action="store_true", help="produce to vitals.raw")
+    sim.add_argument("--out", metavar="DIR", help="write messages.jsonl and truth.json here")
+    sim.add_argument("--to-kafka", action="store_true",
+                     help="produce to vitals.raw, patients and outcomes (kafka-python)")
     sim.add_argument("--patients", type=int, default=200)
-    sim.add_argument("--days", type=float, default=14)
+    sim.add_argument("--days", type=int, default=14)
     sim.add_argument("--seed", type=int, default=1)
-    sim.add_argument("--rate", type=float, help="events per second when producing to Kafka")
+    sim.add_argument("--rate", type=float, help="messages per second to Kafka (default: max)")
+    sim.add_argument("--start", help="RFC 3339 start or 'now' (default: 2026-01-05 for files, "
+                     "ending now for Kafka)")
 
     ev = sub.add_parser("evaluate", parents=[common], help="replay a cohort through the core")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--patients", type=int, default=200)
-    ev.add_argument("--days", type=float, default=14)
+    ev.add_argument("--days", type=int, default=14)
     ev.add_argument("--seed", type=int, default=1)
+    ev.add_argument("--input", metavar="DIR", help="a cohort written by 'simulate --out'")
+    ev.add_argument("--report", metavar="DIR", help="write an HTML report with PNG plots")
 
     demo = sub.add_parser("demo", parents=[common], help="everything at once on the local stack")
     demo.add_argument(
@@ -150,6 +155,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_bench(settings_from(args), args.messages, args.batch_size, args.json)
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from vigilstream.evaluation.command import UsageError, run_simulate
+
+    try:
+        return run_simulate(settings_from(args) if args.to_kafka else Settings(), args.patients,
+                            args.days, args.seed, args.out, args.to_kafka, args.rate, args.start)
+    except UsageError as exc:
+        raise CliError(str(exc), code=2) from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from vigilstream.evaluation.command import UsageError, run_evaluate
+
+    try:
+        return run_evaluate(args.patients, args.days, args.seed, args.input, args.json,
+                            args.report)
+    except UsageError as exc:
+        raise CliError(str(exc), code=2) from None
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from vigilstream import messages
 
@@ -168,22 +193,11 @@ def cmd_config(args: argparse.Namespace) -> int:
     return 0
 
 
-def not_yet(issue: int, what: str) -> Callable[[argparse.Namespace], int]:
-    """A command whose capability lands with a later issue: says so, exits 2."""
-
-    def command(args: argparse.Namespace) -> int:
-        raise CliError(
-            f"'{args.command}' is not available yet: {what} lands with issue #{issue}", 2
-        )
-
-    return command
-
-
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "dev": cmd_dev,
     "worker": cmd_worker,
-    "simulate": not_yet(6, "the synthetic cohort simulator"),
-    "evaluate": not_yet(6, "the evaluation report"),
+    "simulate": cmd_simulate,
+    "evaluate": cmd_evaluate,
     "demo": cmd_demo,
     "bench": cmd_bench,
     "schema": cmd_schema,

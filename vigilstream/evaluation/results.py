@@ -1,0 +1,97 @@
+"""The evaluation's result object (SPEC.md, ``vigilstream evaluate --json``) and its targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from vigilstream.evaluation.replay import Replay, replay
+from vigilstream.evaluation.scoring import Truth, by_kind, fairness, percentiles, score
+from vigilstream.simulation.recording import Cohort
+
+TARGETS = {  # issue #6
+    "recall": 0.90,
+    "false_alerts_per_patient_day": 0.2,
+    "f1_vs_news2_only": 1.2,
+    "max_recall_disparity": 0.05,
+    "lead_time_hours_scale_h": 2.0,
+    "lead_time_days_scale_h": 24.0,
+}
+
+
+def slices_of(cohort: Cohort) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for p in cohort.patients:
+        for name in (f"sex={p.sex}", f"age={p.age_band}", f"condition={p.condition}"):
+            out.setdefault(name, set()).add(p.patient_id)
+    return dict(sorted(out.items()))
+
+
+def evaluate(cohort: Cohort, progress: bool | None = None,
+             traced: set[str] | None = None) -> tuple[dict[str, Any], Replay]:  # fmt: skip
+    """Replay and score a cohort: (result object, the replay for plots)."""
+    run = replay(cohort, traced, progress)
+    truth = [Truth(e.patient_id, e.kind, e.scale, e.onset, e.critical, e.end)
+             for e in cohort.episodes]  # fmt: skip
+    patient_days = len(cohort.patients) * cohort.days
+    system = score(truth, run.system, patient_days)
+    news2 = score(truth, run.news2_only, patient_days)
+    limits = score(truth, run.thresholds, patient_days)
+    fair = fairness(truth, run.system, slices_of(cohort), cohort.days)
+    result: dict[str, Any] = {
+        "patients": len(cohort.patients),
+        "days": cohort.days,
+        "seed": cohort.seed,
+        "episodes": len(truth),
+        "system": system,
+        "baselines": {"news2_only": news2, "population_thresholds": limits},
+        "fairness": fair,
+        "state_bytes": percentiles(run.state_bytes),
+        "episodes_by_kind": {
+            "system": by_kind(truth, run.system),
+            "news2_only": by_kind(truth, run.news2_only),
+            "population_thresholds": by_kind(truth, run.thresholds),
+        },
+        "alerts_by_kind": _count_kinds(run),
+        "risk_model": {"examples": run.risk_model.examples,
+                       **run.risk_model.validation.report()},  # fmt: skip
+        "ingest": {
+            "readings": run.readings,
+            "duplicates": run.duplicates,
+            "dead_letters": dict(sorted(run.rejected.items())),
+            "expected_malformed": cohort.counts.get("malformed", {}),
+        },
+        "speed": {"events": run.events, "readings": run.readings,
+                  "seconds": round(run.seconds, 1),
+                  "readings_per_s": round(run.readings / run.seconds) if run.seconds else None},  # fmt: skip
+    }
+    result["targets"] = check_targets(result)
+    return result, run
+
+
+def _count_kinds(run: Replay) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for a in run.system:
+        counts[f"{a.kind}/{a.severity}"] = counts.get(f"{a.kind}/{a.severity}", 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def check_targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of issue #6: the value reached and whether it is met."""
+    system, news2 = result["system"], result["baselines"]["news2_only"]
+    lead = system["median_lead_time_h"]
+    ratio = (system["f1"] / news2["f1"]) if news2["f1"] else None
+    values = {
+        "recall": (system["recall"], lambda v: v >= TARGETS["recall"]),
+        "false_alerts_per_patient_day": (system["false_alerts_per_patient_day"],
+                                         lambda v: v <= TARGETS["false_alerts_per_patient_day"]),
+        "f1_vs_news2_only": (round(ratio, 2) if ratio is not None else None,
+                             lambda v: v >= TARGETS["f1_vs_news2_only"]),
+        "max_recall_disparity": (result["fairness"]["max_recall_disparity"],
+                                 lambda v: v <= TARGETS["max_recall_disparity"]),
+        "lead_time_hours_scale_h": (lead["hours_scale"],
+                                    lambda v: v >= TARGETS["lead_time_hours_scale_h"]),
+        "lead_time_days_scale_h": (lead["days_scale"],
+                                   lambda v: v >= TARGETS["lead_time_days_scale_h"]),
+    }  # fmt: skip
+    return {name: {"target": TARGETS[name], "value": v, "met": None if v is None else ok(v)}
+            for name, (v, ok) in values.items()}  # fmt: skip

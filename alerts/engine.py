@@ -18,10 +18,16 @@ Kinds decided here, from an ``Assessment`` of ``online_models.state``:
 - ``risk``: the risk model's probability >= 0.8, and at least the probability from which its own
   out-of-sample precision reaches 90 %, once it has learned from 50 labels (medium); not opened
   while a deterioration or deviation episode is open.
-- ``trend``: over 7 vs 28 days, resting heart rate up >= 5 bpm while daily steps fall >= 30 %
-  (low; medium when sleep also fell by 30 minutes or more).
+- ``trend``: days-scale change. Either today's resting heart rate, respiration and SpO2 have
+  drifted, two of them by >= 3 day-to-day SD, from the patient's days -9..-2
+  (``online_models.drift``; low, medium from 4.5 SD), or over 7 vs 28 days resting heart rate
+  rose >= 5 bpm while daily steps fell >= 30 % (low; medium when sleep also fell by 30 minutes
+  or more). Not opened while a deterioration or deviation episode is open.
 
-A per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
+A low-severity clinical condition opens an episode only once it has lasted 10 minutes of event
+time (an alarm delay: Görges M et al., Anesth Analg 2009;108:1546-52 found that short delays
+remove a large share of non-actionable alarms); medium and high open at once. A per-patient
+daily cap (6 episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
 ``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` while the device says so,
@@ -62,6 +68,7 @@ class AlertPolicy:
     margin_step: float = 0.5  # each not_actionable verdict on a deviation alert raises the bar
     margin_max: float = 2.0  # ... up to 2 SD more, never beyond
     offline_after_s: float = 1800.0  # no data this long (processing time): device_offline
+    confirm_low_s: float = 600.0  # a low-severity clinical condition must last this long to open
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt
     risk_alerts: bool = False  # risk-model alerts of their own (see EVALUATION.md: off)
     risk_threshold: float = 0.8  # risk-model probability that opens a risk alert
@@ -126,6 +133,7 @@ class AlertEngine:
         self.deviation_margin = 0.0  # learned from care-team verdicts, in SD
         self.opened_by_day: dict[str, int] = {}  # episodes opened on the current event-time day
         self.suppressed = 0  # episodes not opened because of the daily cap
+        self.pending: dict[str, list[float]] = {}  # kind -> [first, last] low event time
 
     @property
     def open_episode(self) -> bool:
@@ -149,7 +157,10 @@ class AlertEngine:
         # Likewise a risk alert adds nothing while a NEWS2 or deviation episode is open.
         if not (covered or self._is_open("baseline_deviation")) or self._is_open("risk"):
             wanted["risk"] = self._risk_severity(assessment.risk)
-        wanted["trend"] = self._trend_severity(getattr(assessment, "trends", None))
+        if not (covered or self._is_open("baseline_deviation")) or self._is_open("trend"):
+            wanted["trend"] = max(self._trend_severity(getattr(assessment, "trends", None)),
+                                  drift_severity(getattr(assessment, "drift", None)),
+                                  key=SEVERITY_RANK.get)  # fmt: skip
         if device:
             wanted["battery_low"] = battery_severity(device.get("battery"))
             wanted["not_worn"] = "info" if device.get("worn") is False else "none"
@@ -251,8 +262,20 @@ class AlertEngine:
         episode = self.episodes.get(kind)
         active = episode is not None and episode.status != "resolved"
         if not active:
+            pending = self.pending.get(kind)
             if severity == "none":
+                if pending is not None and event_ts - pending[1] >= policy.confirm_low_s:
+                    del self.pending[kind]  # normal for a while: the clock starts again
                 return None
+            if severity == "low" and kind not in TECHNICAL:
+                # An alarm delay: a low-severity condition opens once it has been present for
+                # ``confirm_low_s`` (brief normal readings in between do not restart the clock);
+                # medium and high open at once.
+                first = pending[0] if pending is not None else event_ts
+                self.pending[kind] = [first, event_ts]
+                if event_ts - first < policy.confirm_low_s:
+                    return None
+            self.pending.pop(kind, None)
             if (episode is not None and episode.resolved_at is not None
                     and event_ts - episode.resolved_at < policy.cooldown_s):  # fmt: skip
                 # A relapse soon after resolution continues the episode: same id, never silence.
@@ -319,13 +342,22 @@ class AlertEngine:
     def to_dict(self) -> dict[str, Any]:
         return {"episodes": {kind: asdict(e) for kind, e in self.episodes.items()},
                 "margin": self.deviation_margin, "by_day": self.opened_by_day,
-                "suppressed": self.suppressed}  # fmt: skip
+                "suppressed": self.suppressed, "pending": self.pending}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.episodes = {kind: Episode(**e) for kind, e in data.get("episodes", {}).items()}
         self.deviation_margin = data.get("margin", 0.0)
         self.opened_by_day = data.get("by_day", {})
         self.suppressed = data.get("suppressed", 0)
+        self.pending = data.get("pending", {})
+
+
+def drift_severity(drift: Any) -> str:
+    """A corroborated day-level drift of resting vitals (``online_models.drift``): low, medium
+    from a combined z of 4.5."""
+    if drift is None or not drift.corroborated:
+        return "none"
+    return "medium" if drift.score >= 4.5 else "low"
 
 
 def battery_severity(battery: float | None) -> str:
@@ -344,9 +376,11 @@ def explanation(
         return {"signals": [{"signal": key, "value": (device or {}).get(key)}]}
     if kind == "device_offline":
         return {}
+    drift = getattr(assessment, "drift", None)
+    days = list(drift.signals) if kind == "trend" and drift is not None else []
     return {
         "news2": assessment.news2.as_dict(),
-        "signals": list(assessment.deviation.signals),
+        "signals": days or list(assessment.deviation.signals),
         "risk": assessment.risk,
     }
 
@@ -360,6 +394,12 @@ def summary(kind: str, severity: str, status: str, assessment: Any,
         return f"Wearable battery at {level:.0f} %: please ask the patient to charge it."
     if kind == "not_worn" and status != "resolved":
         return "The wearable is not being worn: monitoring is paused until it is back on."
+    drift = getattr(assessment, "drift", None)
+    if kind == "trend" and status != "resolved" and drift is not None and drift.corroborated:
+        parts = ", ".join(f"{s['signal'].replace('_', ' ')} {s['value']:g} vs usual "
+                          f"{s['baseline_mean']:g}" for s in drift.signals[:3])  # fmt: skip
+        return (f"Resting vitals have drifted from this patient's usual over the last days "
+                f"({parts}): possible decompensation, please review.")  # fmt: skip
     if kind in SUMMARIES and status != "resolved":
         p = assessment.risk["probability"] if assessment.risk else 0.0
         return SUMMARIES[kind].format(p=p)

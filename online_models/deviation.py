@@ -6,7 +6,8 @@ smoothed in event time (exponential, ``tau`` = 10 min), so a single motion artef
 count. Only the clinically concerning direction counts for one-sided signals (low SpO2, low
 HRV); heart rate, respiration and temperature count both ways.
 
-A deviation is *corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (3 SD) at
+Skin temperature is reported but never corroborates (``CONTEXTUAL``). A deviation is
+*corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (3 SD) at
 the same time, or one signal is beyond 3 SD while the multivariate anomaly score of the vitals
 (``online_models.anomaly``) is at least ``ANOMALY_CORROBORATE``, or one signal is beyond
 ``Z_SUSTAINED`` (4 SD) for at least 30 minutes: one noisy sensor is not an emergency (the
@@ -28,6 +29,9 @@ ANOMALY_CORROBORATE = 0.75  # Half-Space Trees score; normal vitals stay below ~
 SUSTAIN_S = 30 * 60.0
 STALE_S = 30 * 60.0
 ONE_SIDED_LOW = frozenset({"spo2", "hrv_rmssd", "hrv_sdnn"})
+# Shown in the explanation but never corroborating: wrist skin temperature follows the room and
+# the weather more than the body (a hot day moves it by 1-2 °C).
+CONTEXTUAL = frozenset({"skin_temperature"})
 
 
 @dataclass(slots=True)
@@ -98,10 +102,11 @@ class Deviation:
         fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= STALE_S]
         concerning = sorted((s.concern(), name) for name, s in fresh)
         concerning.reverse()
-        strong = [c for c in concerning if c[0] >= Z_CORROBORATE]
+        strong = [c for c in concerning if c[0] >= Z_CORROBORATE and c[1] not in CONTEXTUAL]
         sustained = [
             (c, name) for name, s in fresh
-            if (c := s.concern()) >= Z_SUSTAINED and s.above_since is not None
+            if name not in CONTEXTUAL
+            and (c := s.concern()) >= Z_SUSTAINED and s.above_since is not None
             and now - s.above_since >= SUSTAIN_S
         ]  # fmt: skip
         if len(strong) >= 2:

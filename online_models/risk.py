@@ -111,8 +111,10 @@ class ProgressiveValidation:
         >>> v = ProgressiveValidation()
         >>> for p, y in [(0.95, True)] * 30 + [(0.9, False)] * 5 + [(0.6, False)] * 50:
         ...     v.learn_one(p, y)
-        >>> v.threshold_for(0.8)
-        0.9
+        >>> v.threshold_for(0.8)   # nothing between 0.65 and 0.9, so from 0.65 on
+        0.65
+        >>> v.threshold_for(0.99)
+        0.95
         """
         pos = neg = 0
         best = None

@@ -12,11 +12,13 @@ arrive after the night (a morning sync); readings processed before then count as
 
 NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); for
 heart rate, respiration and SpO2 from a wearable it is the median of the last three readings
-taken at rest or asleep within 15 minutes (two: their mean), so one motion artefact or a brief
+taken at rest or asleep within 15 minutes (two: their mean), so one
+motion artefact or a brief
 nocturnal dip does not score while a real change is seen in full by its second reading, at
 1-minute and at 5-minute sampling alike. Readings taken while active (walking, running) do not
 enter NEWS2: the score is defined on resting observations (RCP 2017), and exercise tachycardia
-and tachypnoea are compared with the patient's own active baseline instead. Baselines stop learning while
+and tachypnoea are compared with the patient's own active baseline instead. During vigorous
+exercise (running cadence) and 10 minutes after, vital signs are not scored at all. Baselines stop learning while
 ``learning`` is False (the alert engine sets it during an episode) and while a corroborated
 deviation is present, so a slow deterioration never becomes the new normal.
 
@@ -47,6 +49,7 @@ import orjson
 from online_models.anomaly import VitalsAnomaly
 from online_models.baselines import Baselines
 from online_models.deviation import Deviation, DeviationResult
+from online_models.drift import DailyDrift, DriftResult
 from online_models.news2 import News2Result, score
 from online_models.phenotype import Phenotype
 from online_models.risk import HORIZON_S, SNAPSHOT_S, RiskModel, features, label_snapshots
@@ -68,6 +71,7 @@ NUMERIC = frozenset({"heart_rate", "respiratory_rate", "spo2", "body_temperature
                      "skin_temperature", "hrv_rmssd", "hrv_sdnn", "systolic_bp"})  # fmt: skip
 ACTIVE_CADENCE = 40.0  # steps/min averaged over a step block: >= 2 walking minutes in 5
 ACTIVE_HOLD_S = 600.0
+EXERCISE_CADENCE = 130.0  # steps/min: running (Tudor-Locke C et al., IJBNPA 2011;8:79)
 REPLAY_WINDOW_S = 900.0
 HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
 
@@ -84,6 +88,7 @@ class Assessment:
     deviation: DeviationResult
     risk: dict[str, Any] | None = None  # probability, model_version, top_features
     trends: dict[str, dict[str, float | None]] | None = None  # phenotype, 7 vs 28 days
+    drift: DriftResult | None = None  # resting vitals today vs days -9..-2
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -117,9 +122,11 @@ class PatientState:
         self.smooth: dict[str, list[list[float]]] = {}  # signal -> last 3 [value, ts]
         self.sleep_spans: list[list[float]] = []  # recent [start, end] asleep
         self.active_until = -math.inf
+        self.exercise_until = -math.inf  # vigorous exercise (running) and 10 minutes after
         self.baselines = Baselines()
         self.phenotype = Phenotype()
         self.deviation = Deviation()
+        self.drift = DailyDrift()
         self.anomaly = VitalsAnomaly(patient_id)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
@@ -197,6 +204,8 @@ class PatientState:
             minutes = max(((end_ts or ts) - ts) / 60.0, 1.0)
             if value / minutes >= ACTIVE_CADENCE:
                 self.active_until = max(self.active_until, (end_ts or ts) + ACTIVE_HOLD_S)
+            if value / minutes >= EXERCISE_CADENCE:
+                self.exercise_until = max(self.exercise_until, (end_ts or ts) + ACTIVE_HOLD_S)
             self.phenotype.learn_one("steps", value, ts, end_ts, self.context(ts))
         elif signal == "sleep":
             if value.get("stage") != "awake" and end_ts is not None:
@@ -218,11 +227,17 @@ class PatientState:
     def _numeric(self, signal: str, value: float, ts: float) -> None:
         self._latest(signal, value, ts)
         context = self.context(ts)
+        if ts <= self.exercise_until:
+            # Running: heart rate and respiration follow the effort; there is no baseline to
+            # compare with and no NEWS2 to score. Only the phenotype counts it.
+            self.phenotype.learn_one(signal, value, ts, None, context)
+            return
         if signal in SMOOTHED and context != "active":  # NEWS2 is a score of resting values
             recent = self.smooth.setdefault(signal, [])
             if not recent or ts >= recent[-1][1]:
                 recent.append([value, ts])
                 self.smooth[signal] = [r for r in recent[-3:] if ts - r[1] <= SMOOTH_WINDOW_S]
+            self.drift.learn_one(signal, value, ts)
         z, ref = self.baselines.z(signal, value, context)
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
         learn = self.learning and not self.deviation_result(ts).corroborated
@@ -306,7 +321,7 @@ class PatientState:
                 "top_features": model.top_features(x),
                 "alert_threshold": model.alert_threshold(),
             }
-        return Assessment(news2, deviation, risk, self.phenotype.trends())
+        return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now))
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (SPEC.md)."""
@@ -334,8 +349,9 @@ class PatientState:
             "v": STATE_VERSION, "id": self.patient_id, "prof": self.profile,
             "latest": self.latest, "smooth": self.smooth, "sleep": self.sleep_spans,
             "active": self.active_until if math.isfinite(self.active_until) else None,
+            "exercise": self.exercise_until if math.isfinite(self.exercise_until) else None,
             "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
-            "dev": self.deviation.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
+            "dev": self.deviation.to_dict(), "drift": self.drift.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recv": self.received_at,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
@@ -350,9 +366,12 @@ class PatientState:
         state = cls(doc["id"], doc.get("prof"))
         state.latest, state.smooth, state.sleep_spans = doc["latest"], doc["smooth"], doc["sleep"]
         state.active_until = doc["active"] if doc["active"] is not None else -math.inf
+        exercise = doc.get("exercise")
+        state.exercise_until = exercise if exercise is not None else -math.inf
         state.baselines.load(doc["base"])
         state.phenotype.load(doc["phen"])
         state.deviation.load(doc["dev"])
+        state.drift.load(doc.get("drift", {}))  # absent in checkpoints written before it
         state.offsets = {int(p): o for p, o in doc["off"].items()}
         state.n_readings, state.learning = doc["n"], doc["learn"]
         state.duplicates, state.received_at = doc["dup"], doc["recv"]

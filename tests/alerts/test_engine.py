@@ -162,7 +162,7 @@ def test_unacknowledged_alerts_escalate_once_and_acked_ones_do_not() -> None:
 def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None:
     from types import SimpleNamespace as NS
 
-    engine = AlertEngine("p-1")
+    engine = AlertEngine("p-1", AlertPolicy(confirm_low_s=0))  # no alarm delay here
     calm_news2 = score({})
     deviating = NS(news2=calm_news2, risk=None, deviation=NS(corroborated=True, score=3.4,
                    signals=[{"signal": "heart_rate", "value": 95, "baseline_mean": 62.0,
@@ -194,7 +194,7 @@ def _calm_assessment(**extra):
 
 
 def test_risk_alert_only_from_a_trained_model() -> None:
-    engine = AlertEngine("p-1")
+    engine = AlertEngine("p-1", AlertPolicy(risk_alerts=True))
     young = _calm_assessment(risk={"probability": 0.95, "model_version": "lr-sgd-10",
                                    "top_features": []})  # fmt: skip
     assert engine.decide(young, T0, T0) == []
@@ -203,6 +203,36 @@ def test_risk_alert_only_from_a_trained_model() -> None:
     (alert,) = engine.decide(trained, T0 + 60, T0 + 60)
     assert (alert["kind"], alert["severity"]) == ("risk", "medium")
     assert "91%" in alert["summary"]
+    messages.validate("alert", alert)
+
+
+def test_risk_alerts_are_off_by_default_and_held_by_the_precision_guard() -> None:
+    risky = {"probability": 0.91, "model_version": "lr-sgd-400", "top_features": []}
+    assert AlertEngine("p-1").decide(_calm_assessment(risk=risky), T0, T0) == []
+    on = AlertPolicy(risk_alerts=True)
+    unproven = _calm_assessment(risk={**risky, "alert_threshold": None})
+    assert AlertEngine("p-1", on).decide(unproven, T0, T0) == []
+    stricter = _calm_assessment(risk={**risky, "alert_threshold": 0.95})
+    assert AlertEngine("p-1", on).decide(stricter, T0, T0) == []
+    proven = _calm_assessment(risk={**risky, "alert_threshold": 0.85})
+    assert [a["kind"] for a in AlertEngine("p-1", on).decide(proven, T0, T0)] == ["risk"]
+
+
+def test_drift_of_resting_vitals_opens_a_trend_alert_that_names_the_signals() -> None:
+    from online_models.drift import DriftResult
+
+    signals = [{"signal": "respiratory_rate", "value": 19.5, "baseline_mean": 14.2,
+                "baseline_sd": 0.8, "z": 6.6, "n": 7},
+               {"signal": "spo2", "value": 93.1, "baseline_mean": 96.4, "baseline_sd": 0.7,
+                "z": -4.7, "n": 7}]  # fmt: skip
+    engine = AlertEngine("p-1")
+    quiet = _calm_assessment(drift=DriftResult(0.0, False, []))
+    assert engine.decide(quiet, T0, T0) == []
+    drifting = _calm_assessment(drift=DriftResult(4.7, True, signals))
+    (alert,) = engine.decide(drifting, T0 + 60, T0 + 60)
+    assert (alert["kind"], alert["severity"]) == ("trend", "medium")
+    assert "respiratory rate 19.5 vs usual 14.2" in alert["summary"]
+    assert [s["signal"] for s in alert["explanation"]["signals"]] == ["respiratory_rate", "spo2"]
     messages.validate("alert", alert)
 
 
@@ -229,8 +259,27 @@ def test_device_offline_opens_on_silence_and_resolves_when_data_returns() -> Non
     assert [(m["kind"], m["status"]) for m in back] == [("device_offline", "resolved")]
 
 
+def test_low_severity_waits_for_the_alarm_delay_medium_does_not() -> None:
+    low = _calm_assessment(news2=score({"respiratory_rate": 7}))  # a single 3: low
+    medium = _calm_assessment(news2=score({"respiratory_rate": 22, "heart_rate": 115,
+                                           "body_temperature": 38.5}))  # 2+2+1: medium
+    engine = AlertEngine("p-1")  # confirm_low_s = 600
+    assert engine.decide(low, T0, T0) == []
+    assert engine.decide(low, T0 + 300, T0 + 300) == []  # 5 minutes: not yet
+    for ts in (T0 + 1200, T0 + 1500):  # normal for 15 minutes: the clock starts again
+        assert engine.decide(_calm_assessment(), ts, ts) == []
+    assert engine.decide(low, T0 + 1800, T0 + 1800) == []
+    engine.decide(_calm_assessment(), T0 + 2100, T0 + 2100)  # one normal reading in between
+    (opened,) = engine.decide(low, T0 + 2400, T0 + 2400)  # present for 10 minutes: opens
+    assert (opened["status"], opened["severity"]) == ("open", "low")
+    other = AlertEngine("p-2")
+    (at_once,) = other.decide(medium, T0, T0)
+    assert at_once["severity"] == "medium"
+
+
 def test_daily_cap_spares_news2_high() -> None:
-    engine = AlertEngine("p-1", AlertPolicy(daily_cap=2, hold_s=60, cooldown_s=0))
+    engine = AlertEngine("p-1", AlertPolicy(daily_cap=2, hold_s=60, cooldown_s=0,
+                                            confirm_low_s=0))  # fmt: skip
     low_news2 = _calm_assessment(news2=score({"respiratory_rate": 7}))  # a single 3
     opened = 0
     for i in range(6):  # six separate low episodes in a day

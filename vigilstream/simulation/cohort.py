@@ -67,7 +67,7 @@ def make_patient(rng: np.random.Generator, index: int) -> Patient:
     hr_rest = (
         rng.normal(72, 6) - 12 * fitness + (2 if sex == "F" else 0) - (9 if beta_blocker else 0)
     )
-    rr_rest = rng.normal(19 if condition == "copd" else 15, 1.5)
+    rr_rest = rng.normal(19, 1.5) if condition == "copd" else rng.normal(15.5, 1.3)
     spo2 = rng.normal(91 if condition == "copd" else 97, 1.0)
     return Patient(
         patient_id=f"sim-{index:04d}",
@@ -77,7 +77,7 @@ def make_patient(rng: np.random.Generator, index: int) -> Patient:
         beta_blocker=beta_blocker,
         fitness=round(fitness, 3),
         hr_rest=round(float(np.clip(hr_rest, 48, 95)), 1),
-        rr_rest=round(float(np.clip(rr_rest, 11, 22)), 1),
+        rr_rest=round(float(np.clip(rr_rest, 12.5, 24)), 1),
         spo2_base=round(float(np.clip(spo2, 88, 99)), 1),
         temp_base=round(float(rng.normal(36.7, 0.2)), 2),
         sbp_base=round(

@@ -9,7 +9,8 @@ patients whose programme uses an Open mHealth gateway).
 Device reality: motion artefacts (cadence lock of the optical heart-rate sensor, SpO2 drops
 during movement; Bent B et al., npj Digit Med 2020;3:18), spikes at rest, missed samples,
 daily charging (not worn, battery back to 100 %), forgotten charging (battery low, then dead),
-off-wrist periods, phone syncs every 15 minutes with offline gaps after which the backlog
+off-wrist periods, phone syncs every 15 minutes with offline gaps (30 min to 4 h on a third of
+days) after which the backlog
 arrives at once in out-of-order chunks, resent duplicates, and a small share of malformed
 messages from a buggy client (each with the dead-letter reason it must get).
 """
@@ -218,7 +219,7 @@ def deliver(rng: np.random.Generator, patient: Patient, body: Physiology) -> Del
     for day in range(n // 1440):
         if rng.random() < 0.35:
             first = int((day * 86400 + rng.uniform(0, 86400)) / SYNC_S)
-            offline[first : first + int(rng.uniform(4, 32))] = True
+            offline[first : first + int(rng.uniform(2, 16))] = True
     readings.sort(key=lambda r: r["ts"])
     sync_of = [int(r.get("end_ts", r["ts"]) // SYNC_S - start // SYNC_S) + 1 for r in readings]
     pending: list[dict[str, Any]] = []

@@ -1,0 +1,109 @@
+"""The evaluator: metrics on hand-built cases with known answers, and a whole small run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from vigilstream.cli import main
+from vigilstream.evaluation.baselines import Rearm, out_of_limits
+from vigilstream.evaluation.scoring import Alert, Truth, fairness, match, percentiles, score
+
+H = 3600.0
+FEVER = Truth("a", "fever", "hours", onset=10 * H, critical=16 * H, end=30 * H)
+HF = Truth("b", "hf_decompensation", "days", onset=100 * H, critical=220 * H, end=300 * H)
+
+
+def test_metrics_of_a_hand_built_case() -> None:
+    alerts = [
+        Alert("a", "deterioration", 13 * H),  # detects the fever, 3 h ahead
+        Alert("a", "baseline_deviation", 25 * H),  # during recovery: true, not a detection
+        Alert("a", "deterioration", 40 * H),  # after the end: false
+        Alert("b", "trend", 180 * H),  # detects the decompensation 40 h ahead
+        Alert("b", "battery_low", 50 * H),  # technical: neither true nor false
+        Alert("c", "deterioration", 5 * H),  # a patient without episodes: false
+    ]
+    s = score([FEVER, HF], alerts, patient_days=30)
+    assert (s["recall"], s["detected"], s["clinical_alerts"], s["false_alerts"]) == (1.0, 2, 5, 2)
+    assert s["precision"] == 0.6 and s["f1"] == 0.75
+    assert s["false_alerts_per_patient_day"] == round(2 / 30, 3)
+    assert s["alerts_per_patient_day"] == 0.2
+    assert s["median_lead_time_h"] == {"hours_scale": 3.0, "days_scale": 40.0}
+
+
+def test_detection_window_ends_an_hour_after_the_critical_point() -> None:
+    on_time = Alert("a", "deterioration", FEVER.critical + 3600)
+    too_late = Alert("a", "deterioration", FEVER.critical + 3601)
+    before = Alert("a", "deterioration", FEVER.onset - 1)
+    assert match([FEVER], [on_time]) == ({0: -3600.0}, [True])
+    assert match([FEVER], [too_late]) == ({}, [True])  # still about the episode, but late
+    assert match([FEVER], [before]) == ({}, [False])
+    s = score([FEVER], [too_late], patient_days=1)
+    assert s["recall"] == 0.0 and s["f1"] == 0.0
+
+
+def test_fairness_slices_and_the_disparity_over_big_enough_slices() -> None:
+    episodes = [Truth(f"f{i}", "fever", "hours", 0, H, 2 * H) for i in range(10)]
+    episodes += [Truth(f"m{i}", "fever", "hours", 0, H, 2 * H) for i in range(10)]
+    episodes += [Truth("x0", "fever", "hours", 0, H, 2 * H)]
+    alerts = [Alert(f"f{i}", "deterioration", 0.5 * H) for i in range(9)]
+    alerts += [Alert(f"m{i}", "deterioration", 0.5 * H) for i in range(10)]
+    alerts += [Alert("m0", "deterioration", 10 * H)]  # one false alert among the men
+    slices = {"sex=F": {f"f{i}" for i in range(10)}, "sex=M": {f"m{i}" for i in range(10)},
+              "sex=X": {"x0"}}  # fmt: skip
+    fair = fairness(episodes, alerts, slices, days=2)
+    assert fair["recall_by_slice"] == {"sex=F": 0.9, "sex=M": 1.0, "sex=X": 0.0}
+    assert fair["max_recall_disparity"] == 0.1  # sex=X has 1 episode: too few to count
+    assert fair["false_alerts_by_slice"]["sex=M"] == 0.05
+    assert fair["slice_sizes"]["sex=X"] == {"patients": 1, "episodes": 1}
+
+
+def test_baselines_rearm_and_limits() -> None:
+    r = Rearm(hold_s=1800)
+    opened = [r.step("p", bad, t) for bad, t in
+              [(True, 0), (False, 600), (True, 1200), (False, 1300), (False, 3100), (True, 3200)]]  # fmt: skip
+    assert opened == [True, False, False, False, False, True]
+    assert out_of_limits("heart_rate", 121) and not out_of_limits("heart_rate", 120)
+    assert out_of_limits("spo2", 89) and out_of_limits("blood_pressure", {"systolic": 85})
+    assert out_of_limits("steps", 10_000) is None
+    assert percentiles([5, 1, 3]) == {"p50": 3, "p95": 5}
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    directory = tmp_path_factory.mktemp("cohort")
+    assert main(["simulate", "--patients", "6", "--days", "6", "--seed", "3", "--out",
+                 str(directory)]) == 0  # fmt: skip
+    return directory
+
+
+def test_evaluate_json_has_the_spec_shape_and_matches_ingest(small_run: Path, capsys) -> None:
+    capsys.readouterr()
+    report = small_run / "report"
+    assert main(["evaluate", "--input", str(small_run), "--json", "--report", str(report)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    truth = json.loads((small_run / "truth.json").read_text())
+    assert (result["patients"], result["days"], result["seed"]) == (6, 6, 3)
+    assert result["episodes"] == len(truth["episodes"])
+    for column in (result["system"], *result["baselines"].values()):
+        assert {"recall", "precision", "f1", "false_alerts_per_patient_day"} <= set(column)
+    assert set(result["baselines"]) == {"news2_only", "population_thresholds"}
+    assert {"recall_by_slice", "max_recall_disparity", "false_alerts_by_slice"} <= set(
+        result["fairness"])  # fmt: skip
+    assert 0 < result["state_bytes"]["p50"] <= result["state_bytes"]["p95"] < 20_000
+    assert result["ingest"]["dead_letters"] == truth["counts"]["malformed"]
+    assert result["ingest"]["readings"] == truth["counts"]["readings"]
+    assert result["speed"]["readings_per_s"] > 0
+    pngs = sorted(p.name for p in report.glob("*.png"))
+    assert "slices.png" in pngs and "risk-roc-pr.png" in pngs
+    assert any(name.startswith("timeline-") for name in pngs)
+    assert "NEWS2" in (report / "index.html").read_text()
+
+
+def test_evaluate_table_names_the_targets(small_run: Path, capsys) -> None:
+    capsys.readouterr()
+    assert main(["evaluate", "--input", str(small_run)]) == 0
+    out = capsys.readouterr().out
+    assert "episode recall" in out and "NEWS2>=5 only" in out and "targets (issue #6)" in out

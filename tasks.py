@@ -3,6 +3,7 @@
 
     python3 tasks.py demo    # venv + install, then the demo on the embedded local stack
     python3 tasks.py test    # venv + install, then ruff and the whole test suite
+    python3 tasks.py evaluation   # regenerate EVALUATION.md (default cohort + held-out seeds)
 
 Extra arguments go to the command: ``python3 tasks.py demo --duration 120``,
 ``python3 tasks.py test -m "not integration"``.
@@ -53,7 +54,7 @@ def ensure_env() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test"):
+    if not argv or argv[0] not in ("demo", "test", "evaluation"):
         print(__doc__)
         return 2
     command, extra = argv[0], argv[1:]
@@ -62,6 +63,25 @@ def main(argv: list[str]) -> int:
         args = extra or ["--duration", "45"]
         return subprocess.run(
             [str(python), "-m", "vigilstream", "demo", *args], cwd=ROOT
+        ).returncode
+    if command == "evaluation":
+        args = [
+            "--patients",
+            "200",
+            "--days",
+            "14",
+            "--seed",
+            "1",
+            "--also-seeds",
+            "101,202",
+            "--markdown",
+            "EVALUATION.md",
+            "--report",
+            "docs/evaluation",
+            *extra,
+        ]
+        return subprocess.run(
+            [str(python), "-m", "vigilstream", "evaluate", *args], cwd=ROOT
         ).returncode
     lint = subprocess.run([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
     if lint.returncode != 0:

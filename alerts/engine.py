@@ -30,8 +30,9 @@ remove a large share of non-actionable alarms); medium and high open at once. A 
 daily cap (6 episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
-``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` while the device says so,
-``device_offline`` when no data arrived for 30 minutes (checked on a processing-time timer).
+``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` once the device has said so
+for 2 hours (a daily charge is not news), ``device_offline`` when no data arrived for 30 minutes
+(checked on a processing-time timer; not while the device says it is off the wrist).
 
 ``alert_id`` is derived from patient, kind and the event time that opened the episode, so the
 same episode gets the same id after a failover (the episode state travels in the patient's
@@ -69,6 +70,7 @@ class AlertPolicy:
     margin_max: float = 2.0  # ... up to 2 SD more, never beyond
     offline_after_s: float = 1800.0  # no data this long (processing time): device_offline
     confirm_low_s: float = 600.0  # a low-severity clinical condition must last this long to open
+    not_worn_after_s: float = 7200.0  # off the wrist this long before a not_worn alert
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt
     risk_alerts: bool = False  # risk-model alerts of their own (see EVALUATION.md: off)
     risk_threshold: float = 0.8  # risk-model probability that opens a risk alert
@@ -193,9 +195,9 @@ class AlertEngine:
         return last_received > 0 and now - last_received >= self.policy.offline_after_s
 
     def _risk_severity(self, risk: dict[str, Any] | None) -> str:
-        if not self.policy.risk_alerts or risk is None or int(risk["model_version"].rsplit("-", 1)[-1]) < (
-            self.policy.risk_min_examples
-        ):
+        if not self.policy.risk_alerts or risk is None:
+            return "none"
+        if int(risk["model_version"].rsplit("-", 1)[-1]) < self.policy.risk_min_examples:
             return "none"
         threshold = self.policy.risk_threshold
         if "alert_threshold" in risk:  # the model's precision guard (online_models.risk)
@@ -267,13 +269,16 @@ class AlertEngine:
                 if pending is not None and event_ts - pending[1] >= policy.confirm_low_s:
                     del self.pending[kind]  # normal for a while: the clock starts again
                 return None
-            if severity == "low" and kind not in TECHNICAL:
-                # An alarm delay: a low-severity condition opens once it has been present for
-                # ``confirm_low_s`` (brief normal readings in between do not restart the clock);
-                # medium and high open at once.
+            # Alarm delays: a low-severity clinical condition opens once it has been present for
+            # ``confirm_low_s`` (brief normal readings in between do not restart the clock),
+            # medium and high at once; ``not_worn`` once the device has been off the wrist for
+            # ``not_worn_after_s`` (a daily charge is not news).
+            delay = (policy.confirm_low_s if severity == "low" and kind not in TECHNICAL
+                     else policy.not_worn_after_s if kind == "not_worn" else 0.0)  # fmt: skip
+            if delay > 0:
                 first = pending[0] if pending is not None else event_ts
                 self.pending[kind] = [first, event_ts]
-                if event_ts - first < policy.confirm_low_s:
+                if event_ts - first < delay:
                     return None
             self.pending.pop(kind, None)
             if (episode is not None and episode.resolved_at is not None

@@ -6,9 +6,9 @@ smoothed in event time (exponential, ``tau`` = 10 min), so a single motion artef
 count. Only the clinically concerning direction counts for one-sided signals (low SpO2, low
 HRV); heart rate, respiration and temperature count both ways.
 
-Skin temperature is reported but never corroborates (``CONTEXTUAL``). A deviation is
-*corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (3 SD) at
-the same time, or one signal is beyond 3 SD while the multivariate anomaly score of the vitals
+Skin temperature counts only from 3 SD and never on its own (``CONTEXTUAL``). A deviation is
+*corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (2.5 SD) at
+the same time, or one signal is beyond it while the multivariate anomaly score of the vitals
 (``online_models.anomaly``) is at least ``ANOMALY_CORROBORATE``, or one signal is beyond
 ``Z_SUSTAINED`` (4 SD) for at least 30 minutes: one noisy sensor is not an emergency (the
 multi-parameter logic of early-warning scores, applied to personal rather than population
@@ -29,9 +29,10 @@ ANOMALY_CORROBORATE = 0.75  # Half-Space Trees score; normal vitals stay below ~
 SUSTAIN_S = 30 * 60.0
 STALE_S = 30 * 60.0
 ONE_SIDED_LOW = frozenset({"spo2", "hrv_rmssd", "hrv_sdnn"})
-# Shown in the explanation but never corroborating: wrist skin temperature follows the room and
-# the weather more than the body (a hot day moves it by 1-2 °C).
+# Wrist skin temperature follows the room and the weather as much as the body (a hot day moves
+# it by 1-2 °C): it corroborates another signal only from ``Z_CONTEXTUAL``, and never on its own.
 CONTEXTUAL = frozenset({"skin_temperature"})
+Z_CONTEXTUAL = 3.0
 
 
 @dataclass(slots=True)
@@ -102,7 +103,10 @@ class Deviation:
         fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= STALE_S]
         concerning = sorted((s.concern(), name) for name, s in fresh)
         concerning.reverse()
-        strong = [c for c in concerning if c[0] >= Z_CORROBORATE and c[1] not in CONTEXTUAL]
+        strong = [c for c in concerning
+                  if c[0] >= (Z_CONTEXTUAL if c[1] in CONTEXTUAL else Z_CORROBORATE)]  # fmt: skip
+        if not any(name not in CONTEXTUAL for _, name in strong):
+            strong = []  # skin temperature never corroborates on its own
         sustained = [
             (c, name) for name, s in fresh
             if name not in CONTEXTUAL

@@ -6,21 +6,24 @@ latest values, the personal baselines, the digital phenotype and the deviation s
 Time is always a parameter: the state never reads the clock.
 
 Context of a reading: ``asleep`` inside a sleep interval reported by the device, ``active``
-within 10 minutes of a step count averaging at least 40/min (a 5-minute block with two
-minutes or more of walking at ~100 steps/min; Tudor-Locke C et al., IJBNPA 2011;8:79), else ``rest``. Sleep intervals often
-arrive after the night (a morning sync); readings processed before then count as ``rest``.
+within 10 minutes of a step count averaging at least 40/min (a 5-minute block with two minutes
+or more of walking at ~100 steps/min; Tudor-Locke C et al., IJBNPA 2011;8:79), ``asleep`` again
+inside the patient's habitual sleep window (median of their last nights) after 30 quiet
+minutes, else ``rest``. Sleep intervals usually arrive after the night (a morning sync), so the
+habitual window is what keeps tonight's readings out of the resting baseline.
 
 NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); for
 heart rate, respiration and SpO2 from a wearable it is the median of the last three readings
-taken at rest or asleep within 15 minutes (two: their mean), so one
-motion artefact or a brief
+taken at rest or asleep within 15 minutes (two: their mean), so one motion artefact or a brief
 nocturnal dip does not score while a real change is seen in full by its second reading, at
-1-minute and at 5-minute sampling alike. Readings taken while active (walking, running) do not
-enter NEWS2: the score is defined on resting observations (RCP 2017), and exercise tachycardia
-and tachypnoea are compared with the patient's own active baseline instead. During vigorous
-exercise (running cadence) and 10 minutes after, vital signs are not scored at all. Baselines stop learning while
-``learning`` is False (the alert engine sets it during an episode) and while a corroborated
-deviation is present, so a slow deterioration never becomes the new normal.
+1-minute and at 5-minute sampling alike. Readings taken while active (walking) do not enter
+NEWS2: the score is defined on resting observations (RCP 2017), and exercise tachycardia and
+tachypnoea are compared with the patient's own active baseline instead. During vigorous
+exercise (a running cadence) and 10 minutes after, vital signs are not scored at all. Baselines
+stop learning while ``learning`` is False (the alert engine sets it during an episode) and while
+a corroborated deviation is present, so a slow deterioration never becomes the new normal; the
+day-level drift (``online_models.drift``) compares today with earlier days for changes too slow
+for that.
 
 Readings applied in the last ``REPLAY_WINDOW_S`` of processing time are remembered by a 64-bit
 digest of (signal, event time, value), and a second copy is not applied again. Kafka delivers at
@@ -73,6 +76,10 @@ ACTIVE_CADENCE = 40.0  # steps/min averaged over a step block: >= 2 walking minu
 ACTIVE_HOLD_S = 600.0
 EXERCISE_CADENCE = 130.0  # steps/min: running (Tudor-Locke C et al., IJBNPA 2011;8:79)
 REPLAY_WINDOW_S = 900.0
+DAY_S, HALF_DAY_S = 86400.0, 43200.0
+NIGHT_GAP_S = 3600.0  # sleep segments closer than this belong to the same night
+NIGHTS_KEPT = 10
+HABITUAL_QUIET_S = 1800.0  # no walking for this long inside the usual sleep window: asleep
 HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -103,6 +110,24 @@ def rmssd(intervals: list[float]) -> float | None:
     return math.sqrt(sum(diffs) / len(diffs))
 
 
+def habitual_window(nights: list[list[float]]) -> tuple[float, float] | None:
+    """The patient's usual sleep window from their last nights (at least three of 3 h or more):
+    median start and end as seconds after noon UTC, so a night does not wrap around midnight.
+
+    >>> night = lambda d, s, e: [d * DAY_S + s * 3600, d * DAY_S + e * 3600]
+    >>> w = habitual_window([night(0, 23, 31), night(1, 22.5, 30), night(2, 23.5, 30.5)])
+    >>> [round(x / 3600, 1) for x in w]   # hours after noon: 23:00 to 06:30
+    [11.0, 18.5]
+    """
+    long_ones = [(a, b) for a, b in nights if b - a >= 3 * 3600][-7:]
+    if len(long_ones) < 3:
+        return None
+    starts = [(a + HALF_DAY_S) % DAY_S for a, _ in long_ones]
+    lengths = [b - a for a, b in long_ones]
+    start = statistics.median(starts)
+    return start, start + statistics.median(lengths)
+
+
 def spo2_scale(profile: dict[str, Any] | None) -> int:
     """NEWS2 SpO2 scale of a profile: 2 when a clinician set it or the condition calls for it."""
     if not profile:
@@ -120,7 +145,8 @@ class PatientState:
         self.profile: dict[str, Any] = {}
         self.latest: dict[str, list[Any]] = {}  # signal -> [value, ts]
         self.smooth: dict[str, list[list[float]]] = {}  # signal -> last 3 [value, ts]
-        self.sleep_spans: list[list[float]] = []  # recent [start, end] asleep
+        self.sleep_spans: list[list[float]] = []  # recent nights, [start, end] asleep
+        self._habitual_sleep: tuple[float, float] | None = None  # from sleep_spans
         self.active_until = -math.inf
         self.exercise_until = -math.inf  # vigorous exercise (running) and 10 minutes after
         self.baselines = Baselines()
@@ -150,7 +176,25 @@ class PatientState:
     def context(self, ts: float) -> str:
         if any(start <= ts <= end for start, end in self.sleep_spans):
             return "asleep"
-        return "active" if ts <= self.active_until else "rest"
+        if ts <= self.active_until:
+            return "active"
+        window = self._habitual_sleep
+        if window is not None and ts - self.active_until > HABITUAL_QUIET_S:
+            tod = (ts + HALF_DAY_S) % DAY_S
+            if window[0] <= tod <= window[1]:
+                return "asleep"
+        return "rest"
+
+    def _note_sleep(self, start: float, end: float) -> None:
+        """Merge a reported sleep segment into nights and update the habitual sleep window."""
+        spans = self.sleep_spans
+        if spans and start - spans[-1][1] <= NIGHT_GAP_S and end >= spans[-1][0]:
+            spans[-1] = [min(spans[-1][0], start), max(spans[-1][1], end)]
+        else:
+            spans.append([start, end])
+            spans.sort()
+        self.sleep_spans = spans[-NIGHTS_KEPT:]
+        self._habitual_sleep = habitual_window(self.sleep_spans)
 
     def worn(self) -> bool | None:
         """Whether the device last said it was on the wrist (None: it never said)."""
@@ -209,7 +253,7 @@ class PatientState:
             self.phenotype.learn_one("steps", value, ts, end_ts, self.context(ts))
         elif signal == "sleep":
             if value.get("stage") != "awake" and end_ts is not None:
-                self.sleep_spans = [*self.sleep_spans[-7:], [ts, end_ts]]
+                self._note_sleep(ts, end_ts)
             self.phenotype.learn_one("sleep", value, ts, end_ts)
         elif signal == "device_status":
             for key in ("battery", "worn"):
@@ -351,7 +395,8 @@ class PatientState:
             "active": self.active_until if math.isfinite(self.active_until) else None,
             "exercise": self.exercise_until if math.isfinite(self.exercise_until) else None,
             "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
-            "dev": self.deviation.to_dict(), "drift": self.drift.to_dict(), "off": {str(p): o for p, o in self.offsets.items()},
+            "dev": self.deviation.to_dict(), "drift": self.drift.to_dict(),
+            "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recv": self.received_at,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
@@ -365,6 +410,7 @@ class PatientState:
     def from_dict(cls, doc: dict[str, Any]) -> PatientState:
         state = cls(doc["id"], doc.get("prof"))
         state.latest, state.smooth, state.sleep_spans = doc["latest"], doc["smooth"], doc["sleep"]
+        state._habitual_sleep = habitual_window(state.sleep_spans)
         state.active_until = doc["active"] if doc["active"] is not None else -math.inf
         exercise = doc.get("exercise")
         state.exercise_until = exercise if exercise is not None else -math.inf

@@ -76,7 +76,8 @@ def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
     """Attach the monitor agent and its checkpoint hooks."""
     app, settings, metrics = application.faust, application.settings, application.metrics
     engines = AlertEngines(AlertPolicy(escalate_after_s=settings.escalate_after_s,
-                                       offline_after_s=settings.offline_after_s))  # fmt: skip
+                                       offline_after_s=settings.offline_after_s,
+                                       risk_alerts=settings.risk_alerts))  # fmt: skip
     registry = PatientRegistry(
         RedisStateStore(application.redis, settings.topic_prefix), metrics, engines.save_into
     )

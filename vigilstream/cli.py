@@ -56,6 +56,13 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(**{name: getattr(args, name, None) for name in SETTING_FLAGS})
 
 
+def _seed_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of seeds: {text!r}") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every command of SPEC.md."""
     common = _common_options()
@@ -79,14 +86,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", parents=[common], help="generate a synthetic cohort")
     sim.add_argument("--out", metavar="DIR", help="write messages.jsonl and truth.json here")
-    sim.add_argument("--to-kafka", action="store_true",
-                     help="produce to vitals.raw, patients and outcomes (kafka-python)")
+    sim.add_argument(
+        "--to-kafka",
+        action="store_true",
+        help="produce to vitals.raw, patients and outcomes (kafka-python)",
+    )
     sim.add_argument("--patients", type=int, default=200)
     sim.add_argument("--days", type=int, default=14)
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--rate", type=float, help="messages per second to Kafka (default: max)")
-    sim.add_argument("--start", help="RFC 3339 start or 'now' (default: 2026-01-05 for files, "
-                     "ending now for Kafka)")
+    sim.add_argument(
+        "--start",
+        help="RFC 3339 start or 'now' (default: 2026-01-05 for files, ending now for Kafka)",
+    )
 
     ev = sub.add_parser("evaluate", parents=[common], help="replay a cohort through the core")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
@@ -95,6 +107,14 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=1)
     ev.add_argument("--input", metavar="DIR", help="a cohort written by 'simulate --out'")
     ev.add_argument("--report", metavar="DIR", help="write an HTML report with PNG plots")
+    ev.add_argument("--markdown", metavar="FILE", help="write the results document (EVALUATION.md)")
+    ev.add_argument(
+        "--also-seeds",
+        metavar="S,S",
+        type=_seed_list,
+        default=None,
+        help="with --markdown: held-out seeds of the same size, reported beside it",
+    )
 
     demo = sub.add_parser("demo", parents=[common], help="everything at once on the local stack")
     demo.add_argument(
@@ -159,8 +179,16 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from vigilstream.evaluation.command import UsageError, run_simulate
 
     try:
-        return run_simulate(settings_from(args) if args.to_kafka else Settings(), args.patients,
-                            args.days, args.seed, args.out, args.to_kafka, args.rate, args.start)
+        return run_simulate(
+            settings_from(args) if args.to_kafka else Settings(),
+            args.patients,
+            args.days,
+            args.seed,
+            args.out,
+            args.to_kafka,
+            args.rate,
+            args.start,
+        )
     except UsageError as exc:
         raise CliError(str(exc), code=2) from None
 
@@ -169,8 +197,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from vigilstream.evaluation.command import UsageError, run_evaluate
 
     try:
-        return run_evaluate(args.patients, args.days, args.seed, args.input, args.json,
-                            args.report)
+        return run_evaluate(
+            args.patients,
+            args.days,
+            args.seed,
+            args.input,
+            args.json,
+            args.report,
+            args.markdown,
+            args.also_seeds,
+        )
     except UsageError as exc:
         raise CliError(str(exc), code=2) from None
 

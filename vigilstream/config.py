@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     )
 
     offline_after_s: float = Field(1800.0, gt=0, description="no data this long: device_offline")
+    risk_alerts: bool = Field(
+        False, description="risk-model alerts of their own (off: see EVALUATION.md)"
+    )
     webhook_urls: str = Field("", description="comma-separated URLs that receive every alert")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of webhooks")
     webhook_max_attempts: int = Field(5, ge=1, description="deliveries before a dead letter")

@@ -133,6 +133,9 @@ def test_battery_alerts_on_crossing_and_not_worn_is_technical() -> None:
         ts = T0 + i * 60
         device = {"battery": level, "worn": i < 20}
         out.extend(engine.decide(state.assess(ts), ts, ts, device))
+    assert not [m for m in out if m["kind"] == "not_worn"]  # 5 minutes off: a charge, no alert
+    for ts in (T0 + 3600, T0 + 2 * 3600 + 20 * 60):  # still off the wrist 2 hours later
+        out.extend(engine.decide(state.assess(ts), ts, ts, {"battery": 80, "worn": False}))
     battery = [(m["status"], m["severity"]) for m in out if m["kind"] == "battery_low"]
     assert battery == [("open", "low"), ("updated", "medium"), ("resolved", "medium")]
     first = next(m for m in out if m["kind"] == "battery_low")
@@ -261,8 +264,9 @@ def test_device_offline_opens_on_silence_and_resolves_when_data_returns() -> Non
 
 def test_low_severity_waits_for_the_alarm_delay_medium_does_not() -> None:
     low = _calm_assessment(news2=score({"respiratory_rate": 7}))  # a single 3: low
-    medium = _calm_assessment(news2=score({"respiratory_rate": 22, "heart_rate": 115,
-                                           "body_temperature": 38.5}))  # 2+2+1: medium
+    medium = _calm_assessment(
+        news2=score({"respiratory_rate": 22, "heart_rate": 115, "body_temperature": 38.5})
+    )  # 2+2+1: medium
     engine = AlertEngine("p-1")  # confirm_low_s = 600
     assert engine.decide(low, T0, T0) == []
     assert engine.decide(low, T0 + 300, T0 + 300) == []  # 5 minutes: not yet

@@ -62,8 +62,8 @@ def test_fairness_slices_and_the_disparity_over_big_enough_slices() -> None:
 
 def test_baselines_rearm_and_limits() -> None:
     r = Rearm(hold_s=1800)
-    opened = [r.step("p", bad, t) for bad, t in
-              [(True, 0), (False, 600), (True, 1200), (False, 1300), (False, 3100), (True, 3200)]]  # fmt: skip
+    steps = [(True, 0), (False, 600), (True, 1200), (False, 1300), (False, 3100), (True, 3200)]
+    opened = [r.step("p", bad, t) for bad, t in steps]
     assert opened == [True, False, False, False, False, True]
     assert out_of_limits("heart_rate", 121) and not out_of_limits("heart_rate", 120)
     assert out_of_limits("spo2", 89) and out_of_limits("blood_pressure", {"systolic": 85})

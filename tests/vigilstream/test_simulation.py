@@ -44,7 +44,9 @@ def test_ground_truth_episodes_and_their_outcomes(cohort: Cohort) -> None:
         assert cohort.start < e.onset < e.critical < e.end
         assert e.critical < end
         assert e.scale == KINDS[e.kind].scale
-        reported = [o for o in outcomes if o["patient_id"] == e.patient_id and o["ts"] == e.critical]
+        reported = [
+            o for o in outcomes if o["patient_id"] == e.patient_id and o["ts"] == e.critical
+        ]
         assert [o["kind"] for o in reported] == [KINDS[e.kind].outcome]
     assert any(o["kind"] == "no_event" for o in outcomes)  # quiet weeks label negatives
     assert cohort.surprises, "benign surprises are where false alarms come from"
@@ -115,8 +117,9 @@ def test_physiology_sleeps_walks_and_deteriorates() -> None:
     assert calm.hr[calm.asleep].mean() < calm.hr[~calm.asleep].mean() - 3
     walking = calm.cadence > 80
     assert walking.any() and calm.hr[walking].mean() > calm.hr[~walking & ~calm.asleep].mean()
-    fever = Episode(patient.patient_id, "fever", "hours", start + 2 * 86400,
-                    start + 2 * 86400 + 6 * 3600, start + 3 * 86400, "deterioration", 1.0)  # fmt: skip
+    onset = start + 2 * 86400
+    fever = Episode(patient.patient_id, "fever", "hours", onset, onset + 6 * 3600,
+                    onset + 86400, "deterioration", 1.0)  # fmt: skip
     sick = simulate_physiology(np.random.default_rng(2), patient, start, 4, [fever], [])
     peak = int((fever.critical - start) // 60)
     assert sick.temp[peak] - calm.temp[peak] == pytest.approx(2.0, abs=0.01)

@@ -42,8 +42,16 @@ def _check_size(patients: int, days: int) -> None:
         raise UsageError("--patients and --days must be at least 1")
 
 
-def run_simulate(settings: Settings, patients: int, days: int, seed: int, out: str | None,
-                 to_kafka: bool, rate: float | None, start: str | None) -> int:  # fmt: skip
+def run_simulate(
+    settings: Settings,
+    patients: int,
+    days: int,
+    seed: int,
+    out: str | None,
+    to_kafka: bool,
+    rate: float | None,
+    start: str | None,
+) -> int:
     from vigilstream.simulation import simulate
 
     _check_size(patients, days)
@@ -53,18 +61,23 @@ def run_simulate(settings: Settings, patients: int, days: int, seed: int, out: s
         raise UsageError("--rate must be positive (messages per second)")
     cohort = simulate(seed, patients, days, parse_start(start, days, to_kafka))
     counts = cohort.counts
-    print(f"simulated {patients} patients x {days} days (seed {seed}): {counts['messages']} "
-          f"messages, {counts['readings']} readings, {len(cohort.episodes)} episodes, "
-          f"{len(cohort.surprises)} benign surprises, {counts['duplicate_readings']} resent "
-          f"readings, {counts['malformed_total']} malformed messages {counts['malformed']}")  # fmt: skip
+    print(
+        f"simulated {patients} patients x {days} days (seed {seed}): {counts['messages']} "
+        f"messages, {counts['readings']} readings, {len(cohort.episodes)} episodes, "
+        f"{len(cohort.surprises)} benign surprises, {counts['duplicate_readings']} resent "
+        f"readings, {counts['malformed_total']} malformed messages {counts['malformed']}"
+    )
     if out:
         cohort.write(Path(out))
         print(f"wrote {Path(out) / 'messages.jsonl'} and {Path(out) / 'truth.json'}")
     if to_kafka:
         horizon_days = settings.stale_horizon_h / 24
         if days > horizon_days:
-            print(f"note: readings older than VIGIL_STALE_HORIZON_H={settings.stale_horizon_h:g} "
-                  "h will be dead-lettered as stale by the worker", file=sys.stderr)  # fmt: skip
+            print(
+                f"note: readings older than VIGIL_STALE_HORIZON_H={settings.stale_horizon_h:g} "
+                "h will be dead-lettered as stale by the worker",
+                file=sys.stderr,
+            )
         from kafka import KafkaProducer
 
         from vigilstream.simulation.recording import produce
@@ -79,8 +92,17 @@ def run_simulate(settings: Settings, patients: int, days: int, seed: int, out: s
     return 0
 
 
-def run_evaluate(patients: int, days: int, seed: int, source: str | None, as_json: bool,
-                 report: str | None, traced: int = 4) -> int:  # fmt: skip
+def run_evaluate(
+    patients: int,
+    days: int,
+    seed: int,
+    source: str | None,
+    as_json: bool,
+    report: str | None,
+    markdown: str | None = None,
+    also_seeds: list[int] | None = None,
+    traced: int = 4,
+) -> int:
     from vigilstream.evaluation.report import table, write_html
     from vigilstream.evaluation.results import evaluate
     from vigilstream.simulation import Cohort, simulate
@@ -88,18 +110,51 @@ def run_evaluate(patients: int, days: int, seed: int, source: str | None, as_jso
     if source:
         directory = Path(source)
         if not (directory / "truth.json").is_file() or not (directory / "messages.jsonl").is_file():
-            raise UsageError(f"{source}: not a cohort directory (needs truth.json and "
-                             "messages.jsonl from 'vigilstream simulate --out')")  # fmt: skip
+            raise UsageError(
+                f"{source}: not a cohort directory (needs truth.json and "
+                "messages.jsonl from 'vigilstream simulate --out')"
+            )
         cohort = Cohort.read(directory)
     else:
         _check_size(patients, days)
         cohort = simulate(seed, patients, days)
+    others = None
+    if also_seeds:  # held-out seeds, evaluated in another process while this one works
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=1)
+        size = (len(cohort.patients), cohort.days)
+        others = [pool.submit(evaluate_seed, s, *size) for s in also_seeds]
     result, run = evaluate(cohort, traced=_traced(cohort, traced) if report else None)
     if report:
         page = write_html(result, run, cohort, Path(report))
         print(f"report: {page}", file=sys.stderr)
+    if markdown:
+        from vigilstream.evaluation.document import render
+
+        held_out = [f.result() for f in others] if others else []
+        command = " ".join(["vigilstream", *sys.argv[1:]]) if sys.argv[1:] else "vigilstream"
+        plots = None
+        if report:
+            base = Path(markdown).resolve().parent
+            plots = [
+                str(png.resolve().relative_to(base))
+                if png.resolve().is_relative_to(base)
+                else str(png)
+                for png in sorted(Path(report).glob("*.png"))
+            ]
+        Path(markdown).write_text(render([result, *held_out], command, plots))
+        print(f"wrote {markdown}", file=sys.stderr)
     print(json.dumps(result) if as_json else table(result))
     return 0
+
+
+def evaluate_seed(seed: int, patients: int, days: int) -> dict[str, Any]:
+    """One more cohort's result (no plots), for the held-out columns of EVALUATION.md."""
+    from vigilstream.evaluation.results import evaluate
+    from vigilstream.simulation import simulate
+
+    return evaluate(simulate(seed, patients, days), progress=False)[0]
 
 
 def _traced(cohort: Any, n: int) -> set[str]:

@@ -90,8 +90,11 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
         for a in alerts:
             if a["status"] == "open":
                 ts = _epoch(a["event_time"])
-                out.system.append(Opening(a["patient_id"], a["kind"], ts, a["severity"],
-                                          a["alert_id"], a["summary"]))  # fmt: skip
+                out.system.append(
+                    Opening(
+                        a["patient_id"], a["kind"], ts, a["severity"], a["alert_id"], a["summary"]
+                    )
+                )
 
     with Progress(len(cohort.messages), "evaluating", enabled=progress) as bar:
         for n, message in enumerate(cohort.messages):

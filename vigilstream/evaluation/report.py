@@ -27,44 +27,66 @@ def _fmt(v: Any) -> str:
 
 def table(result: dict[str, Any]) -> str:
     """The main results as aligned text."""
-    columns = {"vigilstream": result["system"], **{
-        {"news2_only": "NEWS2>=5 only", "population_thresholds": "fixed thresholds"}[k]: v
-        for k, v in result["baselines"].items()}}  # fmt: skip
-    lines = [f"cohort: {result['patients']} patients x {result['days']} days, seed "
-             f"{result['seed']}, {result['episodes']} episodes"]  # fmt: skip
+    columns = {
+        "vigilstream": result["system"],
+        **{
+            {"news2_only": "NEWS2>=5 only", "population_thresholds": "fixed thresholds"}[k]: v
+            for k, v in result["baselines"].items()
+        },
+    }
+    lines = [
+        f"cohort: {result['patients']} patients x {result['days']} days, seed "
+        f"{result['seed']}, {result['episodes']} episodes"
+    ]
     lines.append(f"{'':38}" + "".join(f"{name:>18}" for name in columns))
     for key, label in ROWS:
         lines.append(f"{label:38}" + "".join(f"{_fmt(c[key]):>18}" for c in columns.values()))
     for scale in ("hours_scale", "days_scale"):
         label = f"median lead time, {scale.replace('_', '-')} (h)"
-        lines.append(f"{label:38}" + "".join(
-            f"{_fmt(c['median_lead_time_h'][scale]):>18}" for c in columns.values()))  # fmt: skip
+        lines.append(
+            f"{label:38}"
+            + "".join(f"{_fmt(c['median_lead_time_h'][scale]):>18}" for c in columns.values())
+        )
     lines.append("")
     lines.append("recall by episode kind (vigilstream / NEWS2 only / fixed thresholds):")
     kinds = result["episodes_by_kind"]
     for kind, row in kinds["system"].items():
-        others = [kinds[b].get(kind, {}).get("recall") for b in ("news2_only", "population_thresholds")]
-        lines.append(f"  {kind:20} n={row['episodes']:<4} {_fmt(row['recall'])} / "
-                     f"{_fmt(others[0])} / {_fmt(others[1])}   lead {_fmt(row['median_lead_time_h'])} h")  # fmt: skip
+        others = [
+            kinds[b].get(kind, {}).get("recall") for b in ("news2_only", "population_thresholds")
+        ]
+        lines.append(
+            f"  {kind:20} n={row['episodes']:<4} {_fmt(row['recall'])} / "
+            f"{_fmt(others[0])} / {_fmt(others[1])}   lead {_fmt(row['median_lead_time_h'])} h"
+        )
     fair = result["fairness"]
     lines.append("")
-    lines.append(f"fairness (slices with >= {fair['min_slice_episodes']} episodes count for the "
-                 f"disparity): max recall gap {_fmt(fair['max_recall_disparity'])}")  # fmt: skip
+    lines.append(
+        f"fairness (slices with >= {fair['min_slice_episodes']} episodes count for the "
+        f"disparity): max recall gap {_fmt(fair['max_recall_disparity'])}"
+    )
     for name, recall in fair["recall_by_slice"].items():
         size = fair["slice_sizes"][name]
-        lines.append(f"  {name:24} patients {size['patients']:<4} episodes {size['episodes']:<4} "
-                     f"recall {_fmt(recall):>6}  false/pt-day {_fmt(fair['false_alerts_by_slice'][name])}")  # fmt: skip
+        lines.append(
+            f"  {name:24} patients {size['patients']:<4} episodes {size['episodes']:<4} "
+            f"recall {_fmt(recall):>6}  false/pt-day {_fmt(fair['false_alerts_by_slice'][name])}"
+        )
     risk = result["risk_model"]
     lines.append("")
-    lines.append(f"risk model (progressive validation, {int(risk['examples'])} labels): ROC AUC "
-                 f"{_fmt(risk['roc_auc'])}, precision {_fmt(risk['precision'])}, recall "
-                 f"{_fmt(risk['recall'])}, F1 {_fmt(risk['f1'])}")  # fmt: skip
+    lines.append(
+        f"risk model (progressive validation, {int(risk['examples'])} labels): ROC AUC "
+        f"{_fmt(risk['roc_auc'])}, precision {_fmt(risk['precision'])}, recall "
+        f"{_fmt(risk['recall'])}, F1 {_fmt(risk['f1'])}"
+    )
     sb, speed, ingest = result["state_bytes"], result["speed"], result["ingest"]
     lines.append(f"state bytes per patient: p50 {sb['p50']}, p95 {sb['p95']}")
-    lines.append(f"core speed: {speed['readings']} readings in {speed['seconds']} s = "
-                 f"{speed['readings_per_s']} readings/s (one core, ingest + models + alerts)")  # fmt: skip
-    lines.append(f"ingest: duplicates {ingest['duplicates']}, dead letters {ingest['dead_letters']} "
-                 f"(simulator's malformed share {ingest['expected_malformed']})")  # fmt: skip
+    lines.append(
+        f"core speed: {speed['readings']} readings in {speed['seconds']} s = "
+        f"{speed['readings_per_s']} readings/s (one core, ingest + models + alerts)"
+    )
+    lines.append(
+        f"ingest: duplicates {ingest['duplicates']}, dead letters {ingest['dead_letters']} "
+        f"(simulator's malformed share {ingest['expected_malformed']})"
+    )
     lines.append("")
     lines.append("targets (issue #6):")
     for name, t in result["targets"].items():
@@ -85,28 +107,41 @@ def write_html(result: dict[str, Any], run: Replay, cohort: Cohort, directory: P
     for pid, trace in run.traces.items():
         name = f"timeline-{pid}.png"
         _timeline(plt, pid, trace, run, cohort).savefig(directory / name, dpi=90)
-        images.append((name, f"Patient {pid}: vitals, resting heart-rate baseline (mean ± 2 SD), "
-                             "episodes (shaded, critical point dashed) and alert openings"))  # fmt: skip
+        images.append(
+            (
+                name,
+                f"Patient {pid}: vitals, resting heart-rate baseline (mean ± 2 SD), "
+                "episodes (shaded, critical point dashed) and alert openings",
+            )
+        )
     _slices(plt, result).savefig(directory / "slices.png", dpi=90)
     images.append(("slices.png", "Recall and false alerts per patient-day by slice"))
     _curves(plt, run).savefig(directory / "risk-roc-pr.png", dpi=90)
     images.append(("risk-roc-pr.png", "Risk model, progressive validation: ROC and PR curves"))
     plt.close("all")
     body = [f"<h1>vigilstream evaluation</h1><pre>{html.escape(table(result))}</pre>"]
-    body += [f"<figure><img src='{n}'><figcaption>{html.escape(c)}</figcaption></figure>"
-             for n, c in images]  # fmt: skip
+    body += [
+        f"<figure><img src='{n}'><figcaption>{html.escape(c)}</figcaption></figure>"
+        for n, c in images
+    ]
     page = directory / "index.html"
-    page.write_text("<!doctype html><meta charset='utf-8'><title>vigilstream evaluation</title>"
-                    "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-                    "img{max-width:100%}</style>" + "".join(body))  # fmt: skip
+    page.write_text(
+        "<!doctype html><meta charset='utf-8'><title>vigilstream evaluation</title>"
+        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
+        "img{max-width:100%}</style>" + "".join(body)
+    )
     return page
 
 
 def _timeline(plt: Any, pid: str, trace: Any, run: Replay, cohort: Cohort) -> Any:
-    signals = [s for s in ("heart_rate", "spo2", "respiratory_rate", "body_temperature")
-               if s in trace.vitals]  # fmt: skip
-    fig, axes = plt.subplots(len(signals), 1, figsize=(11, 2.0 * len(signals)), sharex=True,
-                             squeeze=False)  # fmt: skip
+    signals = [
+        s
+        for s in ("heart_rate", "spo2", "respiratory_rate", "body_temperature")
+        if s in trace.vitals
+    ]
+    fig, axes = plt.subplots(
+        len(signals), 1, figsize=(11, 2.0 * len(signals)), sharex=True, squeeze=False
+    )
     start = cohort.start
     for ax, signal in zip(axes[:, 0], signals, strict=True):
         xs, ys = zip(*trace.vitals[signal], strict=True)
@@ -116,17 +151,26 @@ def _timeline(plt: Any, pid: str, trace: Any, run: Replay, cohort: Cohort) -> An
             bt, bm, bs = zip(*trace.baseline, strict=True)
             days = [(t - start) / 86400 for t in bt]
             ax.plot(days, bm, color="tab:green", lw=1)
-            ax.fill_between(days, [m - 2 * s for m, s in zip(bm, bs, strict=True)],
-                            [m + 2 * s for m, s in zip(bm, bs, strict=True)], color="tab:green",
-                            alpha=0.15)  # fmt: skip
+            ax.fill_between(
+                days,
+                [m - 2 * s for m, s in zip(bm, bs, strict=True)],
+                [m + 2 * s for m, s in zip(bm, bs, strict=True)],
+                color="tab:green",
+                alpha=0.15,
+            )
         for e in cohort.episodes:
             if e.patient_id == pid:
-                ax.axvspan((e.onset - start) / 86400, (e.end - start) / 86400, color="tab:red",
-                           alpha=0.12)  # fmt: skip
+                ax.axvspan(
+                    (e.onset - start) / 86400, (e.end - start) / 86400, color="tab:red", alpha=0.12
+                )
                 ax.axvline((e.critical - start) / 86400, color="tab:red", ls="--", lw=1)
         for a in run.system:
-            if a.patient_id == pid and a.kind in ("deterioration", "baseline_deviation", "trend",
-                                                  "risk"):  # fmt: skip
+            if a.patient_id == pid and a.kind in (
+                "deterioration",
+                "baseline_deviation",
+                "trend",
+                "risk",
+            ):
                 ax.axvline((a.ts - start) / 86400, color="black", lw=0.8)
     axes[-1, 0].set_xlabel("day")
     fig.suptitle(pid)

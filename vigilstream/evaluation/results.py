@@ -26,12 +26,14 @@ def slices_of(cohort: Cohort) -> dict[str, set[str]]:
     return dict(sorted(out.items()))
 
 
-def evaluate(cohort: Cohort, progress: bool | None = None,
-             traced: set[str] | None = None) -> tuple[dict[str, Any], Replay]:  # fmt: skip
+def evaluate(
+    cohort: Cohort, progress: bool | None = None, traced: set[str] | None = None
+) -> tuple[dict[str, Any], Replay]:
     """Replay and score a cohort: (result object, the replay for plots)."""
     run = replay(cohort, traced, progress)
-    truth = [Truth(e.patient_id, e.kind, e.scale, e.onset, e.critical, e.end)
-             for e in cohort.episodes]  # fmt: skip
+    truth = [
+        Truth(e.patient_id, e.kind, e.scale, e.onset, e.critical, e.end) for e in cohort.episodes
+    ]
     patient_days = len(cohort.patients) * cohort.days
     system = score(truth, run.system, patient_days)
     news2 = score(truth, run.news2_only, patient_days)
@@ -52,17 +54,19 @@ def evaluate(cohort: Cohort, progress: bool | None = None,
             "population_thresholds": by_kind(truth, run.thresholds),
         },
         "alerts_by_kind": _count_kinds(run),
-        "risk_model": {"examples": run.risk_model.examples,
-                       **run.risk_model.validation.report()},  # fmt: skip
+        "risk_model": {"examples": run.risk_model.examples, **run.risk_model.validation.report()},
         "ingest": {
             "readings": run.readings,
             "duplicates": run.duplicates,
             "dead_letters": dict(sorted(run.rejected.items())),
             "expected_malformed": cohort.counts.get("malformed", {}),
         },
-        "speed": {"events": run.events, "readings": run.readings,
-                  "seconds": round(run.seconds, 1),
-                  "readings_per_s": round(run.readings / run.seconds) if run.seconds else None},  # fmt: skip
+        "speed": {
+            "events": run.events,
+            "readings": run.readings,
+            "seconds": round(run.seconds, 1),
+            "readings_per_s": round(run.readings / run.seconds) if run.seconds else None,
+        },
     }
     result["targets"] = check_targets(result)
     return result, run
@@ -82,16 +86,28 @@ def check_targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     ratio = (system["f1"] / news2["f1"]) if news2["f1"] else None
     values = {
         "recall": (system["recall"], lambda v: v >= TARGETS["recall"]),
-        "false_alerts_per_patient_day": (system["false_alerts_per_patient_day"],
-                                         lambda v: v <= TARGETS["false_alerts_per_patient_day"]),
-        "f1_vs_news2_only": (round(ratio, 2) if ratio is not None else None,
-                             lambda v: v >= TARGETS["f1_vs_news2_only"]),
-        "max_recall_disparity": (result["fairness"]["max_recall_disparity"],
-                                 lambda v: v <= TARGETS["max_recall_disparity"]),
-        "lead_time_hours_scale_h": (lead["hours_scale"],
-                                    lambda v: v >= TARGETS["lead_time_hours_scale_h"]),
-        "lead_time_days_scale_h": (lead["days_scale"],
-                                   lambda v: v >= TARGETS["lead_time_days_scale_h"]),
-    }  # fmt: skip
-    return {name: {"target": TARGETS[name], "value": v, "met": None if v is None else ok(v)}
-            for name, (v, ok) in values.items()}  # fmt: skip
+        "false_alerts_per_patient_day": (
+            system["false_alerts_per_patient_day"],
+            lambda v: v <= TARGETS["false_alerts_per_patient_day"],
+        ),
+        "f1_vs_news2_only": (
+            round(ratio, 2) if ratio is not None else None,
+            lambda v: v >= TARGETS["f1_vs_news2_only"],
+        ),
+        "max_recall_disparity": (
+            result["fairness"]["max_recall_disparity"],
+            lambda v: v <= TARGETS["max_recall_disparity"],
+        ),
+        "lead_time_hours_scale_h": (
+            lead["hours_scale"],
+            lambda v: v >= TARGETS["lead_time_hours_scale_h"],
+        ),
+        "lead_time_days_scale_h": (
+            lead["days_scale"],
+            lambda v: v >= TARGETS["lead_time_days_scale_h"],
+        ),
+    }
+    return {
+        name: {"target": TARGETS[name], "value": v, "met": None if v is None else ok(v)}
+        for name, (v, ok) in values.items()
+    }

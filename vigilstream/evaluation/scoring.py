@@ -24,8 +24,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-CLINICAL = frozenset({"deterioration", "baseline_deviation", "risk", "trend", "news2",
-                      "population_threshold"})  # fmt: skip
+CLINICAL = frozenset(
+    {"deterioration", "baseline_deviation", "risk", "trend", "news2", "population_threshold"}
+)
 DETECTION_GRACE_S = 3600.0
 MIN_SLICE_EPISODES = 10
 
@@ -89,8 +90,13 @@ def score(episodes: Sequence[Truth], alerts: Sequence[Any], patient_days: float)
     true = sum(flags)
     recall = len(leads) / len(episodes) if episodes else None
     precision = true / n_clinical if n_clinical else None
-    f1 = (2 * precision * recall / (precision + recall)
-          if precision and recall else 0.0 if episodes else None)  # fmt: skip
+    f1 = (
+        2 * precision * recall / (precision + recall)
+        if precision and recall
+        else 0.0
+        if episodes
+        else None
+    )
     by_scale: dict[str, list[float]] = {"hours": [], "days": []}
     for i, lead in leads.items():
         by_scale[episodes[i].scale].append(lead / 3600.0)
@@ -101,8 +107,9 @@ def score(episodes: Sequence[Truth], alerts: Sequence[Any], patient_days: float)
         "false_alerts_per_patient_day": _r((n_clinical - true) / patient_days),
         "alerts_per_patient_day": _r(len(alerts) / patient_days),
         "clinical_alerts_per_patient_day": _r(n_clinical / patient_days),
-        "median_lead_time_h": {f"{s}_scale": _r(statistics.median(v)) if v else None
-                               for s, v in by_scale.items()},  # fmt: skip
+        "median_lead_time_h": {
+            f"{s}_scale": _r(statistics.median(v)) if v else None for s, v in by_scale.items()
+        },
         "episodes": len(episodes),
         "detected": len(leads),
         "clinical_alerts": n_clinical,
@@ -117,13 +124,17 @@ def by_kind(episodes: Sequence[Truth], alerts: Sequence[Any]) -> dict[str, dict[
     for kind in sorted({e.kind for e in episodes}):
         idx = [i for i, e in enumerate(episodes) if e.kind == kind]
         found = [leads[i] / 3600.0 for i in idx if i in leads]
-        out[kind] = {"episodes": len(idx), "recall": _r(len(found) / len(idx)),
-                     "median_lead_time_h": _r(statistics.median(found)) if found else None}  # fmt: skip
+        out[kind] = {
+            "episodes": len(idx),
+            "recall": _r(len(found) / len(idx)),
+            "median_lead_time_h": _r(statistics.median(found)) if found else None,
+        }
     return out
 
 
-def fairness(episodes: Sequence[Truth], alerts: Sequence[Any], slices: dict[str, set[str]],
-             days: float) -> dict[str, Any]:  # fmt: skip
+def fairness(
+    episodes: Sequence[Truth], alerts: Sequence[Any], slices: dict[str, set[str]], days: float
+) -> dict[str, Any]:
     """Recall and false alerts per patient-day per slice (``slices``: name -> patient ids)."""
     recall, false, sizes = {}, {}, {}
     for name, members in slices.items():
@@ -132,8 +143,11 @@ def fairness(episodes: Sequence[Truth], alerts: Sequence[Any], slices: dict[str,
         s = score(eps, mine, max(len(members) * days, 1e-9))
         recall[name], false[name] = s["recall"], s["false_alerts_per_patient_day"]
         sizes[name] = {"patients": len(members), "episodes": len(eps)}
-    counted = [r for name, r in recall.items()
-               if r is not None and sizes[name]["episodes"] >= MIN_SLICE_EPISODES]  # fmt: skip
+    counted = [
+        r
+        for name, r in recall.items()
+        if r is not None and sizes[name]["episodes"] >= MIN_SLICE_EPISODES
+    ]
     return {
         "recall_by_slice": recall,
         "max_recall_disparity": _r(max(counted) - min(counted)) if counted else None,

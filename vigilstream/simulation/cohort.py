@@ -48,8 +48,14 @@ class Patient:
             "heart_failure": ["heart_failure"],
             "hypertension": ["hypertension"],
         }[self.condition]
-        return {"patient_id": self.patient_id, "age": self.age, "sex": self.sex,
-                "conditions": conditions, "beta_blocker": self.beta_blocker, "consent": True}  # fmt: skip
+        return {
+            "patient_id": self.patient_id,
+            "age": self.age,
+            "sex": self.sex,
+            "conditions": conditions,
+            "beta_blocker": self.beta_blocker,
+            "consent": True,
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "age_band": self.age_band}
@@ -62,8 +68,13 @@ def make_patient(rng: np.random.Generator, index: int) -> Patient:
     beta_blocker = bool(
         rng.random() < {"heart_failure": 0.8, "hypertension": 0.4}.get(condition, 0.03)
     )
-    fitness = float(np.clip(rng.beta(2, 2) - (0.25 if condition != "healthy" else 0.0)
-                            - max(0, age - 60) / 100, 0.0, 1.0))  # fmt: skip
+    fitness = float(
+        np.clip(
+            rng.beta(2, 2) - (0.25 if condition != "healthy" else 0.0) - max(0, age - 60) / 100,
+            0.0,
+            1.0,
+        )
+    )
     hr_rest = (
         rng.normal(72, 6) - 12 * fitness + (2 if sex == "F" else 0) - (9 if beta_blocker else 0)
     )

@@ -82,8 +82,9 @@ def _wear(rng: np.random.Generator, n: int, start_ts: float) -> tuple[np.ndarray
     return worn, battery
 
 
-def _samples(rng: np.random.Generator, patient: Patient, body: Physiology,
-             worn: np.ndarray) -> list[dict[str, Any]]:  # fmt: skip
+def _samples(
+    rng: np.random.Generator, patient: Patient, body: Physiology, worn: np.ndarray
+) -> list[dict[str, Any]]:
     n = len(body.ts)
     out: list[dict[str, Any]] = []
     minutes = np.arange(patient.phase_min, n, SAMPLE_MIN)
@@ -119,17 +120,29 @@ def _samples(rng: np.random.Generator, patient: Patient, body: Physiology,
             continue
         steps = int(body.cadence[block : block + SAMPLE_MIN].sum())
         if steps > 0:
-            out.append({"signal": "steps", "value": steps, "ts": float(body.ts[block]),
-                        "end_ts": float(body.ts[block]) + SAMPLE_MIN * 60.0})  # fmt: skip
+            out.append(
+                {
+                    "signal": "steps",
+                    "value": steps,
+                    "ts": float(body.ts[block]),
+                    "end_ts": float(body.ts[block]) + SAMPLE_MIN * 60.0,
+                }
+            )
     for m in range(patient.phase_min + 30, n, 60):
         if worn[m] and body.cadence[max(0, m - 10) : m + 1].max(initial=0) < 40:
-            out.append({"signal": "hrv_rmssd", "value": round(float(body.rmssd[m]), 1),
-                        "ts": float(body.ts[m])})  # fmt: skip
+            out.append(
+                {
+                    "signal": "hrv_rmssd",
+                    "value": round(float(body.rmssd[m]), 1),
+                    "ts": float(body.ts[m]),
+                }
+            )
     return out
 
 
-def _spot_checks(rng: np.random.Generator, patient: Patient, body: Physiology,
-                 omh: bool) -> list[tuple[float, dict[str, Any]]]:  # fmt: skip
+def _spot_checks(
+    rng: np.random.Generator, patient: Patient, body: Physiology, omh: bool
+) -> list[tuple[float, dict[str, Any]]]:
     out = []
     pid = patient.patient_id
     for day in range(len(body.ts) // 1440):
@@ -151,38 +164,69 @@ def _spot_checks(rng: np.random.Generator, patient: Patient, body: Physiology,
 
 def _bp(pid: str, ts: float, systolic: int, diastolic: int, omh: bool) -> dict[str, Any]:
     if omh:
-        return {"header": {"schema_id": {"namespace": "omh", "name": "blood-pressure",
-                                         "version": "3.1"}, "user_id": pid},
-                "body": {"systolic_blood_pressure": {"value": systolic, "unit": "mmHg"},
-                         "diastolic_blood_pressure": {"value": diastolic, "unit": "mmHg"},
-                         "effective_time_frame": {"date_time": _iso(ts)}}}  # fmt: skip
+        return {
+            "header": {
+                "schema_id": {"namespace": "omh", "name": "blood-pressure", "version": "3.1"},
+                "user_id": pid,
+            },
+            "body": {
+                "systolic_blood_pressure": {"value": systolic, "unit": "mmHg"},
+                "diastolic_blood_pressure": {"value": diastolic, "unit": "mmHg"},
+                "effective_time_frame": {"date_time": _iso(ts)},
+            },
+        }
     loinc = "http://loinc.org"
-    return {"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": loinc, "code": "85354-9"}]},
-            "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": _iso(ts),
-            "component": [
-                {"code": {"coding": [{"system": loinc, "code": "8480-6"}]},
-                 "valueQuantity": {"value": systolic, "unit": "mmHg", "code": "mm[Hg]"}},
-                {"code": {"coding": [{"system": loinc, "code": "8462-4"}]},
-                 "valueQuantity": {"value": diastolic, "unit": "mmHg", "code": "mm[Hg]"}}]}  # fmt: skip
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": loinc, "code": "85354-9"}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": _iso(ts),
+        "component": [
+            {
+                "code": {"coding": [{"system": loinc, "code": "8480-6"}]},
+                "valueQuantity": {"value": systolic, "unit": "mmHg", "code": "mm[Hg]"},
+            },
+            {
+                "code": {"coding": [{"system": loinc, "code": "8462-4"}]},
+                "valueQuantity": {"value": diastolic, "unit": "mmHg", "code": "mm[Hg]"},
+            },
+        ],
+    }
 
 
 def _temperature(pid: str, ts: float, celsius: float, omh: bool) -> dict[str, Any]:
     if omh:
-        return {"header": {"schema_id": {"namespace": "omh", "name": "body-temperature",
-                                         "version": "4.0"}, "user_id": pid},
-                "body": {"body_temperature": {"value": celsius, "unit": "C"},
-                         "effective_time_frame": {"date_time": _iso(ts)}}}  # fmt: skip
-    return {"resourceType": "Observation", "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
-            "subject": {"reference": f"Patient/{pid}"}, "effectiveDateTime": _iso(ts),
-            "valueQuantity": {"value": celsius, "unit": "°C", "code": "Cel"}}  # fmt: skip
+        return {
+            "header": {
+                "schema_id": {"namespace": "omh", "name": "body-temperature", "version": "4.0"},
+                "user_id": pid,
+            },
+            "body": {
+                "body_temperature": {"value": celsius, "unit": "C"},
+                "effective_time_frame": {"date_time": _iso(ts)},
+            },
+        }
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5"}]},
+        "subject": {"reference": f"Patient/{pid}"},
+        "effectiveDateTime": _iso(ts),
+        "valueQuantity": {"value": celsius, "unit": "°C", "code": "Cel"},
+    }
 
 
 def _malformed(rng: np.random.Generator, pid: str, ts: float) -> tuple[str, bytes]:
     kind = str(rng.choice(MALFORMED_KINDS))
-    reading = {"patient_id": pid, "device_id": "legacy-app", "signal": "heart_rate",
-               "value": 70, "unit": "bpm", "ts": ts}  # fmt: skip
+    reading = {
+        "patient_id": pid,
+        "device_id": "legacy-app",
+        "signal": "heart_rate",
+        "value": 70,
+        "unit": "bpm",
+        "ts": ts,
+    }
     if kind == "invalid_json":
         return kind, orjson.dumps(reading)[:-7]
     if kind == "unit":
@@ -242,8 +286,9 @@ def deliver(rng: np.random.Generator, patient: Patient, body: Physiology) -> Del
                 out.duplicates += len(chunks[c])
         pending = []
     for at, night_readings in segments_by_wake:
-        out.send(at, "vitals.raw", {"patient_id": pid, "device_id": device,
-                                    "readings": night_readings})  # fmt: skip
+        out.send(
+            at, "vitals.raw", {"patient_id": pid, "device_id": device, "readings": night_readings}
+        )
         out.readings += len(night_readings)
     # Device status hourly, and whenever the watch comes off or goes back on.
     changes = np.flatnonzero(np.diff(worn.astype(int))) + 1
@@ -251,9 +296,18 @@ def deliver(rng: np.random.Generator, patient: Patient, body: Physiology) -> Del
         if battery[m] <= 0 and not worn[m] and m not in changes:
             continue
         ts = float(body.ts[m])
-        out.send(ts + rng.uniform(2, 30), "vitals.raw",
-                 {"patient_id": pid, "device_id": device, "signal": "device_status",
-                  "battery": round(float(battery[m])), "worn": bool(worn[m]), "ts": ts})  # fmt: skip
+        out.send(
+            ts + rng.uniform(2, 30),
+            "vitals.raw",
+            {
+                "patient_id": pid,
+                "device_id": device,
+                "signal": "device_status",
+                "battery": round(float(battery[m])),
+                "worn": bool(worn[m]),
+                "ts": ts,
+            },
+        )
         out.readings += 1
     omh = int(pid.rsplit("-", 1)[-1]) % 7 == 0  # one programme in seven uses Open mHealth
     for at, message in _spot_checks(rng, patient, body, omh):

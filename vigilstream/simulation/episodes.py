@@ -52,28 +52,74 @@ class EpisodeKind:
 KINDS: dict[str, EpisodeKind] = {
     k.name: k
     for k in (
-        EpisodeKind("sepsis", "hours", (6, 12), 1.5, 2, 24, "rapid_response",
-                    {"hr": 30, "rr": 9, "temp": 1.9, "spo2": -4, "sbp": -30, "skin": 0.8,
-                     "rmssd": 0.5, "activity": 0.15}),
-        EpisodeKind("hf_decompensation", "days", (96, 168), 1.3, 12, 72, "hospitalization",
-                    {"hr": 11, "rr": 6, "spo2": -4, "rmssd": 0.7, "activity": 0.4}),
-        EpisodeKind("hypoxemia", "hours", (2, 4), 1.2, 1, 6, "deterioration",
-                    {"spo2": -9, "rr": 7, "hr": 12, "activity": 0.5}),
-        EpisodeKind("fever", "hours", (4, 8), 1.0, 3, 12, "deterioration",
-                    {"temp": 2.0, "hr": 20, "rr": 4, "skin": 1.0, "rmssd": 0.7,
-                     "activity": 0.5}),
-        EpisodeKind("tachyarrhythmia", "hours", (2, 5), 1.0, 1, 0.5, "deterioration",
-                    {"hr": 60, "rr": 3, "spo2": -1, "rmssd": 2.5, "activity": 0.6},
-                    abrupt=True),
+        EpisodeKind(
+            "sepsis",
+            "hours",
+            (6, 12),
+            1.5,
+            2,
+            24,
+            "rapid_response",
+            {
+                "hr": 30,
+                "rr": 9,
+                "temp": 1.9,
+                "spo2": -4,
+                "sbp": -30,
+                "skin": 0.8,
+                "rmssd": 0.5,
+                "activity": 0.15,
+            },
+        ),
+        EpisodeKind(
+            "hf_decompensation",
+            "days",
+            (96, 168),
+            1.3,
+            12,
+            72,
+            "hospitalization",
+            {"hr": 11, "rr": 6, "spo2": -4, "rmssd": 0.7, "activity": 0.4},
+        ),
+        EpisodeKind(
+            "hypoxemia",
+            "hours",
+            (2, 4),
+            1.2,
+            1,
+            6,
+            "deterioration",
+            {"spo2": -9, "rr": 7, "hr": 12, "activity": 0.5},
+        ),
+        EpisodeKind(
+            "fever",
+            "hours",
+            (4, 8),
+            1.0,
+            3,
+            12,
+            "deterioration",
+            {"temp": 2.0, "hr": 20, "rr": 4, "skin": 1.0, "rmssd": 0.7, "activity": 0.5},
+        ),
+        EpisodeKind(
+            "tachyarrhythmia",
+            "hours",
+            (2, 5),
+            1.0,
+            1,
+            0.5,
+            "deterioration",
+            {"hr": 60, "rr": 3, "spo2": -1, "rmssd": 2.5, "activity": 0.6},
+            abrupt=True,
+        ),
     )
-}  # fmt: skip
+}
 EPISODE_MIX = {
     "healthy": (0.2, {"fever": 0.5, "sepsis": 0.2, "tachyarrhythmia": 0.3}),
     "copd": (0.65, {"hypoxemia": 0.5, "sepsis": 0.25, "fever": 0.25}),
-    "heart_failure": (0.65, {"hf_decompensation": 0.6, "tachyarrhythmia": 0.25,
-                             "hypoxemia": 0.15}),
+    "heart_failure": (0.65, {"hf_decompensation": 0.6, "tachyarrhythmia": 0.25, "hypoxemia": 0.15}),
     "hypertension": (0.4, {"tachyarrhythmia": 0.4, "sepsis": 0.3, "fever": 0.3}),
-}  # fmt: skip
+}
 SURPRISES: dict[str, tuple[float, float, dict[str, float]]] = {
     # name: (start hour of day, duration h, effects); "run" and "bad_night" also change
     # activity and sleep in ``physiology``.
@@ -146,8 +192,9 @@ class Surprise:
         return asdict(self)
 
 
-def plan_episodes(rng: np.random.Generator, patient: Patient, start: float,
-                  days: int) -> list[Episode]:  # fmt: skip
+def plan_episodes(
+    rng: np.random.Generator, patient: Patient, start: float, days: int
+) -> list[Episode]:
     """Zero, one or two episodes, apart from each other, after the enrolment period."""
     chance, mix = EPISODE_MIX[patient.condition]
     wanted = int(rng.random() < chance) + int(rng.random() < chance * 0.25)
@@ -169,13 +216,24 @@ def plan_episodes(rng: np.random.Generator, patient: Patient, start: float,
         if any(onset < e.end + DAY and e.onset < end + DAY for e in episodes):
             continue
         magnitude = float(rng.uniform(0.75, 1.2))
-        episodes.append(Episode(patient.patient_id, name, k.scale, round(onset), round(critical),
-                                round(end), k.outcome, round(magnitude, 3)))  # fmt: skip
+        episodes.append(
+            Episode(
+                patient.patient_id,
+                name,
+                k.scale,
+                round(onset),
+                round(critical),
+                round(end),
+                k.outcome,
+                round(magnitude, 3),
+            )
+        )
     return sorted(episodes, key=lambda e: e.onset)
 
 
-def plan_surprises(rng: np.random.Generator, patient: Patient, start: float, days: int,
-                   episodes: list[Episode]) -> list[Surprise]:  # fmt: skip
+def plan_surprises(
+    rng: np.random.Generator, patient: Patient, start: float, days: int, episodes: list[Episode]
+) -> list[Surprise]:
     """Benign events at ``SURPRISE_RATE_PER_DAY``, never inside an episode."""
     out = []
     runner = patient.fitness > 0.35 and patient.age < 70

@@ -55,8 +55,14 @@ def _lag(x: np.ndarray, tau_min: float) -> np.ndarray:
     return lfilter([a], [1.0, -(1.0 - a)], x, zi=[x[0] * (1.0 - a)])[0]
 
 
-def _sleep(rng: np.random.Generator, n: int, days: int, surprises: list[Surprise],
-           episodes: list[Episode], start: float) -> tuple[np.ndarray, list[tuple[int, int, int]]]:  # fmt: skip
+def _sleep(
+    rng: np.random.Generator,
+    n: int,
+    days: int,
+    surprises: list[Surprise],
+    episodes: list[Episode],
+    start: float,
+) -> tuple[np.ndarray, list[tuple[int, int, int]]]:
     asleep = np.zeros(n, dtype=bool)
     segments: list[tuple[int, int, int]] = []  # minute start, minute end, stage index
     for night in range(-1, days):
@@ -65,14 +71,20 @@ def _sleep(rng: np.random.Generator, n: int, days: int, surprises: list[Surprise
         midnight = start + (night + 1) * 86400.0
         if any(s.kind == "bad_night" and abs(s.start - midnight) < 6 * 3600 for s in surprises):
             bed, length = bed + 150, length - 150
-        restless = max((e.level(np.array([midnight]))[0] for e in episodes
-                        if e.kind == "hf_decompensation"), default=0.0)  # fmt: skip
+        restless = max(
+            (e.level(np.array([midnight]))[0] for e in episodes if e.kind == "hf_decompensation"),
+            default=0.0,
+        )
         minute, cycle = bed, 0
         wake = bed + length
         while minute < wake:
             deep = max(5, int(rng.normal(30 - 7 * cycle, 5)))
-            parts = [(1, int(rng.normal(35, 8))), (2, deep), (1, int(rng.normal(15, 5))),
-                     (3, int(rng.normal(15 + 6 * cycle, 5)))]  # fmt: skip
+            parts = [
+                (1, int(rng.normal(35, 8))),
+                (2, deep),
+                (1, int(rng.normal(15, 5))),
+                (3, int(rng.normal(15 + 6 * cycle, 5))),
+            ]
             if rng.random() < 0.3 + restless:
                 parts.append((0, int(rng.integers(3, 12 + int(30 * restless)))))
             for stage, dur in parts:
@@ -88,9 +100,15 @@ def _sleep(rng: np.random.Generator, n: int, days: int, surprises: list[Surprise
     return asleep, [s for s in segments if s[0] >= 0 and s[1] <= n]
 
 
-def _activity(rng: np.random.Generator, patient: Patient, asleep: np.ndarray, days: int,
-              activity_factor: np.ndarray, surprises: list[Surprise],
-              start: float) -> np.ndarray:  # fmt: skip
+def _activity(
+    rng: np.random.Generator,
+    patient: Patient,
+    asleep: np.ndarray,
+    days: int,
+    activity_factor: np.ndarray,
+    surprises: list[Surprise],
+    start: float,
+) -> np.ndarray:
     n = len(asleep)
     cadence = np.zeros(n)
     awake_minutes = ~asleep
@@ -117,8 +135,14 @@ def _activity(rng: np.random.Generator, patient: Patient, asleep: np.ndarray, da
     return np.clip(cadence, 0, 200)
 
 
-def simulate_physiology(rng: np.random.Generator, patient: Patient, start: float, days: int,
-                        episodes: list[Episode], surprises: list[Surprise]) -> Physiology:  # fmt: skip
+def simulate_physiology(
+    rng: np.random.Generator,
+    patient: Patient,
+    start: float,
+    days: int,
+    episodes: list[Episode],
+    surprises: list[Surprise],
+) -> Physiology:
     n = days * 1440
     ts = start + 60.0 * np.arange(n)
     hour = (np.arange(n) % 1440) / 60.0
@@ -140,21 +164,33 @@ def simulate_physiology(rng: np.random.Generator, patient: Patient, start: float
     gain = (1.1 - 0.4 * patient.fitness) * (0.6 if patient.beta_blocker else 1.0)
     exertion = _lag(gain * 30.0 * (cadence / 100.0) ** 2, 1.5)
     circ = np.sin(2 * np.pi * (hour - 10) / 24)
-    hr = (patient.hr_rest + 3 * circ - 7 * sleep_level + exertion + add["hr"]
-          + _ar1(rng, n, 0.9, 2.0))  # fmt: skip
-    rr = (patient.rr_rest - 1.2 * sleep_level + 0.18 * exertion + add["rr"]
-          + _ar1(rng, n, 0.7, 0.9))  # fmt: skip
+    hr = (
+        patient.hr_rest + 3 * circ - 7 * sleep_level + exertion + add["hr"] + _ar1(rng, n, 0.9, 2.0)
+    )
+    rr = patient.rr_rest - 1.2 * sleep_level + 0.18 * exertion + add["rr"] + _ar1(rng, n, 0.7, 0.9)
     dips = np.zeros(n)
     rate = (3.0 if patient.condition == "copd" else 0.8) / 60.0
     for m in np.flatnonzero(asleep & (rng.random(n) < rate)):
         dips[m : m + int(rng.integers(1, 4))] -= rng.uniform(3, 6)
-    spo2 = np.minimum(patient.spo2_base - 0.8 * sleep_level + add["spo2"] + dips
-                      + _ar1(rng, n, 0.6, 0.6), 100.0)  # fmt: skip
+    spo2 = np.minimum(
+        patient.spo2_base - 0.8 * sleep_level + add["spo2"] + dips + _ar1(rng, n, 0.6, 0.6), 100.0
+    )
     temp = patient.temp_base + 0.3 * np.sin(2 * np.pi * (hour - 11) / 24) + add["temp"]
-    skin = (32.8 + 1.3 * sleep_level + 0.4 * circ + add["skin"] + 0.6 * add["temp"]
-            + _ar1(rng, n, 0.95, 0.3))  # fmt: skip
+    skin = (
+        32.8
+        + 1.3 * sleep_level
+        + 0.4 * circ
+        + add["skin"]
+        + 0.6 * add["temp"]
+        + _ar1(rng, n, 0.95, 0.3)
+    )
     sbp = patient.sbp_base + 6 * circ - 8 * sleep_level + add["sbp"]
-    rmssd = (patient.rmssd_base * (1 + 0.3 * sleep_level) * np.exp(-exertion / 60.0)
-             * mult["rmssd"] * np.exp(_ar1(rng, n, 0.8, 0.15)))  # fmt: skip
+    rmssd = (
+        patient.rmssd_base
+        * (1 + 0.3 * sleep_level)
+        * np.exp(-exertion / 60.0)
+        * mult["rmssd"]
+        * np.exp(_ar1(rng, n, 0.8, 0.15))
+    )
     segs = [(start + 60.0 * a, start + 60.0 * b, STAGES[s]) for a, b, s in segments]
     return Physiology(ts, asleep, segs, cadence, hr, rr, spo2, temp, skin, sbp, rmssd)

@@ -59,12 +59,14 @@ class Cohort:
 
     def truth(self) -> dict[str, Any]:
         return {
-            "seed": self.seed, "days": self.days, "start": self.start,
+            "seed": self.seed,
+            "days": self.days,
+            "start": self.start,
             "patients": [p.as_dict() for p in self.patients],
             "episodes": [e.as_dict() for e in self.episodes],
             "surprises": [s.as_dict() for s in self.surprises],
             "counts": self.counts,
-        }  # fmt: skip
+        }
 
     # ---------------------------------------------------------------- files
     def write(self, directory: Path) -> None:
@@ -80,8 +82,9 @@ class Cohort:
     def read(cls, directory: Path) -> Cohort:
         truth = orjson.loads((directory / "truth.json").read_bytes())
         cohort = cls(truth["seed"], truth["days"], truth["start"])
-        cohort.patients = [Patient(**{k: v for k, v in p.items() if k != "age_band"})
-                           for p in truth["patients"]]  # fmt: skip
+        cohort.patients = [
+            Patient(**{k: v for k, v in p.items() if k != "age_band"}) for p in truth["patients"]
+        ]
         cohort.episodes = [Episode(**e) for e in truth["episodes"]]
         cohort.surprises = [Surprise(**s) for s in truth["surprises"]]
         cohort.counts = truth["counts"]
@@ -102,26 +105,36 @@ def envelope_line(m: Envelope) -> bytes:
     return head + b',"value":' + m.value + b"}\n"
 
 
-def _outcomes(rng: np.random.Generator, patient: Patient, episodes: list[Episode], start: float,
-              days: int) -> list[tuple[float, dict[str, Any]]]:  # fmt: skip
+def _outcomes(
+    rng: np.random.Generator, patient: Patient, episodes: list[Episode], start: float, days: int
+) -> list[tuple[float, dict[str, Any]]]:
     """Outcome events: each episode's outcome at its critical point (reported within 2 h),
     ``recovered`` at its end, and a weekly ``no_event`` review for a quiet week."""
     pid = patient.patient_id
     out = []
     for e in episodes:
-        out.append((e.critical + rng.uniform(0.5, 2) * HOUR,
-                    {"patient_id": pid, "kind": e.outcome, "ts": e.critical}))  # fmt: skip
+        out.append(
+            (
+                e.critical + rng.uniform(0.5, 2) * HOUR,
+                {"patient_id": pid, "kind": e.outcome, "ts": e.critical},
+            )
+        )
         if e.end < start + days * DAY:
             out.append((e.end + HOUR, {"patient_id": pid, "kind": "recovered", "ts": e.end}))
     for week_end in np.arange(start + 7 * DAY, start + days * DAY + 1, 7 * DAY):
         if not any(e.onset < week_end and e.end > week_end - 7 * DAY for e in episodes):
-            out.append((float(week_end) + HOUR,
-                        {"patient_id": pid, "kind": "no_event", "ts": float(week_end)}))  # fmt: skip
+            out.append(
+                (
+                    float(week_end) + HOUR,
+                    {"patient_id": pid, "kind": "no_event", "ts": float(week_end)},
+                )
+            )
     return out
 
 
-def simulate(seed: int, patients: int, days: int, start: float = DEFAULT_START,
-             progress: bool | None = None) -> Cohort:  # fmt: skip
+def simulate(
+    seed: int, patients: int, days: int, start: float = DEFAULT_START, progress: bool | None = None
+) -> Cohort:
     """The cohort of ``seed``: patient i is the same whatever the cohort size."""
     if patients < 1 or days < 1:
         raise ValueError("patients and days must be at least 1")
@@ -142,8 +155,10 @@ def simulate(seed: int, patients: int, days: int, start: float = DEFAULT_START,
             pid = patient.patient_id
             batch = [(start - 60.0, "patients", orjson.dumps(patient.profile()))]
             batch += [(t, topic, v) for t, topic, v in delivery.messages]
-            batch += [(t, "outcomes", orjson.dumps(o))
-                      for t, o in _outcomes(rng, patient, episodes, start, days)]  # fmt: skip
+            batch += [
+                (t, "outcomes", orjson.dumps(o))
+                for t, o in _outcomes(rng, patient, episodes, start, days)
+            ]
             batch.sort(key=lambda m: m[0])
             envelopes = []
             for at, topic, value in batch:
@@ -159,14 +174,23 @@ def simulate(seed: int, patients: int, days: int, start: float = DEFAULT_START,
             bar.update()
     cohort.messages = list(heapq.merge(*per_patient))
     by_topic = Counter(m.topic for m in cohort.messages)
-    cohort.counts = {**counts, "messages": len(cohort.messages), "by_topic": dict(by_topic),
-                     "malformed": dict(sorted(malformed.items())),
-                     "malformed_total": sum(malformed.values())}  # fmt: skip
+    cohort.counts = {
+        **counts,
+        "messages": len(cohort.messages),
+        "by_topic": dict(by_topic),
+        "malformed": dict(sorted(malformed.items())),
+        "malformed_total": sum(malformed.values()),
+    }
     return cohort
 
 
-def produce(cohort: Cohort, producer: Any, topic_names: dict[str, str], rate: float | None,
-            progress: bool | None = None) -> int:  # fmt: skip
+def produce(
+    cohort: Cohort,
+    producer: Any,
+    topic_names: dict[str, str],
+    rate: float | None,
+    progress: bool | None = None,
+) -> int:
     """Send the cohort's messages in delivery order at ``rate`` messages/s (None: as fast as
     possible) with a kafka-python ``KafkaProducer``; returns how many were sent."""
     sent = 0

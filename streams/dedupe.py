@@ -9,6 +9,7 @@ Time is a parameter; the filter never reads the clock.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import Any
 
 
@@ -27,7 +28,12 @@ class DuplicateFilter:
     def __init__(self, window_s: float = 6 * 3600.0, max_entries: int = 250_000) -> None:
         self.window_s = window_s
         self.max_entries = max_entries
-        self._first_seen: dict[int, float] = {}  # insertion order == processing-time order
+        self._first_seen: dict[int, float] = {}
+        # Processing-time order of insertions; an entry whose time no longer matches the dict
+        # was re-inserted later and is skipped. (Deleting from the front of a dict and asking
+        # for its first key again is O(deleted slots) in CPython: it made ingest slow down as
+        # the filter filled.)
+        self._order: deque[tuple[int, float]] = deque()
 
     def __len__(self) -> int:
         return len(self._first_seen)
@@ -38,18 +44,20 @@ class DuplicateFilter:
         first = self._first_seen.get(key)
         if first is not None and now - first <= self.window_s:
             return True
-        if first is not None:
-            del self._first_seen[key]  # re-insert at the young end
         self._first_seen[key] = now
+        self._order.append((key, now))
         self._expire(now)
         return False
 
     def _expire(self, now: float) -> None:
-        entries = self._first_seen
-        while entries:
-            oldest_key = next(iter(entries))
-            if len(entries) > self.max_entries or now - entries[oldest_key] > self.window_s:
-                del entries[oldest_key]
+        entries, order = self._first_seen, self._order
+        while order:
+            key, at = order[0]
+            if entries.get(key) != at:
+                order.popleft()  # superseded by a later insertion of the same key
+            elif len(entries) > self.max_entries or now - at > self.window_s:
+                order.popleft()
+                del entries[key]
             else:
                 break
 

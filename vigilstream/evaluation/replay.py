@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -98,8 +99,8 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
 
     with Progress(len(cohort.messages), "evaluating", enabled=progress) as bar:
         for n, message in enumerate(cohort.messages):
-            if n % 2000 == 0:
-                bar.update(2000 if n else 0)
+            if n and n % 2000 == 0:
+                bar.update(2000)
             now = message.at
             if now >= next_offline_check:
                 for pid, state in states.items():
@@ -138,7 +139,7 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
                     out.news2_only.append(Opening(pid, "news2", event_ts))
                 if pid in traced:
                     _trace(out.traces[pid], state, readings, event_ts)
-        bar.update(len(cohort.messages) % 2000)
+        bar.update(len(cohort.messages) - bar.done)
     out.seconds = time.perf_counter() - started
     for pid, state in states.items():
         state.extras["alerts"] = engines[pid].to_dict()
@@ -155,6 +156,4 @@ def _trace(trace: Trace, state: PatientState, readings: Any, event_ts: float) ->
 
 
 def _epoch(iso: str) -> float:
-    from datetime import datetime
-
     return datetime.fromisoformat(iso).timestamp()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,7 +205,3 @@ def produce(
                     time.sleep(ahead)
     producer.flush()
     return sent
-
-
-def iter_topic(cohort: Cohort, topic: str) -> Iterator[Envelope]:
-    return (m for m in cohort.messages if m.topic == topic)

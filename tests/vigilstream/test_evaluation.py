@@ -31,6 +31,9 @@ def test_metrics_of_a_hand_built_case() -> None:
     assert s["false_alerts_per_patient_day"] == round(2 / 30, 3)
     assert s["alerts_per_patient_day"] == 0.2
     assert s["median_lead_time_h"] == {"hours_scale": 3.0, "days_scale": 40.0}
+    seen_only_hf = score([FEVER, HF], alerts[3:], patient_days=30, observable={1})
+    assert (seen_only_hf["recall"], seen_only_hf["recall_observable"]) == (0.5, 1.0)
+    assert seen_only_hf["observable_episodes"] == 1
 
 
 def test_detection_window_ends_an_hour_after_the_critical_point() -> None:

@@ -30,7 +30,7 @@ def main_table(result: dict[str, Any]) -> list[str]:
         "|---|" + "---:|" * len(cols),
     ]
     for key, label in ROWS:
-        lines.append(f"| {label} | " + " | ".join(_fmt(c[key]) for c in cols.values()) + " |")
+        lines.append(f"| {label} | " + " | ".join(_fmt(c.get(key)) for c in cols.values()) + " |")
     for scale in ("hours_scale", "days_scale"):
         lines.append(
             f"| median lead time, {scale.replace('_', '-')} episodes (h) | "
@@ -93,6 +93,8 @@ def targets_table(results: list[dict[str, Any]]) -> list[str]:
             mark = {True: "✔", False: "✘", None: "n/a"}[got["met"]]
             cells.append(f"{_fmt(got['value'])} {mark}")
         lines.append(f"| {name} (target {t['target']}) | " + " | ".join(cells) + " |")
+    lines.append("| recall among observable episodes (no target) | " + " | ".join(
+        _fmt(r["system"].get("recall_observable")) for r in results) + " |")  # fmt: skip
     return lines
 
 
@@ -112,6 +114,11 @@ def render(results: list[dict[str, Any]], command: str, plots: list[str] | None 
         f"{main['seed']}, {main['episodes']} episodes",
         "",
         *main_table(main),
+        "",
+        f"{main['system'].get('observable_episodes', '?')} of the {main['episodes']} episodes "
+        "were observable: at least three of their readings from onset to critical point "
+        "arrived in time; the others fell into charging, off-wrist or phone-offline gaps, "
+        "where no monitor can see them.",
         "",
         "Clinical alerts are openings of `deterioration`, `baseline_deviation`, `trend` and "
         "`risk` episodes; `alerts_per_patient_day` also counts the technical ones "

@@ -24,6 +24,7 @@ from online_models.state import PatientState
 from streams.dedupe import DuplicateFilter
 from streams.normalize import Ingestor, IngestPolicy, clean_events
 from vigilstream.evaluation.baselines import NEWS2_TRIGGER, Rearm, out_of_limits
+from vigilstream.evaluation.scoring import DETECTION_GRACE_S
 from vigilstream.progress import Progress
 from vigilstream.simulation.recording import Cohort
 
@@ -64,6 +65,9 @@ class Replay:
     state_bytes: list[int] = field(default_factory=list)
     risk_model: RiskModel = field(default_factory=RiskModel)
     traces: dict[str, Trace] = field(default_factory=dict)
+    # Readings of each episode (by index) from its onset to its critical point that arrived in
+    # time to detect it: an episode with none was unobservable (device off, phone offline).
+    observed: Counter[int] = field(default_factory=Counter)
 
 
 def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None = None) -> Replay:
@@ -71,6 +75,9 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
     out = Replay()
     traced = traced or set()
     out.traces = {pid: Trace() for pid in traced}
+    windows: dict[str, list[tuple[int, float, float]]] = {}  # pid -> (episode, onset, due)
+    for i, e in enumerate(cohort.episodes):
+        windows.setdefault(e.patient_id, []).append((i, e.onset, e.critical))
     consent: dict[str, bool | None] = {}
     ingestor = Ingestor(IngestPolicy(), DuplicateFilter(), consent.get)
     states: dict[str, PatientState] = {}
@@ -128,6 +135,9 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
                 readings = doc.get("readings") or (doc,)
                 out.readings += len(readings)
                 out.events += 1
+                for i, onset, critical in windows.get(pid, ()):
+                    if now <= critical + DETECTION_GRACE_S:
+                        out.observed[i] += sum(onset <= r["ts"] <= critical for r in readings)
                 for r in readings:
                     bad = out_of_limits(r["signal"], r["value"])
                     if bad is not None and limit_rearm.step(f"{pid}|{r['signal']}", bad, r["ts"]):

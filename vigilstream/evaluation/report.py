@@ -11,6 +11,7 @@ from vigilstream.simulation.recording import Cohort
 
 ROWS = (
     ("recall", "episode recall"),
+    ("recall_observable", "recall, episodes with data in time"),
     ("precision", "precision of clinical alerts"),
     ("f1", "F1"),
     ("false_alerts_per_patient_day", "false clinical alerts / patient-day"),
@@ -40,7 +41,7 @@ def table(result: dict[str, Any]) -> str:
     ]
     lines.append(f"{'':38}" + "".join(f"{name:>18}" for name in columns))
     for key, label in ROWS:
-        lines.append(f"{label:38}" + "".join(f"{_fmt(c[key]):>18}" for c in columns.values()))
+        lines.append(f"{label:38}" + "".join(f"{_fmt(c.get(key)):>18}" for c in columns.values()))
     for scale in ("hours_scale", "days_scale"):
         label = f"median lead time, {scale.replace('_', '-')} (h)"
         lines.append(

@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from vigilstream.evaluation.replay import Replay, replay
-from vigilstream.evaluation.scoring import Truth, by_kind, fairness, percentiles, score
+from vigilstream.evaluation.scoring import (
+    MIN_OBSERVED,
+    Truth,
+    by_kind,
+    fairness,
+    percentiles,
+    score,
+)
 from vigilstream.simulation.recording import Cohort
 
 TARGETS = {  # issue #6
@@ -35,9 +42,10 @@ def evaluate(
         Truth(e.patient_id, e.kind, e.scale, e.onset, e.critical, e.end) for e in cohort.episodes
     ]
     patient_days = len(cohort.patients) * cohort.days
-    system = score(truth, run.system, patient_days)
-    news2 = score(truth, run.news2_only, patient_days)
-    limits = score(truth, run.thresholds, patient_days)
+    observable = {i for i, n in run.observed.items() if n >= MIN_OBSERVED}
+    system = score(truth, run.system, patient_days, observable)
+    news2 = score(truth, run.news2_only, patient_days, observable)
+    limits = score(truth, run.thresholds, patient_days, observable)
     fair = fairness(truth, run.system, slices_of(cohort), cohort.days)
     result: dict[str, Any] = {
         "patients": len(cohort.patients),

@@ -13,6 +13,9 @@ Matching rules (also in EVALUATION.md):
   patient's episodes; otherwise it is a false alert. Precision = true / all clinical alerts.
 - Recall = detected / episodes; F1 = 2PR / (P + R).
 - Rates are per patient-day of the cohort.
+- An episode is *observable* when at least ``MIN_OBSERVED`` readings from its onset to its
+  critical point arrived by the end of its detection window; ``recall_observable`` is the recall
+  among those (the others fell into charging, off-wrist time or phone-offline gaps).
 - Fairness: recall and false-alert rate per slice (sex, age band, condition); the disparity is the
   largest recall difference between slices that have at least ``MIN_SLICE_EPISODES`` episodes.
 """
@@ -29,6 +32,7 @@ CLINICAL = frozenset(
 )
 DETECTION_GRACE_S = 3600.0
 MIN_SLICE_EPISODES = 10
+MIN_OBSERVED = 3
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,12 @@ def match(episodes: Sequence[Truth], alerts: Sequence[Any]) -> tuple[dict[int, f
     return leads, flags
 
 
-def score(episodes: Sequence[Truth], alerts: Sequence[Any], patient_days: float) -> dict[str, Any]:
+def score(
+    episodes: Sequence[Truth],
+    alerts: Sequence[Any],
+    patient_days: float,
+    observable: set[int] | None = None,
+) -> dict[str, Any]:
     """Recall, precision, F1, lead times and alert rates of one detector.
 
     >>> eps = [Truth("p", "fever", "hours", 0, 7200, 20000)]
@@ -112,8 +121,20 @@ def score(episodes: Sequence[Truth], alerts: Sequence[Any], patient_days: float)
         },
         "episodes": len(episodes),
         "detected": len(leads),
+        **_observable(leads, observable),
         "clinical_alerts": n_clinical,
         "false_alerts": n_clinical - true,
+    }
+
+
+def _observable(leads: dict[int, float], observable: set[int] | None) -> dict[str, Any]:
+    """Recall among the episodes whose data arrived in time to be seen at all."""
+    if observable is None:
+        return {}
+    found = sum(i in leads for i in observable)
+    return {
+        "observable_episodes": len(observable),
+        "recall_observable": _r(found / len(observable)) if observable else None,
     }
 
 

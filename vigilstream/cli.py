@@ -85,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("worker", parents=[common], help="run the stream-processing worker (Faust)")
 
     sim = sub.add_parser("simulate", parents=[common], help="generate a synthetic cohort")
-    sim.add_argument("--out", metavar="DIR", help="write messages.jsonl and truth.json here")
+    sim.add_argument("--out", metavar="FILE", help="write FILE.jsonl (+ FILE.truth.json beside it)")
     sim.add_argument(
         "--to-kafka",
         action="store_true",
@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--patients", type=int, default=200)
     ev.add_argument("--days", type=int, default=14)
     ev.add_argument("--seed", type=int, default=1)
-    ev.add_argument("--input", metavar="DIR", help="a cohort written by 'simulate --out'")
+    ev.add_argument("--input", metavar="FILE", help="a cohort written by 'simulate --out'")
     ev.add_argument("--report", metavar="DIR", help="write an HTML report with PNG plots")
     ev.add_argument("--markdown", metavar="FILE", help="write the results document (EVALUATION.md)")
     ev.add_argument(

@@ -22,10 +22,10 @@ def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["simulate"], "--out DIR"),
+        (["simulate"], "--out FILE"),
         (["simulate", "--out", "x", "--patients", "0"], "at least 1"),
         (["simulate", "--out", "x", "--start", "yesterday-ish"], "RFC 3339"),
-        (["evaluate", "--input", "/nonexistent"], "not a cohort directory"),
+        (["evaluate", "--input", "/nonexistent.jsonl"], "not a cohort"),
     ],
 )
 def test_simulate_and_evaluate_usage_errors_are_one_line(argv, needle, capsys) -> None:

@@ -75,19 +75,20 @@ def test_baselines_rearm_and_limits() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
-    directory = tmp_path_factory.mktemp("cohort")
+def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A cohort written as SPEC.md says: one JSONL file (its ground truth beside it)."""
+    cohort = tmp_path_factory.mktemp("cohort") / "cohort.jsonl"
     assert main(["simulate", "--patients", "6", "--days", "6", "--seed", "3", "--out",
-                 str(directory)]) == 0  # fmt: skip
-    return directory
+                 str(cohort)]) == 0  # fmt: skip
+    return cohort
 
 
 def test_evaluate_json_has_the_spec_shape_and_matches_ingest(small_run: Path, capsys) -> None:
     capsys.readouterr()
-    report = small_run / "report"
+    report = small_run.parent / "report"
     assert main(["evaluate", "--input", str(small_run), "--json", "--report", str(report)]) == 0
     result = json.loads(capsys.readouterr().out)
-    truth = json.loads((small_run / "truth.json").read_text())
+    truth = json.loads(small_run.with_suffix(".truth.json").read_text())
     assert (result["patients"], result["days"], result["seed"]) == (6, 6, 3)
     assert result["episodes"] == len(truth["episodes"])
     for column in (result["system"], *result["baselines"].values()):

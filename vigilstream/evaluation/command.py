@@ -42,6 +42,12 @@ def _check_size(patients: int, days: int) -> None:
         raise UsageError("--patients and --days must be at least 1")
 
 
+def _files_of(path: Path) -> tuple[Path, Path]:
+    from vigilstream.simulation.recording import files_of
+
+    return files_of(path)
+
+
 def run_simulate(
     settings: Settings,
     patients: int,
@@ -56,7 +62,7 @@ def run_simulate(
 
     _check_size(patients, days)
     if not out and not to_kafka:
-        raise UsageError("say where the cohort goes: --out DIR and/or --to-kafka")
+        raise UsageError("say where the cohort goes: --out FILE and/or --to-kafka")
     if rate is not None and rate <= 0:
         raise UsageError("--rate must be positive (messages per second)")
     cohort = simulate(seed, patients, days, parse_start(start, days, to_kafka))
@@ -69,7 +75,7 @@ def run_simulate(
     )
     if out:
         cohort.write(Path(out))
-        print(f"wrote {Path(out) / 'messages.jsonl'} and {Path(out) / 'truth.json'}")
+        print("wrote {} and {}".format(*_files_of(Path(out))))
     if to_kafka:
         horizon_days = settings.stale_horizon_h / 24
         if days > horizon_days:
@@ -108,13 +114,13 @@ def run_evaluate(
     from vigilstream.simulation import Cohort, simulate
 
     if source:
-        directory = Path(source)
-        if not (directory / "truth.json").is_file() or not (directory / "messages.jsonl").is_file():
+        messages, truth = _files_of(Path(source))
+        if not messages.is_file() or not truth.is_file():
             raise UsageError(
-                f"{source}: not a cohort directory (needs truth.json and "
-                "messages.jsonl from 'vigilstream simulate --out')"
+                f"{source}: not a cohort (needs {messages.name} and {truth.name} beside it, "
+                "from 'vigilstream simulate --out')"
             )
-        cohort = Cohort.read(directory)
+        cohort = Cohort.read(Path(source))
     else:
         _check_size(patients, days)
         cohort = simulate(seed, patients, days)

@@ -1,6 +1,8 @@
 """A simulated cohort: its messages in delivery order and its ground truth; JSONL and Kafka.
 
-On disk a cohort is a directory with ``messages.jsonl`` (one envelope per line:
+On disk a cohort is a JSONL file (SPEC.md ``--out FILE``) with its ground truth beside it,
+``cohort.jsonl`` + ``cohort.truth.json`` (or a directory with ``messages.jsonl`` and
+``truth.json`` when the path does not end in ``.jsonl``). One envelope per line:
 ``{"at": delivery epoch s, "topic": "vitals.raw|patients|outcomes", "key": ..., "value": {...}}``,
 or ``"raw": "..."`` instead of ``value`` for a deliberately malformed message) and
 ``truth.json`` (patients, episodes, benign surprises, counts).
@@ -68,18 +70,20 @@ class Cohort:
         }
 
     # ---------------------------------------------------------------- files
-    def write(self, directory: Path) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "truth.json").write_bytes(
+    def write(self, path: Path) -> None:
+        messages, truth = files_of(path)
+        messages.parent.mkdir(parents=True, exist_ok=True)
+        truth.write_bytes(
             orjson.dumps(self.truth(), option=orjson.OPT_INDENT_2)
         )
-        with (directory / "messages.jsonl").open("wb") as out:
+        with messages.open("wb") as out:
             for m in self.messages:
                 out.write(envelope_line(m))
 
     @classmethod
-    def read(cls, directory: Path) -> Cohort:
-        truth = orjson.loads((directory / "truth.json").read_bytes())
+    def read(cls, path: Path) -> Cohort:
+        messages, truth_file = files_of(path)
+        truth = orjson.loads(truth_file.read_bytes())
         cohort = cls(truth["seed"], truth["days"], truth["start"])
         cohort.patients = [
             Patient(**{k: v for k, v in p.items() if k != "age_band"}) for p in truth["patients"]
@@ -87,12 +91,20 @@ class Cohort:
         cohort.episodes = [Episode(**e) for e in truth["episodes"]]
         cohort.surprises = [Surprise(**s) for s in truth["surprises"]]
         cohort.counts = truth["counts"]
-        with (directory / "messages.jsonl").open("rb") as lines:
+        with messages.open("rb") as lines:
             for seq, line in enumerate(lines):
                 doc = orjson.loads(line)
                 value = doc["raw"].encode() if "raw" in doc else orjson.dumps(doc["value"])
                 cohort.messages.append(Envelope(doc["at"], seq, doc["topic"], doc["key"], value))
         return cohort
+
+
+def files_of(path: Path) -> tuple[Path, Path]:
+    """(messages file, truth file) of a cohort path: ``x.jsonl`` + ``x.truth.json``, or a
+    directory holding ``messages.jsonl`` + ``truth.json``."""
+    if path.suffix == ".jsonl":
+        return path, path.with_suffix(".truth.json")
+    return path / "messages.jsonl", path / "truth.json"
 
 
 def envelope_line(m: Envelope) -> bytes:

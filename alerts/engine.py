@@ -10,7 +10,11 @@ does not flap.
 Kinds decided here, from an ``Assessment`` of ``online_models.state``:
 
 - ``deterioration``: NEWS2 aggregate >= 7 high, 5-6 medium, a 3 in a single parameter low
-  (RCP 2017, chart 2); never capped, never made less eager by feedback.
+  (RCP 2017, chart 2); never capped, never made less eager by feedback. The one personal
+  exception: a single-parameter 3 from a wearable (heart rate, respiration, SpO2) that lies
+  within 2 SD of the patient's own warm baseline for the context (``Assessment.usual``; e.g. a
+  sleeping heart rate of 40 under beta-blockers, night after night) does not page; aggregate
+  bands always do.
 - ``baseline_deviation``: a corroborated deviation from the personal baseline (severity by the
   combined z: >= 6 high, >= 4.5 medium, else low), not opened while a deterioration episode
   is open (one page per patient; its signals are in the deterioration alert's explanation).
@@ -150,6 +154,8 @@ class AlertEngine:
         """Alert messages (SPEC.md ``alerts``) caused by this assessment and device state."""
         out = []
         deterioration = news2_severity(assessment.news2)
+        if deterioration == "low" and self._red_flags_usual(assessment):
+            deterioration = "none"
         wanted = {"deterioration": deterioration}
         # While NEWS2 alerts, a personal-deviation alert would page twice for one patient; its
         # signals are in the deterioration alert's explanation instead.
@@ -220,6 +226,15 @@ class AlertEngine:
             return "none"
         sleep = trends.get("sleep_min", {}).get("delta")
         return "medium" if sleep is not None and sleep <= -30 else "low"
+
+    @staticmethod
+    def _red_flags_usual(assessment: Any) -> bool:
+        """True when every single-parameter red score (3) is the patient's established normal
+        (``Assessment.usual``): the low band is a prompt to look, and for this patient there is
+        nothing new to see. Aggregate scores (medium, high) always alert."""
+        usual = getattr(assessment, "usual", frozenset())
+        red = [p for p, sub in assessment.news2.subscores.items() if sub == 3]
+        return bool(red) and all(p in usual for p in red)
 
     def _is_open(self, kind: str) -> bool:
         episode = self.episodes.get(kind)

@@ -79,6 +79,7 @@ REPLAY_WINDOW_S = 900.0
 DAY_S, HALF_DAY_S = 86400.0, 43200.0
 NIGHT_GAP_S = 3600.0  # sleep segments closer than this belong to the same night
 NIGHTS_KEPT = 10
+USUAL_Z = 2.0  # a red NEWS2 parameter this close to the patient's own baseline is their normal
 HABITUAL_QUIET_S = 1800.0  # no walking for this long inside the usual sleep window: asleep
 HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
 
@@ -96,6 +97,9 @@ class Assessment:
     risk: dict[str, Any] | None = None  # probability, model_version, top_features
     trends: dict[str, dict[str, float | None]] | None = None  # phenotype, 7 vs 28 days
     drift: DriftResult | None = None  # resting vitals today vs days -9..-2
+    # Wearable NEWS2 parameters whose current value is within ``USUAL_Z`` SD of a warm personal
+    # baseline of the same context: this patient's normal, even when NEWS2 scores it 3.
+    usual: frozenset[str] = frozenset()
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -365,7 +369,27 @@ class PatientState:
                 "top_features": model.top_features(x),
                 "alert_threshold": model.alert_threshold(),
             }
-        return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now))
+        usual = self.usual(news2, now)
+        return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
+                          usual)  # fmt: skip
+
+    def usual(self, news2: News2Result, now: float) -> frozenset[str]:
+        """The red-scoring (3) wearable parameters whose value is usual for this patient: within
+        ``USUAL_Z`` SD of a warm personal baseline of the current context (e.g. a sleeping heart
+        rate of 40 in a patient on beta-blockers whose nights are always like that)."""
+        red = [p for p, sub in news2.subscores.items() if sub == 3 and p in SMOOTHED]
+        if not red:
+            return frozenset()
+        context = self.context(now)
+        out = set()
+        for parameter in red:
+            value = self.smoothed(parameter, now)
+            if value is None:
+                continue
+            z, ref = self.baselines.z(parameter, value, context)
+            if ref.warm and abs(z) < USUAL_Z:
+                out.add(parameter)
+        return frozenset(out)
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (SPEC.md)."""

@@ -281,6 +281,19 @@ def test_low_severity_waits_for_the_alarm_delay_medium_does_not() -> None:
     assert at_once["severity"] == "medium"
 
 
+def test_a_red_flag_that_is_the_patients_normal_does_not_page_an_aggregate_does() -> None:
+    slow = score({"heart_rate": 39})  # a single 3: the low band
+    policy = AlertPolicy(confirm_low_s=0)
+    assert AlertEngine("p-1", policy).decide(_calm_assessment(news2=slow, usual=frozenset(
+        {"heart_rate"})), T0, T0) == []  # fmt: skip
+    (alert,) = AlertEngine("p-1", policy).decide(_calm_assessment(news2=slow), T0, T0)
+    assert (alert["kind"], alert["severity"]) == ("deterioration", "low")
+    sick = score({"heart_rate": 39, "respiratory_rate": 23, "spo2": 93})  # 3 + 2 + 2 = 7
+    usual_but_sick = _calm_assessment(news2=sick, usual=frozenset({"heart_rate"}))
+    (alert,) = AlertEngine("p-1", policy).decide(usual_but_sick, T0, T0)
+    assert alert["severity"] == "high"
+
+
 def test_daily_cap_spares_news2_high() -> None:
     engine = AlertEngine("p-1", AlertPolicy(daily_cap=2, hold_s=60, cooldown_s=0,
                                             confirm_low_s=0))  # fmt: skip

@@ -185,3 +185,23 @@ def test_multivariate_anomaly_learns_the_patients_pattern_and_survives_a_checkpo
         s.update(reading("respiratory_rate", 15, ts), now=ts)
         s.update(reading("spo2", 96, ts), now=ts)
     assert s.assess(now + 20 * 60).deviation.corroborated
+
+
+def test_a_red_heart_rate_that_is_this_patients_normal_is_marked_usual() -> None:
+    s = PatientState("p-1")
+    for i in range(40):  # two days of resting heart rates around 41 (beta-blocked, at rest)
+        ts = T0 + i * 3600
+        s.update(reading("heart_rate", 40.0 + i % 3, ts), now=ts)
+    now = T0 + 40 * 3600
+    for k in range(3):
+        s.update(reading("heart_rate", 40.0, now + k * 60), now=now + k * 60)
+    news2 = s.news2(now + 120)
+    assert news2.subscores["heart_rate"] == 3
+    assert s.assess(now + 120).usual == {"heart_rate"}
+    fresh = PatientState("p-2")  # no warm baseline: nothing is usual yet
+    for k in range(3):
+        fresh.update(reading("heart_rate", 40.0, now + k * 60), now=now + k * 60)
+    assert fresh.assess(now + 120).usual == frozenset()
+    for k in range(3, 6):  # a drop to 30 is not this patient's normal
+        s.update(reading("heart_rate", 30.0, now + k * 60), now=now + k * 60)
+    assert s.assess(now + 300).usual == frozenset()

@@ -73,9 +73,7 @@ class Cohort:
     def write(self, path: Path) -> None:
         messages, truth = files_of(path)
         messages.parent.mkdir(parents=True, exist_ok=True)
-        truth.write_bytes(
-            orjson.dumps(self.truth(), option=orjson.OPT_INDENT_2)
-        )
+        truth.write_bytes(orjson.dumps(self.truth(), option=orjson.OPT_INDENT_2))
         with messages.open("wb") as out:
             for m in self.messages:
                 out.write(envelope_line(m))

@@ -122,7 +122,7 @@ def render(results: list[dict[str, Any]], command: str, plots: list[str] | None 
         "",
         "Clinical alerts are openings of `deterioration`, `baseline_deviation`, `trend` and "
         "`risk` episodes; `alerts_per_patient_day` also counts the technical ones "
-        "(`battery_low`, `not_worn` while charging, `device_offline`).",
+        "(`battery_low`, `not_worn` after 2 h off the wrist, `device_offline`).",
         "",
         "### By episode kind",
         "",

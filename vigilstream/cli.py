@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from vigilstream.config import ConfigError, Settings, load_settings
+from vigilstream.evaluation.command import UsageError
 from vigilstream.localstack import LocalStack, StackError, export_lines
 
 
@@ -176,39 +177,33 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from vigilstream.evaluation.command import UsageError, run_simulate
+    from vigilstream.evaluation.command import run_simulate
 
-    try:
-        return run_simulate(
-            settings_from(args) if args.to_kafka else Settings(),
-            args.patients,
-            args.days,
-            args.seed,
-            args.out,
-            args.to_kafka,
-            args.rate,
-            args.start,
-        )
-    except UsageError as exc:
-        raise CliError(str(exc), code=2) from None
+    return run_simulate(
+        settings_from(args) if args.to_kafka else Settings(),
+        args.patients,
+        args.days,
+        args.seed,
+        args.out,
+        args.to_kafka,
+        args.rate,
+        args.start,
+    )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from vigilstream.evaluation.command import UsageError, run_evaluate
+    from vigilstream.evaluation.command import run_evaluate
 
-    try:
-        return run_evaluate(
-            args.patients,
-            args.days,
-            args.seed,
-            args.input,
-            args.json,
-            args.report,
-            args.markdown,
-            args.also_seeds,
-        )
-    except UsageError as exc:
-        raise CliError(str(exc), code=2) from None
+    return run_evaluate(
+        args.patients,
+        args.days,
+        args.seed,
+        args.input,
+        args.json,
+        args.report,
+        args.markdown,
+        args.also_seeds,
+    )
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -253,6 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as exc:
         print(f"vigilstream: error: {exc}", file=sys.stderr)
         return exc.code
+    except UsageError as exc:  # a bad option value found after parsing
+        print(f"vigilstream: error: {exc}", file=sys.stderr)
+        return 2
     except (ConfigError, StackError) as exc:
         print(f"vigilstream: error: {exc}", file=sys.stderr)
         return 1

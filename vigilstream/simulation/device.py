@@ -162,19 +162,21 @@ def _spot_checks(
     return out
 
 
+def _omh_point(pid: str, schema: str, version: str, body: dict[str, Any],
+               ts: float) -> dict[str, Any]:  # fmt: skip
+    """An Open mHealth data point of ``schema`` for the patient, taken at ``ts``."""
+    schema_id = {"namespace": "omh", "name": schema, "version": version}
+    return {"header": {"schema_id": schema_id, "user_id": pid},
+            "body": {**body, "effective_time_frame": {"date_time": _iso(ts)}}}  # fmt: skip
+
+
 def _bp(pid: str, ts: float, systolic: int, diastolic: int, omh: bool) -> dict[str, Any]:
     if omh:
-        return {
-            "header": {
-                "schema_id": {"namespace": "omh", "name": "blood-pressure", "version": "3.1"},
-                "user_id": pid,
-            },
-            "body": {
-                "systolic_blood_pressure": {"value": systolic, "unit": "mmHg"},
-                "diastolic_blood_pressure": {"value": diastolic, "unit": "mmHg"},
-                "effective_time_frame": {"date_time": _iso(ts)},
-            },
+        body = {
+            "systolic_blood_pressure": {"value": systolic, "unit": "mmHg"},
+            "diastolic_blood_pressure": {"value": diastolic, "unit": "mmHg"},
         }
+        return _omh_point(pid, "blood-pressure", "3.1", body, ts)
     loinc = "http://loinc.org"
     return {
         "resourceType": "Observation",
@@ -197,16 +199,8 @@ def _bp(pid: str, ts: float, systolic: int, diastolic: int, omh: bool) -> dict[s
 
 def _temperature(pid: str, ts: float, celsius: float, omh: bool) -> dict[str, Any]:
     if omh:
-        return {
-            "header": {
-                "schema_id": {"namespace": "omh", "name": "body-temperature", "version": "4.0"},
-                "user_id": pid,
-            },
-            "body": {
-                "body_temperature": {"value": celsius, "unit": "C"},
-                "effective_time_frame": {"date_time": _iso(ts)},
-            },
-        }
+        body = {"body_temperature": {"value": celsius, "unit": "C"}}
+        return _omh_point(pid, "body-temperature", "4.0", body, ts)
     return {
         "resourceType": "Observation",
         "status": "final",

@@ -253,9 +253,12 @@ class AlertEngine:
 
     def acknowledge(self, alert_id: str, verdict: str) -> Episode | None:
         """A care-team verdict: no more escalation; a ``not_actionable`` deviation alert makes
-        this patient's deviation alerts less eager (bounded), never NEWS2 ones."""
+        this patient's deviation alerts less eager (bounded), never NEWS2 ones. A verdict is
+        given once: a second one on the same episode changes nothing and returns None."""
         for episode in self.episodes.values():
             if episode.alert_id == alert_id:
+                if episode.acked:
+                    return None
                 episode.acked = True
                 if verdict == "not_actionable" and episode.kind == "baseline_deviation":
                     self.deviation_margin = min(

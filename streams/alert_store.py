@@ -1,17 +1,28 @@
-"""Alert state shared by every worker and the API, in Redis.
+"""Alert state shared by every worker and the API, in Redis: a projection of the ``alerts`` topic.
 
-Per alert: the latest message and its history (``<prefix>vigil:alert:<id>`` and ``...:history``);
-open alerts in a sorted set by last update (``<prefix>vigil:alerts:open``), every alert of the
-last days in another (``<prefix>vigil:alerts:recent``). Written once per alert message (a
-pipelined round trip), never per reading.
+The monitor publishes alerts to Kafka only; the ``alert-store`` agent follows the topic and
+writes each message here, retrying while Redis is away, and its offset is committed only after
+the write. So an alert published while Redis was paused or restarted is written when Redis
+answers again, and a replay writes nothing twice: the latest message is overwritten in place and
+each history entry is keyed by what identifies the change (status, severity, event time).
+
+Per alert: the latest message, its history and the care team's acknowledgement
+(``<prefix>vigil:alert:<id>``, ``...:history``); open alerts in a sorted set by last update
+(``<prefix>vigil:alerts:open``), every alert of the last days in another
+(``<prefix>vigil:alerts:recent``).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import redis.asyncio as aioredis
+
+from streams.failure import retry_until_done
+
+if TYPE_CHECKING:
+    from streams.app import Application
 
 RECENT_KEEP = 5000
 
@@ -25,11 +36,13 @@ class AlertStore:
         return f"{self.prefix}alert:{alert_id}"
 
     async def record(self, alert: dict[str, Any], updated_at: float) -> None:
+        """Write one alert message; idempotent, so redelivery is harmless."""
         key = self._key(alert["alert_id"])
+        change = {k: alert[k] for k in ("status", "severity", "updated_at", "event_time")}
+        entry = f"{alert['event_time']}|{alert['status']}|{alert['severity']}"
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(key, "alert", orjson.dumps(alert))
-            change = {k: alert[k] for k in ("status", "severity", "updated_at", "event_time")}
-            pipe.rpush(key + ":history", orjson.dumps(change))
+            pipe.hsetnx(key + ":history", entry, orjson.dumps(change))
             if alert["status"] == "resolved":
                 pipe.zrem(self.prefix + "alerts:open", alert["alert_id"])
             else:
@@ -42,12 +55,13 @@ class AlertStore:
         key = self._key(alert_id)
         async with self.client.pipeline(transaction=False) as pipe:
             pipe.hgetall(key)
-            pipe.lrange(key + ":history", 0, -1)
+            pipe.hvals(key + ":history")
             fields, history = await pipe.execute()
-        if not fields:
+        if not fields or b"alert" not in fields:
             return None
         alert = orjson.loads(fields[b"alert"])
-        alert["history"] = [orjson.loads(h) for h in history]
+        changes = [orjson.loads(h) for h in history]
+        alert["history"] = sorted(changes, key=lambda c: (c["event_time"], c["updated_at"]))
         if b"ack" in fields:
             alert["ack"] = orjson.loads(fields[b"ack"])
         return alert
@@ -76,5 +90,22 @@ class AlertStore:
             out.append(alert)
         return out[:limit]
 
-    async def acknowledge(self, alert_id: str, feedback: dict[str, Any]) -> None:
-        await self.client.hset(self._key(alert_id), "ack", orjson.dumps(feedback))
+    async def acknowledge(self, alert_id: str, feedback: dict[str, Any]) -> bool:
+        """Record the first acknowledgement of an alert; False when it was acknowledged before
+        (the care team's verdict is given once; later attempts change nothing)."""
+        return bool(await self.client.hsetnx(self._key(alert_id), "ack", orjson.dumps(feedback)))
+
+
+def register(application: Application) -> None:
+    """The agent that keeps the store in step with the ``alerts`` topic."""
+    store, metrics = application.alert_store, application.metrics
+    topic_name = application.topics.alerts.get_topic_name()
+
+    @application.faust.agent(application.topics.alerts, name="alert-store")
+    async def follow(stream: Any) -> None:
+        async for event in stream.events():
+            alert = orjson.loads(event.value)
+            when = event.message.timestamp or 0.0
+            await retry_until_done(lambda a=alert, w=when: store.record(a, w), "redis",
+                                   "writing the alert store", metrics)  # fmt: skip
+            application.progress.note(topic_name, event.message.partition, event.message.offset)

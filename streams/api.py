@@ -16,7 +16,7 @@ from faust.web import View
 from pydantic import ValidationError
 
 from online_models.state import PatientState
-from streams.auth import authorize
+from streams.auth import Authenticator, Principal
 from vigilstream.messages import Feedback, describe_error
 
 if TYPE_CHECKING:
@@ -26,25 +26,57 @@ SEVERITIES = ("info", "low", "medium", "high")
 STATUSES = ("open", "updated", "escalated", "resolved")
 
 
+AUDIT_KEEP = 100_000
+
+
 def error(view: Any, status: int, detail: str) -> Any:
-    names = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-             422: "unprocessable"}  # fmt: skip
-    return view.json({"error": names.get(status, "error"), "detail": detail}, status=status)
+    from streams.web import ERROR_NAMES
+
+    return view.json({"error": ERROR_NAMES.get(status, "error"), "detail": detail}, status=status)
+
+
+class AuditTrail:
+    """Who viewed or acknowledged what, in a capped Redis stream (``<prefix>vigil:audit``)."""
+
+    def __init__(self, application: Application) -> None:
+        self.client = application.redis
+        self.key = f"{application.settings.topic_prefix}vigil:audit"
+
+    async def record(self, who: Principal, action: str, resource: str) -> None:
+        entry = {"at": datetime.now(UTC).isoformat(), "sub": who.subject, "role": who.role,
+                 "name": who.name or "", "action": action, "resource": resource}  # fmt: skip
+        await self.client.xadd(self.key, entry, maxlen=AUDIT_KEEP, approximate=True)
+
+    async def recent(self, count: int = 200) -> list[dict[str, str]]:
+        rows = await self.client.xrevrange(self.key, count=count)
+        return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in rows]
 
 
 def register(application: Application) -> None:
     app, settings = application.faust, application.settings
-    tokens = settings.tokens
+    auth = Authenticator(settings.tokens, settings.jwt_jwks, settings.jwt_issuer,
+                         settings.jwt_audience, settings.jwt_role_claim)  # fmt: skip
     store = application.alert_store
+    audit = AuditTrail(application)
+
+    async def caller(view: Any, request: Any, role: str, action: str,
+                     resource: str) -> Principal | Any:  # fmt: skip
+        """The authorized principal (recorded in the audit trail), or the error response."""
+        who = auth.authorize(request.headers.get("Authorization"), role)
+        if isinstance(who, tuple):
+            return error(view, *who)
+        await audit.record(who, action, resource)
+        return who
 
     def denied(view: Any, request: Any, role: str) -> Any | None:
-        problem = authorize(request.headers.get("Authorization"), tokens, role)
-        return error(view, *problem) if problem is not None else None
+        who = auth.authorize(request.headers.get("Authorization"), role)
+        return error(view, *who) if isinstance(who, tuple) else None
 
     @app.page("/api/patients/{patient_id}")
     async def patient(web: Any, request: Any, patient_id: str) -> Any:
-        if (refusal := denied(web, request, "viewer")) is not None:
-            return refusal
+        who = await caller(web, request, "viewer", "view_patient", patient_id)
+        if not isinstance(who, Principal):
+            return who
         state = application.registry.states.get(patient_id)
         source = "live"
         if state is None:  # owned by another worker, or not seen since a restart
@@ -62,8 +94,9 @@ def register(application: Application) -> None:
 
     @app.page("/api/alerts")
     async def alerts(web: Any, request: Any) -> Any:
-        if (refusal := denied(web, request, "viewer")) is not None:
-            return refusal
+        who = await caller(web, request, "viewer", "list_alerts", request.query_string[:200])
+        if not isinstance(who, Principal):
+            return who
         status, severity = request.query.get("status"), request.query.get("severity")
         if status is not None and status not in STATUSES:
             return error(web, 422, f"status must be one of {', '.join(STATUSES)}")
@@ -73,34 +106,47 @@ def register(application: Application) -> None:
 
     @app.page("/api/alerts/{alert_id}")
     async def alert(web: Any, request: Any, alert_id: str) -> Any:
-        if (refusal := denied(web, request, "viewer")) is not None:
-            return refusal
+        who = await caller(web, request, "viewer", "view_alert", alert_id)
+        if not isinstance(who, Principal):
+            return who
         found = await store.get(alert_id)
         return web.json(found) if found is not None else error(web, 404, "no such alert")
 
     @app.page("/api/alerts/{alert_id}/ack")
     class Ack(View):
         async def post(self, request: Any, alert_id: str) -> Any:
-            if (refusal := denied(self, request, "clinician")) is not None:
-                return refusal
+            who = auth.authorize(request.headers.get("Authorization"), "clinician")
+            if isinstance(who, tuple):
+                return error(self, *who)
+            try:
+                body = orjson.loads(await request.read())
+            except orjson.JSONDecodeError:
+                return error(self, 422, "body is not JSON")
             found = await store.get(alert_id)
             if found is None:
                 return error(self, 404, "no such alert")
             try:
-                body = orjson.loads(await request.read())
                 feedback = Feedback.model_validate({
                     **(body if isinstance(body, dict) else {"verdict": None}),
-                    "alert_id": alert_id, "by": "clinician", "patient_id": found["patient_id"],
-                    "at": datetime.now(UTC),
+                    "alert_id": alert_id, "by": who.name or who.subject, "by_sub": who.subject,
+                    "patient_id": found["patient_id"], "at": datetime.now(UTC),
                 })  # fmt: skip
-            except orjson.JSONDecodeError:
-                return error(self, 422, "body is not JSON")
             except ValidationError as exc:
                 return error(self, 422, describe_error(exc))
             doc = feedback.model_dump(mode="json")
+            if not await store.acknowledge(alert_id, doc):  # the verdict is given once
+                first = (await store.get(alert_id) or {}).get("ack")
+                return self.json({"acknowledged": alert_id, "feedback": first,
+                                  "already_acknowledged": True})  # fmt: skip
             await application.topics.feedback.send(key=alert_id.encode(), value=orjson.dumps(doc))
-            await store.acknowledge(alert_id, doc)
+            await audit.record(who, "acknowledge", alert_id)
             return self.json({"acknowledged": alert_id, "feedback": doc})
+
+    @app.page("/api/audit")
+    async def audit_trail(web: Any, request: Any) -> Any:
+        if (refusal := denied(web, request, "clinician")) is not None:
+            return refusal
+        return web.json({"entries": await audit.recent()})
 
     @app.page("/api/openapi.json")
     async def openapi(web: Any, request: Any) -> Any:

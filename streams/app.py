@@ -15,6 +15,7 @@ import faust
 import redis.asyncio as aioredis
 
 from streams.metrics import Metrics
+from streams.topics import TopicLayout
 from vigilstream.config import Settings
 
 log = logging.getLogger(__name__)
@@ -35,11 +36,20 @@ class Topics:
 
 
 class Application:
-    """Configuration and wiring of one vigilstream worker."""
+    """Configuration and wiring of one vigilstream worker.
 
-    def __init__(self, settings: Settings) -> None:
+    ``layout`` is what ``streams.topics.declare_topics`` found on the broker before the app was
+    built (None in processes that only inspect the wiring, such as the route-table test).
+    """
+
+    def __init__(self, settings: Settings, layout: TopicLayout | None = None) -> None:
+        from streams.watchdog import Progress
+        from streams.web import web_options
+
         self.settings = settings
+        self.layout = layout
         self.metrics = Metrics()
+        self.progress = Progress()
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         self.faust = faust_app(
             settings,
@@ -52,6 +62,13 @@ class Application:
             web_host=settings.web_host,
             web_port=settings.web_port,
             datadir=str(settings.state_dir / "faust"),
+            # Offsets are committed once the checkpoint holding an event's effect is saved
+            # (streams.monitor), not when a rebalance asks: no waiting for acks there.
+            stream_wait_empty=False,
+            # Only the care-team API is served: none of Faust's built-in pages.
+            web_router_enabled=False, web_tables_enabled=False, web_graph_enabled=False,
+            web_stats_enabled=False, web_metrics_enabled=False,
+            web_application_options=web_options(self),
         )
         app = self.faust
         self.topics = Topics(
@@ -68,17 +85,33 @@ class Application:
             settings.redis_url, socket_timeout=2.0, **settings.redis_options()
         )
 
-        from streams import feedback, ingest, monitor, outcomes, profiles, web, webhook
-        from streams.alert_store import AlertStore
+        from streams import (
+            alert_store,
+            feedback,
+            ingest,
+            monitor,
+            outcomes,
+            profiles,
+            watchdog,
+            web,
+            webhook,
+        )
 
-        self.alert_store = AlertStore(self.redis, settings.topic_prefix)
+        self.alert_store = alert_store.AlertStore(self.redis, settings.topic_prefix)
+        self.progress_topics = {
+            self.topics.raw.get_topic_name(), self.topics.clean.get_topic_name(),
+            self.topics.alerts.get_topic_name(),
+        }  # fmt: skip
 
         self.profiles = profiles.register(self)
         ingest.register(self)
         outcomes.register(self)
         feedback.register(self)
+        alert_store.register(self)
         self.webhooks = webhook.register(self)
-        self.registry, self.risk_model = monitor.register(self)
+        self.monitor = monitor.register(self)
+        self.registry, self.risk_model = self.monitor.registry, self.monitor.model
+        watchdog.register(self)
         web.register(self)
 
         @app.task
@@ -87,15 +120,14 @@ class Application:
             every send built a log record that was then thrown away (~3 % of the worker's
             CPU, measured with py-spy). Give them the configured level instead."""
             level = settings.log_level.upper()
-            for name in ("faust", "mode", "aiokafka", "kafka"):
+            for name in ("faust", "mode", "aiokafka"):
                 logging.getLogger(name).setLevel(level)
+            # kafka-python (the watchdog's admin client) narrates every connection at INFO.
+            logging.getLogger("kafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
-        @app.task
-        async def declare_topics() -> None:
-            """Create every topic of the contract at start, not at first send, so consumers of
-            the outputs can subscribe before the first reading arrives."""
-            for topic in vars(self.topics).values():
-                await topic.maybe_declare()
+    def layout_id(self, topic: str) -> str | None:
+        """The topic id the broker gave ``topic`` when the worker started, if known."""
+        return None if self.layout is None else self.layout.topic_ids.get(topic)
 
 
 def faust_app(settings: Settings, app_id: str, **options: Any) -> faust.App:
@@ -134,9 +166,12 @@ def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
 
 
 def run_worker(settings: Settings) -> None:
-    """Run a worker until it is stopped (SIGINT/SIGTERM)."""
-    from faust.worker import Worker
+    """Declare the topics (waiting for the broker), then run a worker until it is stopped."""
+    from streams.topics import declare_topics
+    from streams.worker import BoundedWorker
 
-    application = Application(settings)
-    worker = Worker(application.faust, loglevel=settings.log_level.upper())
+    layout = declare_topics(settings)
+    application = Application(settings, layout)
+    worker = BoundedWorker(application.faust, loglevel=settings.log_level.upper(),
+                           shutdown_timeout_s=settings.shutdown_timeout_s)  # fmt: skip
     worker.execute_from_commandline()

@@ -29,9 +29,9 @@ def parse_feedback(value: bytes | None) -> Feedback | Rejection:
 
 
 def register(application: Application) -> None:
-    from streams.ingest import dead_letter
+    from streams.ingest import send_dead_letter
 
-    topics, metrics, store = application.topics, application.metrics, application.alert_store
+    topics, store = application.topics, application.alert_store
 
     @application.faust.agent(topics.feedback, name="feedback")
     async def feedback(stream: Any) -> None:
@@ -46,10 +46,7 @@ def register(application: Application) -> None:
                 if patient_id is None:
                     parsed = Rejection("schema", f"unknown alert {parsed.alert_id!r}"[:200])
             if isinstance(parsed, Rejection):
-                metrics.rejected.labels(parsed.reason).inc()
-                await topics.deadletter.send(
-                    key=event.key, value=dead_letter(parsed, event.value or b"", event)
-                )
+                await send_dead_letter(application, parsed, event.value or b"", event)
                 continue
             control = {"patient_id": patient_id, "feedback": {
                 "alert_id": parsed.alert_id, "verdict": parsed.verdict,

@@ -14,7 +14,6 @@ import orjson
 
 from streams.dedupe import DuplicateFilter
 from streams.normalize import Ingestor, IngestPolicy, Rejection, clean_events
-from streams.profiles import consent_lookup
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -56,8 +55,9 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
 def register(application: Application) -> None:
     """Attach the ingest agent to the application."""
     settings, topics, metrics = application.settings, application.topics, application.metrics
+    directory = application.profiles
     dedupe = DuplicateFilter(settings.dedupe_window_s, settings.dedupe_max_entries)
-    ingestor = Ingestor(ingest_policy(settings), dedupe, consent_lookup(application.profiles))
+    ingestor = Ingestor(ingest_policy(settings), dedupe, directory.consent)
 
     @application.faust.agent(topics.raw, name="ingest")
     async def ingest(stream: Any) -> None:
@@ -66,12 +66,34 @@ def register(application: Application) -> None:
             raw = event.value if isinstance(event.value, bytes) else b""
             received_at = time.time()
             result = ingestor.ingest(raw, received_at)
-            for key, value in clean_events(result.readings):
+            readings = result.readings
+            if any(directory.get(r["patient_id"]) is None for r in readings):
+                # A profile sent just before this message may not have been read yet.
+                await directory.current_as_of(event.message.timestamp or received_at)
+                readings = await refuse_withdrawn(readings, directory, event, raw, received_at)
+            for key, value in clean_events(readings):
                 await topics.clean.send(key=key.encode(), value=orjson.dumps(value))
             for rejection in result.rejections:
-                metrics.rejected.labels(rejection.reason).inc()
-                await topics.deadletter.send(
-                    key=event.key, value=dead_letter(rejection, raw, event, received_at)
-                )
-            metrics.count_readings(result.readings, result.duplicates)
+                await send_dead_letter(application, rejection, raw, event, received_at)
+            metrics.count_readings(readings, result.duplicates)
             metrics.process_seconds.observe(time.perf_counter() - started)
+
+    async def refuse_withdrawn(readings: list[dict[str, Any]], directory: Any, event: EventT,
+                               raw: bytes, received_at: float) -> list[dict[str, Any]]:  # fmt: skip
+        """Readings of patients whose just-read profile refuses consent become dead letters."""
+        kept = [r for r in readings if directory.consent(r["patient_id"]) is not False]
+        if len(kept) < len(readings):
+            refused = Rejection("no_consent", "monitoring consent withdrawn or refused")
+            await send_dead_letter(application, refused, raw, event, received_at)
+        return kept
+
+
+async def send_dead_letter(
+    application: Application, rejection: Rejection, raw: bytes, event: EventT,
+    received_at: float | None = None,
+) -> None:  # fmt: skip
+    """Count a rejection and send its dead letter: the one way every agent rejects input."""
+    application.metrics.rejected.labels(rejection.reason).inc()
+    await application.topics.deadletter.send(
+        key=event.key, value=dead_letter(rejection, raw, event, received_at)
+    )

@@ -110,6 +110,36 @@ class Metrics:
             "vigil_webhook_deliveries", "Webhook deliveries by outcome", ["outcome"], registry=r
         )
 
+        self.profiles = Gauge(
+            "vigil_profiles_known", "Patient profiles this worker has read from patients",
+            registry=r,
+        )  # fmt: skip
+        self.checkpoints_missing = Counter(
+            "vigil_checkpoints_missing",
+            "Patient checkpoints or offsets the worker expected in Redis and did not find",
+            registry=r,
+        )  # fmt: skip
+        self.dependency_retries = Counter(
+            "vigil_dependency_retries", "Retried calls to a dependency that failed",
+            ["dependency"], registry=r,
+        )  # fmt: skip
+        self.partition_stalled = Gauge(
+            "vigil_partitions_stalled",
+            "Assigned partitions with a backlog and no progress for VIGIL_STALL_AFTER_S",
+            registry=r,
+        )  # fmt: skip
+        self.consumer_lag = Gauge(
+            "vigil_consumer_lag", "Records behind the high watermark, per assigned partition",
+            ["topic", "partition"], registry=r,
+        )  # fmt: skip
+        self.events_failed = Counter(
+            "vigil_events_failed", "vitals.clean events the core could not apply (a defect)",
+            registry=r,
+        )  # fmt: skip
+        self.auth_failures = Counter(
+            "vigil_api_auth_failures", "Requests refused for a missing or bad token", registry=r
+        )
+
     def count_readings(self, readings: list[dict[str, Any]], duplicates: int) -> None:
         """Count accepted readings by signal and format, and dropped duplicates."""
         counts: dict[tuple[str, str], int] = {}

@@ -1,10 +1,15 @@
-"""Monitor agent: ``vitals.clean`` -> per-patient online models (``online_models.PatientState``).
+"""Monitor: ``vitals.clean`` -> per-patient online models (``online_models.PatientState``).
 
-One owner per patient (the stream is keyed by patient id). The agent restores, updates and
-marks states, keeps hourly risk-feature snapshots, decides alerts (``alerts.engine``) and
-publishes them to ``alerts``, and turns outcome events into labelled examples for the shared
-risk model. Checkpoints (patients and the risk model) run on a timer,
-on partition revocation and at shutdown.
+One owner per patient (the stream is keyed by patient id). ``Monitor`` restores, updates and
+marks states, decides alerts (``alerts.engine``) and publishes them to ``alerts``, and turns
+outcome events into labelled examples for the shared risk model. The Faust agent, timers and
+rebalance hooks at the bottom only call its methods.
+
+Exactly-once effect per reading: the agent consumes without automatic acknowledgement; an
+event is acknowledged (so Faust may commit its offset) only once the checkpoint that holds its
+effect has been saved. A crash therefore replays every event whose effect was not saved, and
+the offsets each state keeps skip every event whose effect was. Alerts re-derived by a replay
+carry the same deterministic ``alert_id``: an open episode continues under its id.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from streams.registry import PatientRegistry
 from streams.storage import RedisStateStore
 
 if TYPE_CHECKING:
+    from faust.types import EventT
+
     from streams.app import Application
 
 log = logging.getLogger(__name__)
@@ -72,127 +79,182 @@ def event_time(alert: dict[str, Any]) -> float:
     return datetime.fromisoformat(alert["event_time"]).timestamp()
 
 
-def register(application: Application) -> tuple[PatientRegistry, RiskModel]:
-    """Attach the monitor agent and its checkpoint hooks."""
-    app, settings, metrics = application.faust, application.settings, application.metrics
-    engines = AlertEngines(AlertPolicy(escalate_after_s=settings.escalate_after_s,
-                                       offline_after_s=settings.offline_after_s,
-                                       risk_alerts=settings.risk_alerts))  # fmt: skip
-    registry = PatientRegistry(
-        RedisStateStore(application.redis, settings.topic_prefix), metrics, engines.save_into
-    )
-    model = RiskModel()
-    model_key = f"{settings.topic_prefix}vigil:risk-model"
-    saved_examples = [0]
-    profiles = application.profiles
-    clean_topic = application.topics.clean.get_topic_name()
-    alerts_topic = application.topics.alerts
+class Monitor:
+    """The monitor's logic between Faust and the pure core; every part is a method."""
+
+    def __init__(self, application: Application) -> None:
+        settings = application.settings
+        self.application = application
+        self.metrics = application.metrics
+        self.engines = AlertEngines(AlertPolicy(
+            escalate_after_s=settings.escalate_after_s, offline_after_s=settings.offline_after_s,
+            risk_alerts=settings.risk_alerts))  # fmt: skip
+        self.registry = PatientRegistry(
+            RedisStateStore(application.redis, settings.topic_prefix), self.metrics,
+            self.engines.save_into, log_id=application.layout_id("vitals.clean"),
+        )  # fmt: skip
+        self.model = RiskModel()
+        self.model_key = f"{settings.topic_prefix}vigil:risk-model"
+        self.saved_examples = 0
+        self.unacked: list[EventT] = []  # applied, not yet covered by a saved checkpoint
+        self.clean_topic = application.topics.clean.get_topic_name()
+
+    # ---------------------------------------------------------------- per event
+    async def handle(self, event: EventT) -> None:
+        """Fold one ``vitals.clean`` event into its patient and publish the alerts it raises."""
+        doc = orjson.loads(event.value)
+        partition, offset = event.message.partition, event.message.offset
+        state = await self.registry.get(doc["patient_id"], partition)
+        self.unacked.append(event)
+        self.application.progress.note(self.clean_topic, partition, offset)
+        if state.already_applied(partition, offset):
+            self.metrics.replays_skipped.inc()
+            return
+        profile = self.application.profiles.get(state.patient_id)
+        if profile is not None and profile != state.profile:
+            state.set_profile(profile)
+        started, n_before, now = time.perf_counter(), state.n_readings, time.time()
+        try:
+            replayed, alerts = apply_event(
+                doc, state, self.engines.of(state), self.model, now, self.metrics
+            )
+        except Exception as exc:  # a defect in the core must not stop every other patient
+            log.error("event not applied: %s in the core", type(exc).__name__)
+            self.metrics.events_failed.inc()
+            return
+        state.mark_applied(partition, offset)
+        self.registry.touched(state.patient_id)
+        self._count(doc, state.n_readings - n_before, replayed, started)
+        await self.publish(alerts, now)
+
+    def _count(self, doc: dict[str, Any], applied: int, replayed: int, started: float) -> None:
+        metrics = self.metrics
+        if applied:
+            metrics.model_update_seconds.observe((time.perf_counter() - started) / applied)
+            metrics.model_updates.inc(applied)
+        if replayed:
+            metrics.replayed_readings.inc(replayed)
+        if "outcome" in doc:
+            metrics.outcomes.labels(doc["outcome"]["kind"]).inc()
+        if "feedback" in doc:
+            metrics.verdicts.labels(doc["feedback"]["verdict"]).inc()
+
+    async def publish(self, alerts: list[dict[str, Any]], now: float) -> None:
+        """Alerts go to the ``alerts`` topic (the alert store and the API follow it) and to the
+        webhooks; counted once each."""
+        for alert in alerts:
+            body = orjson.dumps(alert)
+            await self.application.topics.alerts.send(key=alert["patient_id"].encode(),
+                                                      value=body)  # fmt: skip
+            for notifier in self.application.webhooks:
+                notifier.offer(body)
+            self.metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
+            if alert["status"] == "open":
+                self.metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))
+
+    # ---------------------------------------------------------------- on processing time
+    async def tick(self, now: float) -> None:
+        """Escalation and device-offline checks run on processing time: an unanswered alert or
+        a silent device must not wait for data to be noticed."""
+        for state in list(self.registry.states.values()):
+            engine = self.engines.of(state)
+            if engine.offline_due(state.received_at, now, state.worn()):
+                last_ts = max((t for _, t in state.latest.values()), default=now)
+                offline = engine.check_offline(
+                    state.assess(last_ts, self.model), state.received_at, now, state.worn()
+                )
+                self.registry.touched(state.patient_id)
+                await self.publish(offline, now)
+        for state, engine in self.engines.open_ones():
+            last_ts = max((t for _, t in state.latest.values()), default=now)
+            escalated = engine.escalate(state.assess(last_ts, self.model), now)
+            if escalated:
+                self.registry.touched(state.patient_id)
+                await self.publish(escalated, now)
+
+    async def checkpoint(self) -> bool:
+        """Save changed states, then acknowledge the events they cover; True when saved."""
+        covered, self.unacked = self.unacked, []
+        started = time.perf_counter()
+        saved = await self.registry.checkpoint()
+        if saved < 0:
+            self.unacked = covered + self.unacked
+            return False
+        if saved:
+            self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
+        for event in covered:
+            event.ack()
+        self.metrics.patients_active.set(len(self.registry.states))
+        for severity, count in self.engines.open_by_severity().items():
+            self.metrics.open_alerts.labels(severity).set(count)
+        try:
+            await self.save_risk_model()
+        except Exception as exc:
+            log.warning("risk model not saved: %s", type(exc).__name__)
+            self.metrics.checkpoint_failures.inc()
+        return True
+
+    async def restore_risk_model(self) -> None:
+        try:
+            blob = await self.application.redis.get(self.model_key)
+            if blob is not None:
+                self.model.load(orjson.loads(blob))
+                self.saved_examples = self.model.examples
+        except Exception as exc:  # a missing or unreadable model starts afresh
+            log.warning("risk model not restored: %s", type(exc).__name__)
+
+    async def save_risk_model(self) -> None:
+        if self.model.examples != self.saved_examples:
+            await self.application.redis.set(self.model_key, orjson.dumps(self.model.to_dict()))
+            self.saved_examples = self.model.examples
+        for name, value in self.model.validation.report().items():
+            if value is not None:
+                self.metrics.risk_validation.labels(name).set(value)
+
+    # ---------------------------------------------------------------- ownership changes
+    async def release(self, partitions: set[int]) -> None:
+        """Partitions revoked: checkpoint and forget their patients. Their unacknowledged
+        events are left to the next owner, whose offsets skip what was saved here."""
+        before = set(self.registry.states)
+        await self.registry.release(partitions)
+        self.engines.forget(before - set(self.registry.states))
+        self.unacked = [e for e in self.unacked if e.message.partition not in partitions]
+        self.metrics.patients_active.set(len(self.registry.states))
+
+    async def stop(self) -> None:
+        await self.checkpoint()
+
+
+def register(application: Application) -> Monitor:
+    """Attach the monitor agent, its timers and its rebalance hooks."""
+    app, settings = application.faust, application.settings
+    monitor = Monitor(application)
 
     @app.agent(application.topics.clean, name="monitor")
-    async def monitor(stream: Any) -> None:
-        async for event in stream.events():
-            doc = orjson.loads(event.value)
-            partition, offset = event.message.partition, event.message.offset
-            state = await registry.get(doc["patient_id"], partition)
-            if state.already_applied(partition, offset):
-                metrics.replays_skipped.inc()
-                continue
-            profile = profiles.get(state.patient_id)
-            if profile is not None and profile != state.profile:
-                state.set_profile(profile)
-            started, n_before, now = time.perf_counter(), state.n_readings, time.time()
-            replayed, alerts = apply_event(doc, state, engines.of(state), model, now, metrics)
-            state.mark_applied(partition, offset)
-            registry.touched(state.patient_id)
-            applied = state.n_readings - n_before
-            if applied:
-                metrics.model_update_seconds.observe((time.perf_counter() - started) / applied)
-                metrics.model_updates.inc(applied)
-            if replayed:
-                metrics.replayed_readings.inc(replayed)
-            if "outcome" in doc:
-                metrics.outcomes.labels(doc["outcome"]["kind"]).inc()
-            if "feedback" in doc:
-                metrics.verdicts.labels(doc["feedback"]["verdict"]).inc()
-            await publish(alerts, now)
-
-    async def publish(alerts: list[dict[str, Any]], now: float) -> None:
-        for alert in alerts:
-            key = alert["patient_id"].encode()
-            body = orjson.dumps(alert)
-            await alerts_topic.send(key=key, value=body)
-            for notifier in application.webhooks:
-                notifier.offer(body)
-            await application.alert_store.record(alert, now)
-            metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
-            if alert["status"] == "open":
-                metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))
+    async def consume(stream: Any) -> None:
+        async for event in stream.noack().events():
+            await monitor.handle(event)
 
     shortest = min(settings.escalate_after_s, settings.offline_after_s)
 
     @app.timer(interval=min(ESCALATION_CHECK_S, max(1.0, shortest / 4)))
     async def escalate() -> None:
-        """Escalation and device-offline checks run on processing time: an unanswered alert or a
-        silent device must not wait for data to be noticed."""
-        now = time.time()
-        for state in list(registry.states.values()):
-            engine = engines.of(state)
-            if engine.offline_due(state.received_at, now, state.worn()):
-                last_ts = max((t for _, t in state.latest.values()), default=now)
-                offline = engine.check_offline(
-                    state.assess(last_ts, model), state.received_at, now, state.worn()
-                )
-                registry.touched(state.patient_id)
-                await publish(offline, now)
-        for state, engine in engines.open_ones():
-            last_ts = max((t for _, t in state.latest.values()), default=now)
-            escalated = engine.escalate(state.assess(last_ts, model), now)
-            if escalated:
-                registry.touched(state.patient_id)
-                await publish(escalated, now)
+        await monitor.tick(time.time())
 
     @app.task
     async def restore_risk_model() -> None:
-        try:
-            blob = await application.redis.get(model_key)
-            if blob is not None:
-                model.load(orjson.loads(blob))
-                saved_examples[0] = model.examples
-        except Exception as exc:  # a missing or unreadable model starts afresh
-            log.warning("risk model not restored: %s", type(exc).__name__)
-
-    async def save_risk_model() -> None:
-        if model.examples != saved_examples[0]:
-            await application.redis.set(model_key, orjson.dumps(model.to_dict()))
-            saved_examples[0] = model.examples
-        for name, value in model.validation.report().items():
-            if value is not None:
-                metrics.risk_validation.labels(name).set(value)
+        await monitor.restore_risk_model()
 
     @app.timer(interval=settings.checkpoint_interval_s)
     async def checkpoint() -> None:
-        started = time.perf_counter()
-        if await registry.checkpoint():
-            metrics.checkpoint_seconds.observe(time.perf_counter() - started)
-        metrics.patients_active.set(len(registry.states))
-        for severity, count in engines.open_by_severity().items():
-            metrics.open_alerts.labels(severity).set(count)
-        try:
-            await save_risk_model()
-        except Exception as exc:
-            log.warning("risk model not saved: %s", type(exc).__name__)
-            metrics.checkpoint_failures.inc()
+        await monitor.checkpoint()
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
-        before = set(registry.states)
-        await registry.release({tp.partition for tp in revoked if tp.topic == clean_topic})
-        engines.forget(before - set(registry.states))
-        metrics.patients_active.set(len(registry.states))
+        await monitor.release({tp.partition for tp in revoked if tp.topic == monitor.clean_topic})
 
     @app.on_before_shutdown.connect
     async def on_shutdown(sender: Any, **kwargs: Any) -> None:
-        await registry.checkpoint()
-        await save_risk_model()
+        await monitor.stop()
 
-    return registry, model
+    return monitor

@@ -36,19 +36,16 @@ def parse_outcome(value: bytes | None) -> tuple[str, dict[str, Any]] | Rejection
 
 
 def register(application: Application) -> None:
-    from streams.ingest import dead_letter
+    from streams.ingest import send_dead_letter
 
-    topics, metrics = application.topics, application.metrics
+    topics = application.topics
 
     @application.faust.agent(topics.outcomes, name="outcomes")
     async def outcomes(stream: Any) -> None:
         async for event in stream.events():
             parsed = parse_outcome(event.value)
             if isinstance(parsed, Rejection):
-                metrics.rejected.labels(parsed.reason).inc()
-                await topics.deadletter.send(
-                    key=event.key, value=dead_letter(parsed, event.value or b"", event)
-                )
+                await send_dead_letter(application, parsed, event.value or b"", event)
                 continue
             patient_id, control = parsed
             await topics.clean.send(key=patient_id.encode(), value=orjson.dumps(control))

@@ -1,12 +1,22 @@
-"""Patient profiles from the compacted ``patients`` topic, replicated to every worker.
+"""Patient profiles from the compacted ``patients`` topic, held by every worker.
 
-Ingest needs a patient's consent whatever partition the reading came in on, so profiles live in
-a Faust ``GlobalTable``: every worker holds all of them (a profile is ~200 bytes; 100 000
-patients are ~20 MB). A null value on ``patients`` (a tombstone) deletes the profile.
+Ingest needs a patient's consent whatever partition the reading came in on, so every worker
+holds every profile (~200 bytes each; 100 000 patients are ~20 MB). ``ProfileDirectory`` reads
+the whole topic with a plain consumer outside any consumer group, from the earliest offset at
+every start: the compacted topic *is* the store, so there is no changelog topic whose partition
+count could disagree with it. A null value (a tombstone) deletes the profile.
+
+Ordering across topics: a profile and a reading travel on different topics, so the worker makes
+the directory current before it judges a message: ``current_as_of(t)`` returns once every profile
+written to the broker before ``t`` (the message's producer timestamp) has been read. The
+``profiles`` agent, in the worker's consumer group, dead-letters invalid profiles once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -16,6 +26,9 @@ from vigilstream.messages import PatientProfile, describe_error
 
 if TYPE_CHECKING:
     from streams.app import Application
+
+log = logging.getLogger(__name__)
+IDLE_POLL_MS = 100  # a waiter learns of new profiles within this plus one round trip
 
 
 def parse_profile(key: bytes | None, value: bytes | None) -> tuple[str, dict | None] | Rejection:
@@ -35,37 +48,101 @@ def parse_profile(key: bytes | None, value: bytes | None) -> tuple[str, dict | N
     return profile.patient_id, profile.model_dump(mode="json")
 
 
-def register(application: Application) -> Any:
-    """Attach the profiles table and its agent; returns the table."""
-    from streams.ingest import dead_letter
+class ProfileDirectory:
+    """Every profile of the ``patients`` topic, kept current by a group-less consumer."""
 
-    app = application.faust
-    table = app.GlobalTable("profiles", default=None)  # JSON keys and values
+    def __init__(self, application: Application) -> None:
+        self.application = application
+        self.profiles: dict[str, dict[str, Any]] = {}
+        self.caught_up_at = 0.0  # every record produced before this was read
+        self._changed = asyncio.Condition()
 
-    @app.agent(application.topics.patients, name="profiles")
+    def get(self, patient_id: str) -> dict[str, Any] | None:
+        return self.profiles.get(patient_id)
+
+    def consent(self, patient_id: str) -> bool | None:
+        """The ingest consent question: True, False (refused/withdrawn) or None (no profile)."""
+        profile = self.profiles.get(patient_id)
+        return None if profile is None else profile.get("consent")
+
+    async def current_as_of(self, produced_at: float) -> None:
+        """Wait until every profile produced before ``produced_at`` has been read."""
+        if produced_at < self.caught_up_at:
+            return
+        async with self._changed:
+            while produced_at >= self.caught_up_at:
+                await self._changed.wait()
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        parsed = parse_profile(key, value)
+        if isinstance(parsed, Rejection):
+            return  # the profiles agent dead-letters it
+        patient_id, profile = parsed
+        if profile is None:
+            self.profiles.pop(patient_id, None)
+        else:
+            self.profiles[patient_id] = profile
+
+    async def run(self) -> None:
+        """Read the topic for ever; reconnects are aiokafka's, restarts are Faust's."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        settings = self.application.settings
+        topic = settings.topic("patients")
+        consumer = AIOKafkaConsumer(
+            **settings.kafka_client_options(), group_id=None, enable_auto_commit=False,
+            auto_offset_reset="earliest", client_id="vigilstream-profiles",
+        )  # fmt: skip
+        await consumer.start()
+        try:
+            partitions = await _partitions(consumer, topic)
+            tps = [TopicPartition(topic, p) for p in partitions]
+            consumer.assign(tps)
+            await consumer.seek_to_beginning(*tps)
+            while True:
+                started = time.time()
+                ends = await consumer.end_offsets(tps)
+                while True:
+                    positions = [await consumer.position(tp) for tp in tps]
+                    if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
+                        break
+                    self._apply_batch(await consumer.getmany(timeout_ms=200))
+                async with self._changed:
+                    self.caught_up_at = started
+                    self._changed.notify_all()
+                self.application.metrics.profiles.set(len(self.profiles))
+                self._apply_batch(await consumer.getmany(timeout_ms=IDLE_POLL_MS))
+        finally:
+            await consumer.stop()
+
+    def _apply_batch(self, batch: dict[Any, list[Any]]) -> None:
+        for records in batch.values():
+            for record in records:
+                self.apply(record.key, record.value)
+
+
+async def _partitions(consumer: Any, topic: str) -> list[int]:
+    for delay in (0.1, 0.2, 0.5, 1.0, 2.0, 5.0):
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return sorted(found)
+        await consumer._client.force_metadata_update()
+        await asyncio.sleep(delay)
+    raise RuntimeError(f"topic {topic} has no partitions")
+
+
+def register(application: Application) -> ProfileDirectory:
+    """Attach the profile directory and the agent that dead-letters invalid profiles."""
+    from streams.ingest import send_dead_letter
+
+    directory = ProfileDirectory(application)
+    application.faust.task(directory.run)
+
+    @application.faust.agent(application.topics.patients, name="profiles")
     async def profiles(stream: Any) -> None:
         async for event in stream.events():
             parsed = parse_profile(event.key, event.value)
             if isinstance(parsed, Rejection):
-                application.metrics.rejected.labels(parsed.reason).inc()
-                await application.topics.deadletter.send(
-                    key=event.key, value=dead_letter(parsed, event.value or b"", event)
-                )
-                continue
-            patient_id, profile = parsed
-            if profile is None:
-                table.pop(patient_id, None)
-            else:
-                table[patient_id] = profile
+                await send_dead_letter(application, parsed, event.value or b"", event)
 
-    return table
-
-
-def consent_lookup(table: Any):
-    """The ingest consent question, answered from the profiles table."""
-
-    def consent(patient_id: str) -> bool | None:
-        profile = table.get(patient_id)
-        return None if profile is None else profile.get("consent")
-
-    return consent
+    return directory

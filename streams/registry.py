@@ -2,12 +2,15 @@
 
 Ownership follows the partitions of ``vitals.clean``: a patient's state is restored from its
 checkpoint when the owner first meets the patient, checkpointed every few seconds (all changed
-patients in one pipelined write) and when its partition is revoked or the worker stops, and then
-dropped from memory. Each state remembers the last ``vitals.clean`` offset it applied, so events
-redelivered after a failover are skipped rather than counted twice.
+patients in one pipelined write; every held patient every ``full_every`` checkpoints) and when
+its partition is revoked or the worker stops, and then dropped from memory. Each state remembers
+the last ``vitals.clean`` offset it applied, so events redelivered after a failover or a crash
+are skipped rather than counted twice; the monitor commits an event's offset only after the
+checkpoint holding its effect was saved (``streams.monitor``), so a crash loses nothing either.
 
-Between two checkpoints a crash loses the updates of that interval (``VIGIL_CHECKPOINT_INTERVAL_S``)
-for events whose offsets Faust had already committed; a graceful stop or rebalance loses none.
+Offsets are only meaningful in the log they came from: a state records the topic id of
+``vitals.clean`` (``log``) and a state restored into a different log (the broker lost its data
+and the topic was declared anew) forgets its offsets instead of skipping new events.
 """
 
 from __future__ import annotations
@@ -17,9 +20,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from online_models.state import PatientState
+from streams.failure import retry_until_done
 from streams.storage import StateStore
 
 log = logging.getLogger(__name__)
+FULL_CHECKPOINT_EVERY = 6
 
 
 class PatientRegistry:
@@ -30,25 +35,39 @@ class PatientRegistry:
         store: StateStore,
         metrics: Any = None,
         before_save: Callable[[PatientState], None] | None = None,
+        log_id: str | None = None,
+        full_every: int = FULL_CHECKPOINT_EVERY,
     ) -> None:
         self.store = store
         self.metrics = metrics
         self.before_save = before_save
+        self.log_id = log_id
+        self.full_every = full_every
         self.states: dict[str, PatientState] = {}
         self.partition_of: dict[str, int] = {}
         self.dirty: set[str] = set()
+        self._checkpoints = 0
 
     async def get(self, patient_id: str, partition: int) -> PatientState:
-        """The patient's state, restored from its checkpoint on first use."""
+        """The patient's state, restored from its checkpoint on first use (Redis retried until
+        it answers: the event in hand is never dropped)."""
         state = self.states.get(patient_id)
         if state is None:
-            blob = await self.store.load(patient_id)
+            blob = await retry_until_done(
+                lambda: self.store.load(patient_id), "redis", "loading a patient checkpoint",
+                self.metrics,
+            )  # fmt: skip
             if blob is None:
                 state, how = PatientState(patient_id), "new"
             else:
                 state, how = PatientState.from_bytes(blob, patient_id)
             if self.metrics is not None:  # a rebuilt state must not go unnoticed
                 self.metrics.state_restores.labels(how).inc()
+            if self.log_id is not None and state.extras.get("log") != self.log_id:
+                if state.offsets and "log" in state.extras:
+                    log.warning("a checkpoint from an earlier vitals.clean log: offsets reset")
+                state.offsets.clear()
+                state.extras["log"] = self.log_id
             self.states[patient_id] = state
         self.partition_of[patient_id] = partition
         return state
@@ -56,8 +75,29 @@ class PatientRegistry:
     def touched(self, patient_id: str) -> None:
         self.dirty.add(patient_id)
 
+    def touch_all(self) -> None:
+        """Mark every held state for the next checkpoint (periodic full save, lost store)."""
+        self.dirty.update(self.states)
+
     async def checkpoint(self, patient_ids: Iterable[str] | None = None) -> int:
-        """Save changed states in one round trip; returns how many were saved."""
+        """Save changed states in one round trip; returns how many were saved, -1 on failure.
+
+        The states are serialized before the first ``await``, so a caller that noted which
+        events were applied before calling knows exactly which ones a success covers."""
+        if patient_ids is None:
+            self._checkpoints += 1
+            if self._checkpoints % self.full_every == 0:
+                self.touch_all()
+            try:
+                if not await self.store.intact():
+                    log.error("Redis lost its data (restarted without persistence?): saving all "
+                              "%d patient states held here again; others restart empty",
+                              len(self.states))  # fmt: skip
+                    if self.metrics is not None:
+                        self.metrics.checkpoints_missing.inc()
+                    self.touch_all()
+            except Exception as exc:
+                log.warning("checkpoint store check failed: %s", type(exc).__name__)
         wanted = self.dirty if patient_ids is None else self.dirty & set(patient_ids)
         blobs = {}
         for pid in wanted:
@@ -66,14 +106,16 @@ class PatientRegistry:
                 if self.before_save is not None:
                     self.before_save(state)
                 blobs[pid] = state.to_bytes()
+        saved = set(blobs)
+        self.dirty -= saved  # changes made while saving mark them dirty again
         try:
             await self.store.save_many(blobs)
         except Exception as exc:  # Redis down: keep them dirty, count, try again later
             log.warning("checkpoint of %d patients failed: %s", len(blobs), type(exc).__name__)
+            self.dirty |= saved & set(self.states)
             if self.metrics is not None:
                 self.metrics.checkpoint_failures.inc()
-            return 0
-        self.dirty -= set(blobs)
+            return -1
         return len(blobs)
 
     async def release(self, partitions: set[int]) -> int:

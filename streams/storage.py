@@ -20,6 +20,10 @@ class StateStore(Protocol):
 
     async def delete(self, patient_id: str) -> None: ...
 
+    async def intact(self) -> bool:
+        """False when the store lost what this process wrote to it (e.g. restarted empty)."""
+        ...
+
 
 class RedisStateStore:
     """Patient states in Redis under ``<topic prefix>vigil:state:<patient id>``."""
@@ -27,6 +31,8 @@ class RedisStateStore:
     def __init__(self, client: aioredis.Redis, prefix: str = "") -> None:
         self.client = client
         self.prefix = f"{prefix}vigil:state:"
+        self.marker = f"{prefix}vigil:store-marker"
+        self._marked = False
 
     async def load(self, patient_id: str) -> bytes | None:
         return await self.client.get(self.prefix + patient_id)
@@ -41,3 +47,10 @@ class RedisStateStore:
 
     async def delete(self, patient_id: str) -> None:
         await self.client.delete(self.prefix + patient_id)
+
+    async def intact(self) -> bool:
+        """A marker key written at the first check: gone later means Redis lost its data."""
+        absent = await self.client.set(self.marker, b"1", nx=True)
+        lost = bool(absent) and self._marked
+        self._marked = True
+        return not lost

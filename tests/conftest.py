@@ -27,14 +27,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Server
 
 @pytest.fixture
 def settings(stack: dict[str, Server], tmp_path: Path) -> Settings:
-    """Settings pointing at the session stack, with a topic prefix of this test's own."""
+    """Settings pointing at the session stack, with a topic prefix of this test's own.
+
+    Everything else is the default configuration a user gets (partitions, group timing,
+    checkpoint interval): the fixtures must not hide what defaults do."""
     return Settings(
         broker=stack["broker"].address,
         redis_url=stack["redis"].address,
         topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
         state_dir=tmp_path / "state",
-        session_timeout_s=6.0,
-        rebalance_timeout_s=6.0,
-        partitions=4,
-        checkpoint_interval_s=1.0,
     )

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from vigilstream.localstack import free_port
 class WorkerProcess:
     """``vigilstream worker`` as a real process, configured through the environment."""
 
-    def __init__(self, settings: Settings, log_path: Path) -> None:
+    def __init__(self, settings: Settings, log_path: Path,
+                 extra_env: dict[str, str] | None = None) -> None:  # fmt: skip
         self.port = free_port()
         env = {
             **os.environ,
@@ -40,6 +42,7 @@ class WorkerProcess:
             ),
             "VIGIL_WEBHOOK_FIRST_BACKOFF_S": str(settings.webhook_first_backoff_s),
             "VIGIL_WEBHOOK_MAX_ATTEMPTS": str(settings.webhook_max_attempts),
+            **(extra_env or {}),
         }
         log_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = log_path
@@ -89,8 +92,13 @@ class WorkerProcess:
             time.sleep(0.3)
         raise AssertionError(f"worker not healthy in {timeout} s: {self.log_tail()}")
 
-    def log_tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def metrics_text(self) -> str:
+        status, body = self.get("/metrics")
+        assert status == 200, body
+        return body.decode()
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -100,6 +108,56 @@ class WorkerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+
+
+READINGS_PER_PATIENT = 60  # 20 minutes of HR, RR and SpO2 at one-minute steps
+
+
+def vitals(patient: str, n: int, start: float, sick: bool) -> list[dict]:
+    """Resting vitals at one-minute steps; a sick patient's become NEWS2-high half way."""
+    out = []
+    for i in range(n):
+        bad = sick and i >= n // 2
+        signal_name, normal, abnormal = [("heart_rate", 64 + i % 5, 132),
+                                         ("respiratory_rate", 14, 29),
+                                         ("spo2", 97, 89)][i % 3]  # fmt: skip
+        value = abnormal if bad else normal
+        out.append({"patient_id": patient, "device_id": "w1", "signal": signal_name,
+                    "value": value, "ts": start + (i // 3) * 60.0})  # fmt: skip
+    return out
+
+
+def produce(settings: Settings, docs: list[dict]) -> None:
+    """Native readings to ``vitals.raw`` with kafka-python (a client other than the worker's)."""
+    from kafka import KafkaProducer
+
+    producer = KafkaProducer(**settings.kafka_client_options(), linger_ms=5)
+    for doc in docs:
+        producer.send(settings.topic("vitals.raw"), json.dumps(doc).encode(),
+                      key=doc["patient_id"].encode())  # fmt: skip
+    producer.flush()
+    producer.close()
+
+
+def cohort(n_patients: int, start: float) -> list[dict]:
+    """Patients interleaved minute by minute, as many gateways would send them."""
+    per = [vitals(f"p-{i:03d}", READINGS_PER_PATIENT, start, sick=i % 2 == 0)
+           for i in range(n_patients)]  # fmt: skip
+    return [doc for step in zip(*per, strict=True) for doc in step]
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = 90) -> Any:
+    """Poll ``condition`` until it is truthy; fail with ``what`` after ``timeout`` seconds.
+
+    The timeout only bounds a failing test: passing tests wait for the condition, never for
+    a time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
 
 
 def read_topic(settings: Settings, topic: str, expected: int, timeout: float = 60) -> list[Any]:

@@ -95,6 +95,25 @@ class Settings(BaseSettings):
         10.0, gt=0, description="how often changed patient states are saved"
     )
 
+    # Failure policy (RELIABILITY.md).
+    stall_after_s: float = Field(
+        60.0, gt=0, description="a partition with a backlog and no progress this long: stalled"
+    )
+    shutdown_timeout_s: float = Field(
+        30.0, gt=0, description="SIGTERM: graceful stop, then exit anyway after this"
+    )
+
+    # Identities (README, "Care-team API").
+    jwt_issuer: str | None = Field(None, description="OIDC issuer accepted in bearer JWTs")
+    jwt_audience: str | None = Field(None, description="audience required in bearer JWTs")
+    jwt_jwks: str | None = Field(
+        None, description="JWKS of the identity provider: a file path or an https:// URL"
+    )
+    jwt_role_claim: str = Field("roles", description="JWT claim listing the person's roles")
+    auth_failures_per_minute: int = Field(
+        10, ge=1, description="failed authentications per client and minute before 429"
+    )
+
     @field_validator("broker")
     @classmethod
     def _check_broker(cls, value: str) -> str:

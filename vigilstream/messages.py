@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -35,7 +37,14 @@ EventTime = Annotated[
         }
     ),
 ]
-Number = Annotated[float, Field(allow_inf_nan=False)]
+def _json_number(value: Any) -> Any:
+    """Readings carry JSON numbers: ``"72"`` or ``true`` is a schema error, not 72 or 1.0."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a JSON number, not {type(value).__name__}")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_json_number), Field(allow_inf_nan=False)]
 MAX_BATCH_READINGS = 10_000
 
 
@@ -118,7 +127,7 @@ class _IntervalBody(_ReadingBody):
 
 class StepsBody(_IntervalBody):
     signal: Literal["steps"]
-    value: Annotated[int, Field(ge=0)]
+    value: Annotated[int, BeforeValidator(_json_number), Field(ge=0)]
 
 
 class SleepValue(Message):
@@ -141,7 +150,7 @@ class ConsciousnessBody(_ReadingBody):
 
 class SupplementalO2Body(_ReadingBody):
     signal: Literal["supplemental_o2"]
-    value: bool
+    value: StrictBool
 
 
 ReadingBody = Annotated[
@@ -313,7 +322,10 @@ class Feedback(Message):
     alert_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
     verdict: Literal["actionable", "not_actionable"]
     note: str | None = Field(None, max_length=2000)
-    by: str | None = Field(None, max_length=128, description="who acknowledged (role or user)")
+    by: str | None = Field(None, max_length=128, description="who acknowledged (person's name)")
+    by_sub: str | None = Field(
+        None, max_length=256, description="stable id of who acknowledged (JWT sub, token digest)"
+    )
     at: EventTime
     patient_id: PatientId | None = None
 

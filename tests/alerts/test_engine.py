@@ -174,7 +174,10 @@ def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None
     assert opened["kind"] == "baseline_deviation"
     engine.acknowledge(opened["alert_id"], "not_actionable")
     assert engine.deviation_margin == 0.5
-    for _ in range(10):
+    assert engine.acknowledge(opened["alert_id"], "not_actionable") is None  # given once
+    assert engine.deviation_margin == 0.5
+    for _ in range(10):  # as if ten more episodes got the same verdict
+        engine.episodes["baseline_deviation"].acked = False
         engine.acknowledge(opened["alert_id"], "not_actionable")
     assert engine.deviation_margin == 2.0  # bounded
     later = T0 + 10 * 3600  # after resolution and cooldown, the same 3.4 SD no longer pages

@@ -17,7 +17,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 from kafka import KafkaProducer
 
-from tests.helpers import WorkerProcess, read_topic
+from tests.helpers import WorkerProcess, read_topic, wait_for
 from tests.streams.samples import EPOCH, VALID_INPUTS, iso, rounded
 from vigilstream.config import Settings
 from vigilstream.messages import SIGNALS
@@ -72,17 +72,19 @@ def test_consent_profiles_and_duplicates(settings: Settings, worker: WorkerProce
         return json.dumps({"patient_id": patient, "signal": "heart_rate", "value": value,
                            "ts": iso(offset)}).encode()  # fmt: skip
 
-    # The profile reaches the table asynchronously: send until the refusal is seen.
-    deadline, refused = time.monotonic() + 30, []
-    for i in itertools.count():
-        producer.send(raw, reading("p-refused", 70, offset=i))
-        producer.flush()
-        dead = read_topic(settings, "vitals.deadletter", expected=i + 2, timeout=1)
-        refused = [d for _, d in dead if d["reason"] == "no_consent"]
-        if refused or time.monotonic() > deadline:
-            break
-    assert refused and refused[0]["detail"] == "monitoring consent withdrawn or refused"
-    profile_errors = [d for _, d in dead if d["source_topic"] == patients]
+    # Sent right after the profile, on another topic: the worker makes its profile directory
+    # current as of the reading's producer timestamp before it judges consent.
+    producer.send(raw, reading("p-refused", 70))
+    producer.flush()
+    def both_dead_lettered() -> list[dict] | None:
+        dead = [d for _, d in read_topic(settings, "vitals.deadletter", 2, timeout=2)
+                if d["reason"] == "no_consent" or d["source_topic"] == patients]  # fmt: skip
+        return dead if len(dead) >= 2 else None
+
+    dead = wait_for(both_dead_lettered, "the refusal and the bad profile dead-lettered", 60)
+    refused = [d for d in dead if d["reason"] == "no_consent"]
+    assert len(refused) == 1 and refused[0]["detail"] == "monitoring consent withdrawn or refused"
+    profile_errors = [d for d in dead if d["source_topic"] == patients]
     assert [d["reason"] for d in profile_errors] == ["schema"]
 
     for _ in range(3):  # a device resending the same reading

@@ -10,7 +10,7 @@ import pytest
 from kafka import KafkaProducer
 
 from online_models.state import PatientState
-from tests.helpers import WorkerProcess, read_topic
+from tests.helpers import WorkerProcess, read_topic, wait_for
 from vigilstream.config import Settings
 
 pytestmark = pytest.mark.integration
@@ -170,8 +170,10 @@ def test_outcomes_label_snapshots_and_train_the_risk_model(
         and metric(worker, 'vigil_outcomes_total{kind="deterioration"}') < 1
     ):
         time.sleep(0.5)
-    time.sleep(1.5)  # the checkpoint timer publishes the validation gauges
-    assert metric(worker, 'vigil_risk_model_validation{metric="examples"}') >= 5
+    # the checkpoint timer publishes the validation gauges
+    examples = wait_for(lambda: metric(worker, 'vigil_risk_model_validation{metric="examples"}'),
+                        "the risk model's validation gauges", 60)  # fmt: skip
+    assert examples >= 5
     view = json.loads(worker.get("/api/patients/p-risk", token="view-tok")[1])
     assert 0.0 <= view["risk"]["probability"] <= 1.0
     assert view["risk"]["model_version"].startswith("lr-sgd-")

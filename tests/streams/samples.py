@@ -174,6 +174,17 @@ INVALID_INPUTS: list[tuple[str, Any, str]] = [
     ("unknown signal", {"patient_id": "p1", "signal": "glucose", "value": 5, "ts": TS},
      "unknown_signal"),
     ("not json", "{'single': 'quotes'}", "invalid_json"),
+    # Wrong JSON types are schema errors, never coerced (a string is not a number).
+    ("hr as string", {"patient_id": "p1", "signal": "heart_rate", "value": "72", "ts": TS},
+     "schema"),
+    ("hr as bool", {"patient_id": "p1", "signal": "heart_rate", "value": True, "ts": TS},
+     "schema"),
+    ("steps as string", {"patient_id": "p1", "signal": "steps", "value": "100", "ts": TS,
+                         "end_ts": TS}, "schema"),
+    ("o2 as string", {"patient_id": "p1", "signal": "supplemental_o2", "value": "true",
+                      "ts": TS}, "schema"),
+    ("bp part as string", {"patient_id": "p1", "signal": "blood_pressure", "ts": TS,
+                           "value": {"systolic": "120", "diastolic": 80}}, "schema"),
 ]  # fmt: skip
 
 

@@ -1,9 +1,18 @@
 """Webhook notifier: alerts POSTed to configured URLs, signed, retried, never blocking the stream.
 
 Each alert is queued (bounded) and delivered by a background task per URL. The body is the alert
-JSON; ``X-Vigil-Signature: sha256=<hex>`` is the HMAC-SHA256 of the body with
-``VIGIL_WEBHOOK_SECRET`` (the receiver recomputes it to trust the sender). A failed delivery is
-retried with exponential backoff (1, 2, 4, ... s, capped at 60 s); after
+JSON, signed two ways with ``VIGIL_WEBHOOK_SECRET``:
+
+- **Standard Webhooks** (standardwebhooks.com): ``webhook-id`` (stable across retries of the
+  same message, so receivers can drop repeats), ``webhook-timestamp`` and ``webhook-signature``
+  (``v1,<base64 HMAC-SHA256 of id.timestamp.body>``), so any receiver verifies it with an
+  off-the-shelf library and rejects replays of old deliveries. A secret written ``whsec_<base64>``
+  is used as that key; any other secret is used as raw bytes (its ``whsec_`` form is
+  ``"whsec_" + base64(secret)``).
+- ``X-Vigil-Signature: sha256=<hex>``, the HMAC-SHA256 of the body alone, for receivers
+  written before.
+
+A failed delivery is retried with exponential backoff (1, 2, 4, ... s, capped at 60 s); after
 ``VIGIL_WEBHOOK_MAX_ATTEMPTS`` failures the alert goes to the ``alerts.webhook.deadletter`` topic
 with the last error, so nothing is lost silently. A full queue (the receiver down for long)
 dead-letters the oldest alert rather than stall the monitor.
@@ -12,9 +21,11 @@ dead-letters the oldest alert rather than stall the monitor.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import logging
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import aiohttp
@@ -26,6 +37,29 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUEUE_SIZE = 10_000
 BACKOFF_CAP_S = 60.0
+
+
+def webhook_key(secret: str) -> bytes:
+    """The Standard Webhooks signing key of a configured secret.
+
+    >>> webhook_key("whsec_aGVsbG8="), webhook_key("hello")
+    (b'hello', b'hello')
+    """
+    if secret.startswith("whsec_"):
+        return base64.b64decode(secret[len("whsec_"):] + "==")
+    return secret.encode()
+
+
+def standard_headers(key: bytes, body: bytes, now: datetime) -> dict[str, str]:
+    """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` for one delivery."""
+    from standardwebhooks.webhooks import Webhook
+
+    msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:32]
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(key).sign(msg_id, now, body.decode()),
+    }
 
 
 def signature(secret: bytes, body: bytes) -> str:
@@ -45,6 +79,7 @@ class WebhookNotifier:
         self.application = application
         self.url = url
         self.secret = secret
+        self.key = webhook_key(secret.decode()) if secret else b""
         self.max_attempts = max_attempts
         self.first_backoff_s = first_backoff_s
         self.queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)
@@ -59,6 +94,13 @@ class WebhookNotifier:
             task.add_done_callback(self._pending.discard)
         self.queue.put_nowait(body)
 
+    def headers(self, body: bytes) -> dict[str, str]:
+        out = {"Content-Type": "application/json",
+               "X-Vigil-Signature": signature(self.secret, body)}  # fmt: skip
+        if self.key:
+            out.update(standard_headers(self.key, body, datetime.now(UTC)))
+        return out
+
     async def run(self) -> None:
         metrics = self.application.metrics
         timeout = aiohttp.ClientTimeout(total=10)
@@ -68,10 +110,8 @@ class WebhookNotifier:
                 delay, error = self.first_backoff_s, ""
                 for attempt in range(1, self.max_attempts + 1):
                     try:
-                        async with session.post(self.url, data=body, headers={
-                            "Content-Type": "application/json",
-                            "X-Vigil-Signature": signature(self.secret, body),
-                        }) as response:  # fmt: skip
+                        async with session.post(self.url, data=body,
+                                                headers=self.headers(body)) as response:
                             if 200 <= response.status < 300:
                                 metrics.webhook.labels("delivered").inc()
                                 break

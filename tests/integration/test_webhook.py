@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from tests.alerts.test_engine import CALM, SICK
 from tests.helpers import WorkerProcess, read_topic
@@ -30,15 +32,17 @@ class Receiver:
     def __init__(self, port: int) -> None:
         self.port = port
         self.received: list[tuple[dict, str]] = []
+        self.standard: list[tuple[bytes, dict]] = []
         self.server: ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        received = self.received
+        received, standard = self.received, self.standard
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 received.append((body, self.headers.get("X-Vigil-Signature", "")))
+                standard.append((body, dict(self.headers)))
                 self.send_response(204)
                 self.end_headers()
 
@@ -93,6 +97,13 @@ def test_signed_delivery_and_retries_while_the_receiver_is_down(
         body, sig = next((b, s) for b, s in receiver.received
                          if json.loads(b)["alert_id"] == on_topic["alert_id"])  # fmt: skip
         assert sig == "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
+        # Standard Webhooks: an off-the-shelf verifier accepts it; a tampered body it refuses
+        verifier = Webhook("whsec_" + base64.b64encode(SECRET).decode())
+        body, headers = next((b, h) for b, h in receiver.standard
+                             if json.loads(b)["alert_id"] == on_topic["alert_id"])  # fmt: skip
+        assert verifier.verify(body, headers)["alert_id"] == on_topic["alert_id"]
+        with pytest.raises(WebhookVerificationError):
+            verifier.verify(body.replace(b"deterioration", b"battery_low"), headers)
         _, metrics = worker.get("/metrics")
         assert b'vigil_webhook_deliveries_total{outcome="retried"}' in metrics
         assert b'vigil_webhook_deliveries_total{outcome="delivered"}' in metrics

@@ -63,7 +63,7 @@ def _admin(settings: Settings):
 
     return KafkaAdminClient(
         **settings.kafka_client_options(), client_id="vigilstream-admin",
-        request_timeout_ms=10_000,
+        request_timeout_ms=10_000, bootstrap_timeout_ms=5_000,
     )  # fmt: skip
 
 

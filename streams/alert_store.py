@@ -43,6 +43,7 @@ class AlertStore:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(key, "alert", orjson.dumps(alert))
             pipe.hsetnx(key + ":history", entry, orjson.dumps(change))
+            pipe.sadd(f"{self.prefix}patient-alerts:{alert['patient_id']}", alert["alert_id"])
             if alert["status"] == "resolved":
                 pipe.zrem(self.prefix + "alerts:open", alert["alert_id"])
             else:

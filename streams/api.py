@@ -74,9 +74,14 @@ def register(application: Application) -> None:
 
     @app.page("/api/patients/{patient_id}")
     async def patient(web: Any, request: Any, patient_id: str) -> Any:
-        who = await caller(web, request, "viewer", "view_patient", patient_id)
+        pseudonym = application.pseudonym
+        # With pseudonyms on, a program's own patient id is personal data: clinicians only.
+        needed = "clinician" if pseudonym.enabled and not pseudonym.is_pseudonym(patient_id) \
+            else "viewer"  # fmt: skip
+        who = await caller(web, request, needed, "view_patient", pseudonym(patient_id))
         if not isinstance(who, Principal):
             return who
+        patient_id = pseudonym(patient_id)
         state = application.registry.states.get(patient_id)
         source = "live"
         if state is None:  # owned by another worker, or not seen since a restart
@@ -142,6 +147,17 @@ def register(application: Application) -> None:
             await audit.record(who, "acknowledge", alert_id)
             return self.json({"acknowledged": alert_id, "feedback": doc})
 
+    @app.page("/api/identity/{alias}")
+    async def identity(web: Any, request: Any, alias: str) -> Any:
+        """The program's own id behind a pseudonym (clinicians only; audited)."""
+        who = await caller(web, request, "clinician", "resolve_identity", alias)
+        if not isinstance(who, Principal):
+            return who
+        real = await application.identities.resolve(alias)
+        if real is None:
+            return error(web, 404, "no such pseudonym")
+        return web.json({"patient_id": alias, "identity": real})
+
     @app.page("/api/audit")
     async def audit_trail(web: Any, request: Any) -> Any:
         if (refusal := denied(web, request, "clinician")) is not None:
@@ -161,7 +177,7 @@ _ERR = {
     "description": "error",
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
-_ERRORS = {"401": _ERR, "403": _ERR, "404": _ERR, "422": _ERR}
+_ERRORS = {"401": _ERR, "403": _ERR, "404": _ERR, "422": _ERR, "429": _ERR}
 _JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 
 OPENAPI: dict[str, Any] = {
@@ -274,6 +290,23 @@ OPENAPI: dict[str, Any] = {
                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
                     }
                 ],
+                "responses": {"200": _JSON_OK, **_ERRORS},
+            }
+        },
+        "/api/identity/{alias}": {
+            "get": {
+                "summary": "the program's own patient id behind a pseudonym (audited)",
+                **_bearer("clinician"),
+                "parameters": [
+                    {"name": "alias", "in": "path", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": {"200": _JSON_OK, **_ERRORS},
+            }
+        },
+        "/api/audit": {
+            "get": {
+                "summary": "who viewed or acknowledged what, newest first",
+                **_bearer("clinician"),
                 "responses": {"200": _JSON_OK, **_ERRORS},
             }
         },

@@ -14,9 +14,11 @@ from typing import Any
 import faust
 import redis.asyncio as aioredis
 
+from streams.identities import IdentityMap
 from streams.metrics import Metrics
 from streams.topics import TopicLayout
 from vigilstream.config import Settings
+from vigilstream.privacy import Pseudonymizer
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +100,10 @@ class Application:
         )
 
         self.alert_store = alert_store.AlertStore(self.redis, settings.topic_prefix)
+        key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
+        self.pseudonym = Pseudonymizer(key)
+        self.identities = IdentityMap(self.redis, settings.topic_prefix, self.pseudonym,
+                                      self.metrics)  # fmt: skip
         self.progress_topics = {
             self.topics.raw.get_topic_name(), self.topics.clean.get_topic_name(),
             self.topics.alerts.get_topic_name(),

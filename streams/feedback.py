@@ -14,6 +14,7 @@ import orjson
 from pydantic import ValidationError
 
 from streams.candidates import Rejection
+from streams.failure import retry_until_done
 from vigilstream.messages import Feedback, describe_error
 
 if TYPE_CHECKING:
@@ -39,9 +40,11 @@ def register(application: Application) -> None:
             parsed = parse_feedback(event.value)
             patient_id = None
             if not isinstance(parsed, Rejection):
-                patient_id = parsed.patient_id
+                patient_id = parsed.patient_id and application.pseudonym(parsed.patient_id)
                 if patient_id is None:
-                    alert = await store.get(parsed.alert_id)
+                    alert = await retry_until_done(lambda a=parsed.alert_id: store.get(a),
+                                                   "redis", "reading the alert store",
+                                                   application.metrics)  # fmt: skip
                     patient_id = alert["patient_id"] if alert else None
                 if patient_id is None:
                     parsed = Rejection("schema", f"unknown alert {parsed.alert_id!r}"[:200])

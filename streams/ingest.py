@@ -55,9 +55,11 @@ def ingest_policy(settings: Settings) -> IngestPolicy:
 def register(application: Application) -> None:
     """Attach the ingest agent to the application."""
     settings, topics, metrics = application.settings, application.topics, application.metrics
-    directory = application.profiles
+    directory, pseudonym = application.profiles, application.pseudonym
     dedupe = DuplicateFilter(settings.dedupe_window_s, settings.dedupe_max_entries)
-    ingestor = Ingestor(ingest_policy(settings), dedupe, directory.consent)
+    consent = directory.consent if not pseudonym.enabled else (
+        lambda pid: directory.consent(pseudonym(pid)))  # fmt: skip
+    ingestor = Ingestor(ingest_policy(settings), dedupe, consent)
 
     @application.faust.agent(topics.raw, name="ingest")
     async def ingest(stream: Any) -> None:
@@ -67,6 +69,8 @@ def register(application: Application) -> None:
             received_at = time.time()
             result = ingestor.ingest(raw, received_at)
             readings = result.readings
+            if pseudonym.enabled:
+                await application.identities.pseudonymize(readings)
             if any(directory.get(r["patient_id"]) is None for r in readings):
                 # A profile sent just before this message may not have been read yet.
                 await directory.current_as_of(event.message.timestamp or received_at)

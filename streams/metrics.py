@@ -136,6 +136,10 @@ class Metrics:
             "vigil_events_failed", "vitals.clean events the core could not apply (a defect)",
             registry=r,
         )  # fmt: skip
+        self.patients_forgotten = Counter(
+            "vigil_patients_forgotten", "Patients erased on request (vigilstream patient forget)",
+            registry=r,
+        )  # fmt: skip
         self.auth_failures = Counter(
             "vigil_api_auth_failures", "Requests refused for a missing or bad token", registry=r
         )

@@ -25,6 +25,7 @@ from alerts.engine import AlertEngine, AlertPolicy
 from alerts.patient_loop import apply_event
 from online_models.risk import RiskModel
 from online_models.state import PatientState
+from streams.failure import retry_until_done
 from streams.registry import PatientRegistry
 from streams.storage import RedisStateStore
 
@@ -104,6 +105,10 @@ class Monitor:
         """Fold one ``vitals.clean`` event into its patient and publish the alerts it raises."""
         doc = orjson.loads(event.value)
         partition, offset = event.message.partition, event.message.offset
+        if doc.get("forget"):
+            await self.forget(doc["patient_id"])
+            self.unacked.append(event)
+            return
         state = await self.registry.get(doc["patient_id"], partition)
         self.unacked.append(event)
         self.application.progress.note(self.clean_topic, partition, offset)
@@ -151,6 +156,20 @@ class Monitor:
             self.metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
             if alert["status"] == "open":
                 self.metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))
+
+    async def forget(self, patient_id: str) -> None:
+        """Erase a patient (``vigilstream patient forget``): the owner drops the state it holds
+        and deletes the checkpoint and alerts, so no later checkpoint brings them back."""
+        from streams.identities import erase
+
+        self.registry.forget(patient_id)
+        self.engines.forget({patient_id})
+        settings = self.application.settings
+        await retry_until_done(
+            lambda: erase(self.application.redis, settings.topic_prefix, patient_id), "redis",
+            "erasing a patient", self.metrics,
+        )  # fmt: skip
+        self.metrics.patients_forgotten.inc()
 
     # ---------------------------------------------------------------- on processing time
     async def tick(self, now: float) -> None:

@@ -48,4 +48,5 @@ def register(application: Application) -> None:
                 await send_dead_letter(application, parsed, event.value or b"", event)
                 continue
             patient_id, control = parsed
+            patient_id = control["patient_id"] = application.pseudonym(patient_id)
             await topics.clean.send(key=patient_id.encode(), value=orjson.dumps(control))

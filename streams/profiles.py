@@ -78,6 +78,9 @@ class ProfileDirectory:
         if isinstance(parsed, Rejection):
             return  # the profiles agent dead-letters it
         patient_id, profile = parsed
+        patient_id = self.application.pseudonym(patient_id)
+        if profile is not None:
+            profile["patient_id"] = patient_id
         if profile is None:
             self.profiles.pop(patient_id, None)
         else:

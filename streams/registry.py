@@ -72,6 +72,12 @@ class PatientRegistry:
         self.partition_of[patient_id] = partition
         return state
 
+    def forget(self, patient_id: str) -> None:
+        """Drop a patient from memory without saving it (erasure)."""
+        self.states.pop(patient_id, None)
+        self.partition_of.pop(patient_id, None)
+        self.dirty.discard(patient_id)
+
     def touched(self, patient_id: str) -> None:
         self.dirty.add(patient_id)
 

@@ -180,7 +180,8 @@ def read_topic(settings: Settings, topic: str, expected: int, timeout: float = 6
     try:
         while time.monotonic() < deadline:
             for records in consumer.poll(timeout_ms=300).values():
-                out.extend((r.key, json.loads(r.value)) for r in records)
+                out.extend((r.key, None if r.value is None else json.loads(r.value))
+                           for r in records)  # fmt: skip
             if len(out) >= expected:
                 settle_until = settle_until or time.monotonic() + 1.5
                 if time.monotonic() >= settle_until:

@@ -127,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--batch-size", type=int, default=60, help="readings per batch message")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
 
+    patient = sub.add_parser("patient", parents=[common], help="per-patient administration")
+    patient_sub = patient.add_subparsers(dest="patient_command", metavar="ACTION",
+                                         parser_class=_Parser)  # fmt: skip
+    forget = patient_sub.add_parser(
+        "forget", parents=[common],
+        help="erase a patient's state, alerts and profile (Kafka keeps raw data until retention)",
+    )  # fmt: skip
+    forget.add_argument("patient_id", metavar="ID", help="the program's patient id")
+
     schema = sub.add_parser("schema", parents=[common], help="print JSON Schema of messages")
     schema.add_argument("name", nargs="?", help="message type (default: all)")
 
@@ -206,6 +215,23 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_patient(args: argparse.Namespace) -> int:
+    import re
+
+    from vigilstream.forget import forget
+
+    if args.patient_command != "forget":
+        raise CliError("patient needs an action: forget", code=2)
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", args.patient_id):
+        raise CliError(f"not a patient id: {args.patient_id!r}", code=2)
+    done = forget(settings_from(args), args.patient_id)
+    print(f"erased {done['patient']}: checkpoint {'deleted' if done['checkpoint'] else 'absent'}, "
+          f"{done['alerts']} alert(s) deleted, profile tombstone written, owner notified")
+    print("Kafka keeps raw readings, dead letters and alert messages until topic retention "
+          "expires (retention.ms, 7 days by default)")
+    return 0
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from vigilstream import messages
 
@@ -233,6 +259,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "bench": cmd_bench,
     "schema": cmd_schema,
     "config": cmd_config,
+    "patient": cmd_patient,
 }
 
 

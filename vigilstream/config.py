@@ -103,6 +103,11 @@ class Settings(BaseSettings):
         30.0, gt=0, description="SIGTERM: graceful stop, then exit anyway after this"
     )
 
+    # Privacy (README, "Privacy").
+    pseudonym_key: SecretStr | None = Field(
+        None, description="HMAC key: patient ids are pseudonymized at ingest when set"
+    )
+
     # Identities (README, "Care-team API").
     jwt_issuer: str | None = Field(None, description="OIDC issuer accepted in bearer JWTs")
     jwt_audience: str | None = Field(None, description="audience required in bearer JWTs")

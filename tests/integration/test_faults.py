@@ -181,3 +181,33 @@ def metric_sum(text: str, name: str) -> float:
     """The sum of every sample of one metric in a Prometheus text exposition (0 when absent)."""
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith((name + " ", name + "{")))  # fmt: skip
+
+
+def test_redis_that_lost_its_data_gets_every_held_state_again(own_stack: LocalStack,
+                                                               tmp_path: Path) -> None:  # fmt: skip
+    """Redis emptied under a running worker (a restart without persistence, a FLUSHALL): the
+    next checkpoint notices, says so at ERROR, counts it and saves every held state again."""
+    import redis
+
+    settings = stack_settings(own_stack, tmp_path)
+    worker = WorkerProcess(settings, tmp_path / "worker.log")
+    ids = [f"p-{i:03d}" for i in range(3)]
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        worker.wait_healthy()
+        produce(settings, cohort(3, time.time() - 3 * 3600))
+        wait_for(lambda: all(readings_of(worker, p) == READINGS_PER_PATIENT for p in ids),
+                 "every reading folded")  # fmt: skip
+        done = metric_sum(worker.metrics_text(), "vigil_checkpoint_seconds_count")
+        wait_for(lambda: metric_sum(worker.metrics_text(), "vigil_checkpoint_seconds_count")
+                 > done, "a checkpoint of everything")  # fmt: skip
+        assert all(client.exists(f"vigil:state:{p}") for p in ids)
+        client.flushall()  # nothing changes after this: only the loss can trigger a save
+        wait_for(lambda: metric_sum(worker.metrics_text(), "vigil_checkpoints_missing_total"),
+                 "the loss noticed")  # fmt: skip
+        wait_for(lambda: all(client.exists(f"vigil:state:{p}") for p in ids), "saved again", 60)
+        assert metric_sum(worker.metrics_text(), "vigil_checkpoints_missing_total") == 1
+        assert "Redis lost its data" in worker.log_tail(100_000)
+    finally:
+        worker.stop()
+        client.close()

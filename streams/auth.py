@@ -44,7 +44,7 @@ def token_subject(token: str) -> str:
     """How a static token is recorded: a short digest, never the token.
 
     >>> token_subject("s3cret")
-    'token:e8ee12c0'
+    'token:1ec1c26b'
     """
     return "token:" + hashlib.sha256(token.encode()).hexdigest()[:8]
 

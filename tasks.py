@@ -2,7 +2,7 @@
 """Set up and run vigilstream with nothing but Python 3.11+.
 
     python3 tasks.py demo    # venv + install, then the demo on the embedded local stack
-    python3 tasks.py test    # venv + install, then ruff and the whole test suite
+    python3 tasks.py test    # venv + install, then ruff, mypy and the whole test suite
     python3 tasks.py evaluation   # regenerate EVALUATION.md (default cohort + held-out seeds)
 
 Extra arguments go to the command: ``python3 tasks.py demo --duration 120``,
@@ -83,9 +83,10 @@ def main(argv: list[str]) -> int:
         return subprocess.run(
             [str(python), "-m", "vigilstream", "evaluate", *args], cwd=ROOT
         ).returncode
-    lint = subprocess.run([str(python), "-m", "ruff", "check", "."], cwd=ROOT)
-    if lint.returncode != 0:
-        return lint.returncode
+    for check in (["ruff", "check", "."], ["mypy"]):  # lint, then types of the pure core
+        done = subprocess.run([str(python), "-m", *check], cwd=ROOT)
+        if done.returncode != 0:
+            return done.returncode
     return subprocess.run([str(python), "-m", "pytest", *extra], cwd=ROOT).returncode
 
 

@@ -48,16 +48,27 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from alerts.messages import AlertMessage, DeviceState
 from online_models.deviation import Z_CORROBORATE
+
+if TYPE_CHECKING:
+    from online_models.deviation import DeviationResult
+    from online_models.drift import DriftResult
+    from online_models.news2 import News2Result
+    from online_models.risk import RiskEstimate
+    from online_models.state import Assessment
+
+__all__ = ["TECHNICAL", "AlertEngine", "AlertPolicy", "Episode", "alert_id", "news2_severity"]
 
 TECHNICAL = frozenset({"device_offline", "battery_low", "not_worn"})
 SUMMARIES = {
     "risk": "The deterioration risk model flags this patient ({p:.0%}): please review.",
     "trend": "Over the last week resting heart rate rose while activity fell (possible "
     "decompensation): please review.",
-    "device_offline": "No data from the wearable for over 30 minutes: please check the device.",
+    "device_offline": "No data from the wearable for over {minutes:g} minutes: please check the "
+    "device.",
 }
 BATTERY_LOW, BATTERY_CRITICAL = 20.0, 5.0
 SEVERITY_RANK = {"none": 0, "info": 1, "low": 2, "medium": 3, "high": 4}
@@ -81,6 +92,7 @@ class AlertPolicy:
     risk_min_examples: int = 50  # ... once the model has learned from this many labels
     trend_rhr_bpm: float = 5.0  # resting heart rate up this much (7 vs 28 days) ...
     trend_steps_drop: float = 0.3  # ... with daily steps down this fraction: a trend alert
+    drift_medium_z: float = 4.5  # a corroborated day-level drift this large: medium, else low
 
 
 @dataclass
@@ -109,7 +121,7 @@ def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
     return f"a-{digest[:20]}"
 
 
-def news2_severity(news2: Any) -> str:
+def news2_severity(news2: News2Result) -> str:
     """Alert severity of a NEWS2 result: its RCP 2017 clinical risk band (chart 2)."""
     return {"high": "high", "medium": "medium", "low-medium": "low"}.get(news2.risk, "none")
 
@@ -149,8 +161,9 @@ class AlertEngine:
         )
 
     def decide(
-        self, assessment: Any, event_ts: float, now: float, device: dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
+        self, assessment: Assessment, event_ts: float, now: float,
+        device: DeviceState | None = None,
+    ) -> list[AlertMessage]:  # fmt: skip
         """Alert messages (SPEC.md ``alerts``) caused by this assessment and device state."""
         out = []
         deterioration = news2_severity(assessment.news2)
@@ -166,9 +179,9 @@ class AlertEngine:
         if not (covered or self._is_open("baseline_deviation")) or self._is_open("risk"):
             wanted["risk"] = self._risk_severity(assessment.risk)
         if not (covered or self._is_open("baseline_deviation")) or self._is_open("trend"):
-            wanted["trend"] = max(self._trend_severity(getattr(assessment, "trends", None)),
-                                  drift_severity(getattr(assessment, "drift", None)),
-                                  key=SEVERITY_RANK.get)  # fmt: skip
+            wanted["trend"] = max(self._trend_severity(assessment.trends),
+                                  drift_severity(assessment.drift, self.policy.drift_medium_z),
+                                  key=SEVERITY_RANK.__getitem__)  # fmt: skip
         if device:
             wanted["battery_low"] = battery_severity(device.get("battery"))
             wanted["not_worn"] = "info" if device.get("worn") is False else "none"
@@ -182,8 +195,8 @@ class AlertEngine:
             out.append(self._message(offline, "resolved", assessment, event_ts, now, device))
         return out
 
-    def check_offline(self, assessment: Any, last_received: float, now: float,
-                      worn: bool | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    def check_offline(self, assessment: Assessment, last_received: float, now: float,
+                      worn: bool | None = None) -> list[AlertMessage]:  # fmt: skip
         """``device_offline`` when no data arrived for ``offline_after_s`` (processing time)."""
         if not self.offline_due(last_received, now, worn):
             return []
@@ -200,17 +213,15 @@ class AlertEngine:
             return False
         return last_received > 0 and now - last_received >= self.policy.offline_after_s
 
-    def _risk_severity(self, risk: dict[str, Any] | None) -> str:
+    def _risk_severity(self, risk: RiskEstimate | None) -> str:
         if not self.policy.risk_alerts or risk is None:
             return "none"
-        if int(risk["model_version"].rsplit("-", 1)[-1]) < self.policy.risk_min_examples:
+        if risk.examples < self.policy.risk_min_examples:
             return "none"
-        threshold = self.policy.risk_threshold
-        if "alert_threshold" in risk:  # the model's precision guard (online_models.risk)
-            if risk["alert_threshold"] is None:
-                return "none"
-            threshold = max(threshold, risk["alert_threshold"])
-        return "medium" if risk["probability"] >= threshold else "none"
+        if risk.alert_threshold is None:  # the model's precision guard (online_models.risk)
+            return "none"
+        threshold = max(self.policy.risk_threshold, risk.alert_threshold)
+        return "medium" if risk.probability >= threshold else "none"
 
     def _trend_severity(self, trends: dict[str, dict[str, float | None]] | None) -> str:
         """Resting heart rate rising while activity falls over a week: the pattern of heart-
@@ -218,21 +229,23 @@ class AlertEngine:
         if not trends:
             return "none"
         rhr, steps = trends.get("resting_hr", {}), trends.get("steps", {})
-        if rhr.get("delta") is None or steps.get("delta") is None or not steps.get("mean_28d"):
+        rhr_delta, steps_delta = rhr.get("delta"), steps.get("delta")
+        steps_mean = steps.get("mean_28d")
+        if rhr_delta is None or steps_delta is None or not steps_mean:
             return "none"
-        rising = rhr["delta"] >= self.policy.trend_rhr_bpm
-        falling = steps["delta"] / steps["mean_28d"] <= -self.policy.trend_steps_drop
+        rising = rhr_delta >= self.policy.trend_rhr_bpm
+        falling = steps_delta / steps_mean <= -self.policy.trend_steps_drop
         if not (rising and falling):
             return "none"
         sleep = trends.get("sleep_min", {}).get("delta")
         return "medium" if sleep is not None and sleep <= -30 else "low"
 
     @staticmethod
-    def _red_flags_usual(assessment: Any) -> bool:
+    def _red_flags_usual(assessment: Assessment) -> bool:
         """True when every single-parameter red score (3) is the patient's established normal
         (``Assessment.usual``): the low band is a prompt to look, and for this patient there is
         nothing new to see. Aggregate scores (medium, high) always alert."""
-        usual = getattr(assessment, "usual", frozenset())
+        usual = assessment.usual
         red = [p for p, sub in assessment.news2.subscores.items() if sub == 3]
         return bool(red) and all(p in usual for p in red)
 
@@ -240,7 +253,7 @@ class AlertEngine:
         episode = self.episodes.get(kind)
         return episode is not None and episode.status != "resolved"
 
-    def escalate(self, assessment: Any, now: float) -> list[dict[str, Any]]:
+    def escalate(self, assessment: Assessment, now: float) -> list[AlertMessage]:
         """Escalate clinical episodes left unacknowledged for ``escalate_after_s``."""
         out = []
         for episode in self.episodes.values():
@@ -267,7 +280,7 @@ class AlertEngine:
                 return episode
         return None
 
-    def _deviation_severity(self, deviation: Any) -> str:
+    def _deviation_severity(self, deviation: DeviationResult) -> str:
         if not deviation.corroborated or deviation.score < Z_CORROBORATE + self.deviation_margin:
             return "none"
         if deviation.score >= self.policy.deviation_high_z:
@@ -276,8 +289,8 @@ class AlertEngine:
             return "medium"
         return "low"
 
-    def _step(self, kind: str, severity: str, assessment: Any, event_ts: float, now: float,
-              device: dict[str, Any] | None = None) -> dict[str, Any] | None:  # fmt: skip
+    def _step(self, kind: str, severity: str, assessment: Assessment, event_ts: float,
+              now: float, device: DeviceState | None = None) -> AlertMessage | None:  # fmt: skip
         policy = self.policy
         episode = self.episodes.get(kind)
         active = episode is not None and episode.status != "resolved"
@@ -338,15 +351,16 @@ class AlertEngine:
         if episode.lower_since is None:
             episode.lower_since, episode.lower_severity = event_ts, severity
         else:
-            episode.lower_severity = max(episode.lower_severity, severity, key=SEVERITY_RANK.get)
+            episode.lower_severity = max(episode.lower_severity, severity,
+                                         key=SEVERITY_RANK.__getitem__)  # fmt: skip
         if event_ts - episode.lower_since < policy.hold_s:
             return None
         episode.severity = episode.lower_severity
         episode.lower_since, episode.lower_severity = None, "none"
         return self._message(episode, "updated", assessment, event_ts, now, device)
 
-    def _message(self, episode: Episode, status: str, assessment: Any, event_ts: float,
-                 now: float, device: dict[str, Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    def _message(self, episode: Episode, status: str, assessment: Assessment, event_ts: float,
+                 now: float, device: DeviceState | None = None) -> AlertMessage:  # fmt: skip
         episode.status, episode.updated_at, episode.event_time = status, now, event_ts
         episode.history.append([status, episode.severity, event_ts])
         return {
@@ -358,7 +372,8 @@ class AlertEngine:
             "opened_at": _iso(episode.opened_at),
             "updated_at": _iso(now),
             "event_time": _iso(event_ts),
-            "summary": summary(episode.kind, episode.severity, status, assessment, device),
+            "summary": summary(episode.kind, episode.severity, status, assessment, device,
+                               self.policy.offline_after_s),
             "explanation": explanation(assessment, episode.kind, device),
         }
 
@@ -375,12 +390,12 @@ class AlertEngine:
         self.pending = data.get("pending", {})
 
 
-def drift_severity(drift: Any) -> str:
+def drift_severity(drift: DriftResult | None, medium_z: float) -> str:
     """A corroborated day-level drift of resting vitals (``online_models.drift``): low, medium
-    from a combined z of 4.5."""
+    from a combined z of ``medium_z`` (``AlertPolicy.drift_medium_z``)."""
     if drift is None or not drift.corroborated:
         return "none"
-    return "medium" if drift.score >= 4.5 else "low"
+    return "medium" if drift.score >= medium_z else "low"
 
 
 def battery_severity(battery: float | None) -> str:
@@ -391,7 +406,7 @@ def battery_severity(battery: float | None) -> str:
 
 
 def explanation(
-    assessment: Any, kind: str = "", device: dict[str, Any] | None = None
+    assessment: Assessment, kind: str = "", device: DeviceState | None = None
 ) -> dict[str, Any]:
     """What was measured, against which baseline, which NEWS2 parameters scored (SPEC.md)."""
     if kind in ("battery_low", "not_worn"):
@@ -399,17 +414,17 @@ def explanation(
         return {"signals": [{"signal": key, "value": (device or {}).get(key)}]}
     if kind == "device_offline":
         return {}
-    drift = getattr(assessment, "drift", None)
+    drift = assessment.drift
     days = list(drift.signals) if kind == "trend" and drift is not None else []
     return {
         "news2": assessment.news2.as_dict(),
         "signals": days or list(assessment.deviation.signals),
-        "risk": assessment.risk,
+        "risk": assessment.risk.as_dict() if assessment.risk is not None else None,
     }
 
 
-def summary(kind: str, severity: str, status: str, assessment: Any,
-            device: dict[str, Any] | None = None) -> str:  # fmt: skip
+def summary(kind: str, severity: str, status: str, assessment: Assessment,
+            device: DeviceState | None = None, offline_after_s: float = 1800.0) -> str:  # fmt: skip
     """One sentence a nurse can act on."""
     news2 = assessment.news2
     if kind == "battery_low" and status != "resolved":
@@ -417,15 +432,15 @@ def summary(kind: str, severity: str, status: str, assessment: Any,
         return f"Wearable battery at {level:.0f} %: please ask the patient to charge it."
     if kind == "not_worn" and status != "resolved":
         return "The wearable is not being worn: monitoring is paused until it is back on."
-    drift = getattr(assessment, "drift", None)
+    drift = assessment.drift
     if kind == "trend" and status != "resolved" and drift is not None and drift.corroborated:
         parts = ", ".join(f"{s['signal'].replace('_', ' ')} {s['value']:g} vs usual "
                           f"{s['baseline_mean']:g}" for s in drift.signals[:3])  # fmt: skip
         return (f"Resting vitals have drifted from this patient's usual over the last days "
                 f"({parts}): possible decompensation, please review.")  # fmt: skip
     if kind in SUMMARIES and status != "resolved":
-        p = assessment.risk["probability"] if assessment.risk else 0.0
-        return SUMMARIES[kind].format(p=p)
+        p = assessment.risk.probability if assessment.risk is not None else 0.0
+        return SUMMARIES[kind].format(p=p, minutes=offline_after_s / 60)
     if status == "resolved":
         return f"{kind.replace('_', ' ').capitalize()} resolved: values back within limits."
     if kind == "deterioration":

@@ -1,23 +1,35 @@
-"""One ``vitals.clean`` event folded into one patient: the loop the worker and the evaluator
-share, so what ``vigilstream evaluate`` scores is exactly what the monitor agent runs.
+"""One patient's loop, shared by the worker and the evaluator so that what ``vigilstream
+evaluate`` scores is exactly what the monitor runs: ``apply_event`` folds one ``vitals.clean``
+event in, ``tick`` runs the processing-time checks (device offline, escalation).
 
 Pure: the caller passes processing time ``now`` and keeps the objects.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from alerts.engine import TECHNICAL, AlertEngine
+from alerts.messages import AlertMessage, DeviceState
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 
 
-def apply_event(
-    doc: dict[str, Any], state: PatientState, engine: AlertEngine, model: RiskModel, now: float,
-    metrics: Any = None,
-) -> tuple[int, list[dict[str, Any]]]:  # fmt: skip
-    """Fold one ``vitals.clean`` event into a patient: (readings that were replays, alerts).
+@dataclass(frozen=True)
+class Applied:
+    """What one event did: readings skipped as replays, alert messages raised, and for a
+    care-team verdict the seconds from the episode's opening to it (for the ack-latency
+    metric, which the caller keeps)."""
+
+    replayed: int = 0
+    alerts: list[AlertMessage] = field(default_factory=list)
+    ack_seconds: float | None = None
+
+
+def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
+                model: RiskModel, now: float) -> Applied:  # fmt: skip
+    """Fold one ``vitals.clean`` event into a patient.
 
     The event is a reading, a batch of readings, an outcome (labels for the risk model) or a
     care-team verdict (stops escalation, labels the latest risk snapshot).
@@ -25,22 +37,45 @@ def apply_event(
     verdict = doc.get("feedback")
     if verdict is not None:
         episode = engine.acknowledge(verdict["alert_id"], verdict["verdict"])
-        if episode is not None and metrics is not None:
-            metrics.ack_seconds.observe(max(0.0, verdict["at"] - episode.opened_at))
-        if episode is not None and episode.kind not in TECHNICAL and state.snapshots:
+        if episode is None:
+            return Applied()
+        if episode.kind not in TECHNICAL and state.snapshots:
             x = state.snapshots.pop()[1]  # the care team's verdict labels the latest snapshot
             model.learn_one(x, verdict["verdict"] == "actionable")
-        return 0, []
+        return Applied(ack_seconds=max(0.0, verdict["at"] - episode.opened_at))
     outcome = doc.get("outcome")
     if outcome is not None:
         for x, y in state.label(outcome["kind"], outcome["ts"], outcome.get("onset_ts")):
             model.learn_one(x, y)
-        return 0, []
+        return Applied()
     readings = doc.get("readings") or (doc,)
     replayed = sum(not state.update(reading, now) for reading in readings)
     event_ts = max(r["ts"] for r in readings)
     state.maybe_snapshot(event_ts)
-    device = {key: state.latest[key][0] for key in ("battery", "worn") if key in state.latest}
+    device: DeviceState = {}
+    if "battery" in state.latest:
+        device["battery"] = state.latest["battery"][0]
+    if "worn" in state.latest:
+        device["worn"] = state.latest["worn"][0]
     alerts = engine.decide(state.assess(event_ts, model), event_ts, now, device)
     state.learning = not engine.open_episode  # an episode is not the new normal
-    return replayed, alerts
+    return Applied(replayed, alerts)
+
+
+def tick(state: PatientState, engine: AlertEngine, model: RiskModel,
+         now: float) -> list[AlertMessage]:  # fmt: skip
+    """Processing-time checks of one patient at ``now``: ``device_offline`` when the device has
+    been silent for the policy's ``offline_after_s``, then escalation of clinical episodes left
+    unacknowledged. The messages explain the latest data the patient sent (the assessment at
+    their last event time), not an empty present."""
+    worn = state.worn()
+    offline = engine.offline_due(state.received_at, now, worn)
+    if not (offline or engine.open_episode):
+        return []
+    assessment = state.assess(state.last_event_ts(default=now), model)
+    out: list[AlertMessage] = []
+    if offline:
+        out += engine.check_offline(assessment, state.received_at, now, worn)
+    if engine.open_episode:
+        out += engine.escalate(assessment, now)
+    return out

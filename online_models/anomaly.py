@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Hashable
 from typing import Any
 
 from river.anomaly import HalfSpaceTrees
@@ -47,7 +48,8 @@ class VitalsAnomaly:
         self.score = 0.0
 
     def _new(self) -> HalfSpaceTrees:
-        return HalfSpaceTrees(n_trees=N_TREES, height=HEIGHT, window_size=WINDOW, limits=LIMITS,
+        limits: dict[Hashable, tuple[float, float]] = {k: v for k, v in LIMITS.items()}
+        return HalfSpaceTrees(n_trees=N_TREES, height=HEIGHT, window_size=WINDOW, limits=limits,
                               seed=self.seed)  # fmt: skip
 
     def score_one(self, x: dict[str, float]) -> float:

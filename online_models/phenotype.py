@@ -194,9 +194,9 @@ class Phenotype:
         # The current day is incomplete; trends use closed days only.
         closed = {i: d.features() for i, d in self.days.items() if i < self.latest_day}
         for feature in TREND_FEATURES:
-            last7 = [f[feature] for i, f in closed.items()
-                     if i >= self.latest_day - 7 and f[feature] is not None]  # fmt: skip
-            last28 = [f[feature] for f in closed.values() if f[feature] is not None]
+            recent = [f for i, f in closed.items() if i >= self.latest_day - 7]
+            last7: list[float] = [v for f in recent if (v := f[feature]) is not None]
+            last28: list[float] = [v for f in closed.values() if (v := f[feature]) is not None]
             m7 = sum(last7) / len(last7) if last7 else None
             m28 = sum(last28) / len(last28) if last28 else None
             delta = round(m7 - m28, 2) if m7 is not None and m28 is not None else None

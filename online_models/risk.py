@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 from river import compose, linear_model, optim, preprocessing
@@ -77,8 +78,9 @@ def features(news2: Any, deviation: Any, deviation_signals: dict[str, float],
         if delta is not None:
             out[f"trend_{feature}"] = float(delta)
     steps = trends.get("steps", {})
-    if steps.get("delta") is not None and steps.get("mean_28d"):
-        out["trend_steps_rel"] = float(steps["delta"]) / float(steps["mean_28d"])
+    steps_delta, steps_mean = steps.get("delta"), steps.get("mean_28d")
+    if steps_delta is not None and steps_mean:
+        out["trend_steps_rel"] = float(steps_delta) / float(steps_mean)
     return out
 
 
@@ -145,6 +147,25 @@ class ProgressiveValidation:
         self.hist = {True: list(data["pos"]), False: list(data["neg"])}
 
 
+@dataclass(frozen=True)
+class RiskEstimate:
+    """One patient's risk from the shared model: the probability, what pushes it up, and from
+    which probability the model's own out-of-sample precision allows a risk alert (None: not
+    yet). ``examples`` is how many labels the model has learned from."""
+
+    probability: float
+    model_version: str
+    top_features: list[str]
+    alert_threshold: float | None
+    examples: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``risk`` part of an alert's explanation and of the patient view."""
+        return {"probability": self.probability, "model_version": self.model_version,
+                "top_features": self.top_features,
+                "alert_threshold": self.alert_threshold}  # fmt: skip
+
+
 class RiskModel:
     """Shared online logistic model of deterioration within ``HORIZON_S``.
 
@@ -178,6 +199,14 @@ class RiskModel:
         if self._threshold[0] != self.examples:
             self._threshold = (self.examples, self.validation.threshold_for(min_precision))
         return self._threshold[1]
+
+    def estimate(self, x: dict[str, float]) -> RiskEstimate:
+        """The risk of one patient now, with what explains it and the model's alert threshold."""
+        return RiskEstimate(
+            probability=round(self.predict_one(x), 4), model_version=self.version,
+            top_features=self.top_features(x), alert_threshold=self.alert_threshold(),
+            examples=self.examples,
+        )  # fmt: skip
 
     def predict_one(self, x: dict[str, float]) -> float:
         return float(self.pipeline.predict_proba_one(x).get(True, 0.0))

@@ -55,7 +55,14 @@ from online_models.deviation import Deviation, DeviationResult
 from online_models.drift import DailyDrift, DriftResult
 from online_models.news2 import News2Result, score
 from online_models.phenotype import Phenotype
-from online_models.risk import HORIZON_S, SNAPSHOT_S, RiskModel, features, label_snapshots
+from online_models.risk import (
+    HORIZON_S,
+    SNAPSHOT_S,
+    RiskEstimate,
+    RiskModel,
+    features,
+    label_snapshots,
+)
 
 STATE_VERSION = 1
 MAGIC = b"VS"
@@ -94,7 +101,7 @@ class Assessment:
 
     news2: News2Result
     deviation: DeviationResult
-    risk: dict[str, Any] | None = None  # probability, model_version, top_features
+    risk: RiskEstimate | None = None
     trends: dict[str, dict[str, float | None]] | None = None  # phenotype, 7 vs 28 days
     drift: DriftResult | None = None  # resting vitals today vs days -9..-2
     # Wearable NEWS2 parameters whose current value is within ``USUAL_Z`` SD of a warm personal
@@ -176,6 +183,10 @@ class PatientState:
         self.baselines.age = self.profile.get("age")
         self.baselines.sex = self.profile.get("sex")
         self.baselines.hypercapnic = spo2_scale(self.profile) == 2
+
+    def last_event_ts(self, default: float) -> float:
+        """Event time of the latest value of any signal (``default`` before the first)."""
+        return max((t for _, t in self.latest.values()), default=default)
 
     def context(self, ts: float) -> str:
         if any(start <= ts <= end for start, end in self.sleep_spans):
@@ -353,7 +364,8 @@ class PatientState:
         self.snapshots.append([ts, feats])
         return True
 
-    def label(self, kind: str, ts: float, onset_ts: float | None = None):
+    def label(self, kind: str, ts: float,
+              onset_ts: float | None = None) -> list[tuple[dict[str, float], bool]]:  # fmt: skip
         """Labelled (features, deteriorated) examples from an outcome of this patient."""
         examples, self.snapshots = label_snapshots(self.snapshots, kind, ts, onset_ts)
         return examples
@@ -362,13 +374,7 @@ class PatientState:
         news2, deviation = self.news2(now), self.deviation_result(now)
         risk = None
         if model is not None and model.examples:
-            x = self.risk_features(now, news2, deviation)
-            risk = {
-                "probability": round(model.predict_one(x), 4),
-                "model_version": model.version,
-                "top_features": model.top_features(x),
-                "alert_threshold": model.alert_threshold(),
-            }
+            risk = model.estimate(self.risk_features(now, news2, deviation))
         usual = self.usual(news2, now)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
                           usual)  # fmt: skip
@@ -407,7 +413,7 @@ class PatientState:
             "news2": {**news2.as_dict(), "risk": news2.risk},
             "deviation": asdict(assessment.deviation),
             "anomaly": round(self.anomaly_score(now), 3),
-            "risk": assessment.risk,
+            "risk": assessment.risk.as_dict() if assessment.risk is not None else None,
             "readings": self.n_readings,
         }
 
@@ -460,7 +466,7 @@ class PatientState:
             doc = orjson.loads(zlib.decompress(blob[3:]))
             how = "restored"
             while doc.get("v") != STATE_VERSION:
-                migrate = MIGRATIONS.get(doc.get("v"))  # type: ignore[arg-type]
+                migrate = MIGRATIONS.get(doc.get("v", -1))
                 if migrate is None:
                     raise ValueError(f"no migration from state version {doc.get('v')}")
                 doc, how = migrate(doc), "migrated"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from alerts.engine import AlertEngine, AlertPolicy
-from alerts.patient_loop import apply_event
+from alerts.patient_loop import Applied, apply_event, tick
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 from streams.failure import retry_until_done
@@ -61,9 +61,6 @@ class AlertEngines:
                 if episode.status != "resolved":
                     counts[episode.severity] += 1
         return counts
-
-    def open_ones(self) -> list[tuple[PatientState, AlertEngine]]:
-        return [held for held in self._engines.values() if held[1].open_episode]
 
     def forget(self, patient_ids: set[str]) -> None:
         for pid in patient_ids:
@@ -120,25 +117,25 @@ class Monitor:
             state.set_profile(profile)
         started, n_before, now = time.perf_counter(), state.n_readings, time.time()
         try:
-            replayed, alerts = apply_event(
-                doc, state, self.engines.of(state), self.model, now, self.metrics
-            )
+            applied = apply_event(doc, state, self.engines.of(state), self.model, now)
         except Exception as exc:  # a defect in the core must not stop every other patient
             log.error("event not applied: %s in the core", type(exc).__name__)
             self.metrics.events_failed.inc()
             return
         state.mark_applied(partition, offset)
         self.registry.touched(state.patient_id)
-        self._count(doc, state.n_readings - n_before, replayed, started)
-        await self.publish(alerts, now)
+        self._count(doc, state.n_readings - n_before, applied, started)
+        await self.publish(applied.alerts, now)
 
-    def _count(self, doc: dict[str, Any], applied: int, replayed: int, started: float) -> None:
+    def _count(self, doc: dict[str, Any], folded: int, applied: Applied, started: float) -> None:
         metrics = self.metrics
-        if applied:
-            metrics.model_update_seconds.observe((time.perf_counter() - started) / applied)
-            metrics.model_updates.inc(applied)
-        if replayed:
-            metrics.replayed_readings.inc(replayed)
+        if folded:
+            metrics.model_update_seconds.observe((time.perf_counter() - started) / folded)
+            metrics.model_updates.inc(folded)
+        if applied.replayed:
+            metrics.replayed_readings.inc(applied.replayed)
+        if applied.ack_seconds is not None:
+            metrics.ack_seconds.observe(applied.ack_seconds)
         if "outcome" in doc:
             metrics.outcomes.labels(doc["outcome"]["kind"]).inc()
         if "feedback" in doc:
@@ -173,23 +170,13 @@ class Monitor:
 
     # ---------------------------------------------------------------- on processing time
     async def tick(self, now: float) -> None:
-        """Escalation and device-offline checks run on processing time: an unanswered alert or
-        a silent device must not wait for data to be noticed."""
+        """Processing-time checks of every held patient (``patient_loop.tick``): an unanswered
+        alert or a silent device must not wait for data to be noticed."""
         for state in list(self.registry.states.values()):
-            engine = self.engines.of(state)
-            if engine.offline_due(state.received_at, now, state.worn()):
-                last_ts = max((t for _, t in state.latest.values()), default=now)
-                offline = engine.check_offline(
-                    state.assess(last_ts, self.model), state.received_at, now, state.worn()
-                )
+            alerts = tick(state, self.engines.of(state), self.model, now)
+            if alerts:
                 self.registry.touched(state.patient_id)
-                await self.publish(offline, now)
-        for state, engine in self.engines.open_ones():
-            last_ts = max((t for _, t in state.latest.values()), default=now)
-            escalated = engine.escalate(state.assess(last_ts, self.model), now)
-            if escalated:
-                self.registry.touched(state.patient_id)
-                await self.publish(escalated, now)
+                await self.publish(alerts, now)
 
     async def checkpoint(self) -> bool:
         """Save changed states, then acknowledge the events they cover; True when saved."""

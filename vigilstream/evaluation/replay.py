@@ -4,7 +4,8 @@ Per message on ``vitals.raw``: ``Ingestor.ingest`` (validation, units, plausibil
 consent, duplicates) with the delivery time as processing time, then ``clean_events``, then
 ``apply_event`` per patient event, exactly as the ingest and monitor agents do. ``patients``
 messages set profiles (and consent), ``outcomes`` label the shared risk model. Device-offline
-checks run every 5 minutes of delivery time, like the worker's timer.
+and escalation checks (``patient_loop.tick``) run every 5 minutes of delivery time, like the
+worker's timer.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from typing import Any
 import orjson
 
 from alerts.engine import AlertEngine
-from alerts.patient_loop import apply_event
+from alerts.messages import AlertMessage
+from alerts.patient_loop import apply_event, tick
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 from streams.dedupe import DuplicateFilter
@@ -94,7 +96,7 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
             engines[pid] = AlertEngine(pid)
         return state, engines[pid]
 
-    def record(alerts: list[dict[str, Any]]) -> None:
+    def record(alerts: list[AlertMessage]) -> None:
         for a in alerts:
             if a["status"] == "open":
                 ts = _epoch(a["event_time"])
@@ -111,11 +113,7 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
             now = message.at
             if now >= next_offline_check:
                 for pid, state in states.items():
-                    engine = engines[pid]
-                    worn = state.worn()
-                    if engine.offline_due(state.received_at, now, worn):
-                        assessment = state.assess(now, model)
-                        record(engine.check_offline(assessment, state.received_at, now, worn))
+                    record(tick(state, engines[pid], model, now))
                 next_offline_check = now + OFFLINE_CHECK_S
             if message.topic == "patients":
                 profile = orjson.loads(message.value)
@@ -142,8 +140,7 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
                     bad = out_of_limits(r["signal"], r["value"])
                     if bad is not None and limit_rearm.step(f"{pid}|{r['signal']}", bad, r["ts"]):
                         out.thresholds.append(Opening(pid, "population_threshold", r["ts"]))
-                _, alerts = apply_event(doc, state, engine, model, now)
-                record(alerts)
+                record(apply_event(doc, state, engine, model, now).alerts)
                 event_ts = max(r["ts"] for r in readings)
                 if news2_rearm.step(pid, state.news2(event_ts).total >= NEWS2_TRIGGER, event_ts):
                     out.news2_only.append(Opening(pid, "news2", event_ts))

@@ -133,11 +133,12 @@ def _iso(ts: float) -> str:
 class AlertEngine:
     """Episode lifecycle of one patient's clinical alerts.
 
-    >>> from types import SimpleNamespace as NS
+    >>> from online_models.deviation import DeviationResult
     >>> from online_models.news2 import score
+    >>> from online_models.state import Assessment
     >>> engine = AlertEngine("p-1")
-    >>> sick = NS(news2=score({"respiratory_rate": 26, "heart_rate": 135, "spo2": 95}),
-    ...           deviation=NS(corroborated=False, score=0.0, signals=[]), risk=None)
+    >>> sick = Assessment(score({"respiratory_rate": 26, "heart_rate": 135, "spo2": 95}),
+    ...                   DeviationResult(0.0, False))
     >>> [m["status"] for m in engine.decide(sick, event_ts=0.0, now=1.0)]
     ['open']
     >>> engine.decide(sick, event_ts=60.0, now=61.0)   # the same episode: nothing new

@@ -39,7 +39,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-DAY_S = 86400.0
+from online_models.context import DAY_S
+
 SIGNALS = ("heart_rate", "respiratory_rate", "spo2")
 DIRECTION = {"heart_rate": 1.0, "respiratory_rate": 1.0, "spo2": -1.0}  # concerning sign
 SD_FLOOR = {"heart_rate": 2.0, "respiratory_rate": 0.7, "spo2": 0.7}

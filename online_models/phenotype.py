@@ -25,9 +25,11 @@ import bisect
 import math
 from typing import Any
 
-DAY_S = 86400.0
+from online_models.context import DAY_S
+
 KEEP_DAYS = 28  # closed days kept besides the current one
-ACTIVE_CADENCE = 100.0  # steps per minute
+# steps/min of moderate intensity (Tudor-Locke C et al., IJBNPA 2011;8:79)
+MODERATE_CADENCE = 100.0
 SEDENTARY_BOUT_S = 30 * 60.0
 LOW_HR_N = 20
 TREND_FEATURES = ("resting_hr", "hrv", "steps", "active_min", "sleep_min", "coverage")
@@ -157,7 +159,7 @@ class Phenotype:
     def _steps(self, day: Day, steps: int, ts: float, end_ts: float) -> None:
         minutes = max((end_ts - ts) / 60.0, 1.0)
         day.steps += steps
-        if steps / minutes >= ACTIVE_CADENCE:
+        if steps / minutes >= MODERATE_CADENCE:
             day.active_min += minutes
         hour = int(ts // 3600)
         self.hourly_steps[hour] = self.hourly_steps.get(hour, 0) + steps

@@ -160,10 +160,10 @@ class RiskEstimate:
     examples: int
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``risk`` part of an alert's explanation and of the patient view."""
+        """The ``risk`` part of an alert's explanation and of the patient view, as the
+        contract's alert schema has it (the alert threshold is the engine's business)."""
         return {"probability": self.probability, "model_version": self.model_version,
-                "top_features": self.top_features,
-                "alert_threshold": self.alert_threshold}  # fmt: skip
+                "top_features": self.top_features}  # fmt: skip
 
 
 class RiskModel:

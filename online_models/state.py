@@ -5,12 +5,8 @@ latest values, the personal baselines, the digital phenotype and the deviation s
 ``assess(now)`` returns NEWS2 and the corroborated personal deviation for the alert engine.
 Time is always a parameter: the state never reads the clock.
 
-Context of a reading: ``asleep`` inside a sleep interval reported by the device, ``active``
-within 10 minutes of a step count averaging at least 40/min (a 5-minute block with two minutes
-or more of walking at ~100 steps/min; Tudor-Locke C et al., IJBNPA 2011;8:79), ``asleep`` again
-inside the patient's habitual sleep window (median of their last nights) after 30 quiet
-minutes, else ``rest``. Sleep intervals usually arrive after the night (a morning sync), so the
-habitual window is what keeps tonight's readings out of the resting baseline.
+Context of a reading (``asleep``, ``active``, ``rest``, and vigorous exercise) comes from
+``online_models.context.Activity``, fed with the patient's step counts and sleep reports.
 
 NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); for
 heart rate, respiration and SpO2 from a wearable it is the median of the last three readings
@@ -51,6 +47,7 @@ import orjson
 
 from online_models.anomaly import VitalsAnomaly
 from online_models.baselines import Baselines
+from online_models.context import Activity
 from online_models.deviation import Deviation, DeviationResult
 from online_models.drift import DailyDrift, DriftResult
 from online_models.news2 import News2Result, score
@@ -79,15 +76,8 @@ SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
 SMOOTH_WINDOW_S = 900.0
 NUMERIC = frozenset({"heart_rate", "respiratory_rate", "spo2", "body_temperature",
                      "skin_temperature", "hrv_rmssd", "hrv_sdnn", "systolic_bp"})  # fmt: skip
-ACTIVE_CADENCE = 40.0  # steps/min averaged over a step block: >= 2 walking minutes in 5
-ACTIVE_HOLD_S = 600.0
-EXERCISE_CADENCE = 130.0  # steps/min: running (Tudor-Locke C et al., IJBNPA 2011;8:79)
 REPLAY_WINDOW_S = 900.0
-DAY_S, HALF_DAY_S = 86400.0, 43200.0
-NIGHT_GAP_S = 3600.0  # sleep segments closer than this belong to the same night
-NIGHTS_KEPT = 10
 USUAL_Z = 2.0  # a red NEWS2 parameter this close to the patient's own baseline is their normal
-HABITUAL_QUIET_S = 1800.0  # no walking for this long inside the usual sleep window: asleep
 HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -121,24 +111,6 @@ def rmssd(intervals: list[float]) -> float | None:
     return math.sqrt(sum(diffs) / len(diffs))
 
 
-def habitual_window(nights: list[list[float]]) -> tuple[float, float] | None:
-    """The patient's usual sleep window from their last nights (at least three of 3 h or more):
-    median start and end as seconds after noon UTC, so a night does not wrap around midnight.
-
-    >>> night = lambda d, s, e: [d * DAY_S + s * 3600, d * DAY_S + e * 3600]
-    >>> w = habitual_window([night(0, 23, 31), night(1, 22.5, 30), night(2, 23.5, 30.5)])
-    >>> [round(x / 3600, 1) for x in w]   # hours after noon: 23:00 to 06:30
-    [11.0, 18.5]
-    """
-    long_ones = [(a, b) for a, b in nights if b - a >= 3 * 3600][-7:]
-    if len(long_ones) < 3:
-        return None
-    starts = [(a + HALF_DAY_S) % DAY_S for a, _ in long_ones]
-    lengths = [b - a for a, b in long_ones]
-    start = statistics.median(starts)
-    return start, start + statistics.median(lengths)
-
-
 def spo2_scale(profile: dict[str, Any] | None) -> int:
     """NEWS2 SpO2 scale of a profile: 2 when a clinician set it or the condition calls for it."""
     if not profile:
@@ -156,10 +128,7 @@ class PatientState:
         self.profile: dict[str, Any] = {}
         self.latest: dict[str, list[Any]] = {}  # signal -> [value, ts]
         self.smooth: dict[str, list[list[float]]] = {}  # signal -> last 3 [value, ts]
-        self.sleep_spans: list[list[float]] = []  # recent nights, [start, end] asleep
-        self._habitual_sleep: tuple[float, float] | None = None  # from sleep_spans
-        self.active_until = -math.inf
-        self.exercise_until = -math.inf  # vigorous exercise (running) and 10 minutes after
+        self.activity = Activity()  # asleep / active / rest, and vigorous exercise
         self.baselines = Baselines()
         self.phenotype = Phenotype()
         self.deviation = Deviation()
@@ -189,27 +158,8 @@ class PatientState:
         return max((t for _, t in self.latest.values()), default=default)
 
     def context(self, ts: float) -> str:
-        if any(start <= ts <= end for start, end in self.sleep_spans):
-            return "asleep"
-        if ts <= self.active_until:
-            return "active"
-        window = self._habitual_sleep
-        if window is not None and ts - self.active_until > HABITUAL_QUIET_S:
-            tod = (ts + HALF_DAY_S) % DAY_S
-            if window[0] <= tod <= window[1]:
-                return "asleep"
-        return "rest"
-
-    def _note_sleep(self, start: float, end: float) -> None:
-        """Merge a reported sleep segment into nights and update the habitual sleep window."""
-        spans = self.sleep_spans
-        if spans and start - spans[-1][1] <= NIGHT_GAP_S and end >= spans[-1][0]:
-            spans[-1] = [min(spans[-1][0], start), max(spans[-1][1], end)]
-        else:
-            spans.append([start, end])
-            spans.sort()
-        self.sleep_spans = spans[-NIGHTS_KEPT:]
-        self._habitual_sleep = habitual_window(self.sleep_spans)
+        """``asleep``, ``active`` or ``rest`` at event time ``ts`` (``online_models.context``)."""
+        return self.activity.of(ts)
 
     def worn(self) -> bool | None:
         """Whether the device last said it was on the wrist (None: it never said)."""
@@ -260,15 +210,11 @@ class PatientState:
         if signal in NUMERIC:
             self._numeric(signal, float(value), ts)
         elif signal == "steps":
-            minutes = max(((end_ts or ts) - ts) / 60.0, 1.0)
-            if value / minutes >= ACTIVE_CADENCE:
-                self.active_until = max(self.active_until, (end_ts or ts) + ACTIVE_HOLD_S)
-            if value / minutes >= EXERCISE_CADENCE:
-                self.exercise_until = max(self.exercise_until, (end_ts or ts) + ACTIVE_HOLD_S)
+            self.activity.note_steps(value, ts, end_ts)
             self.phenotype.learn_one("steps", value, ts, end_ts, self.context(ts))
         elif signal == "sleep":
             if value.get("stage") != "awake" and end_ts is not None:
-                self._note_sleep(ts, end_ts)
+                self.activity.note_sleep(ts, end_ts)
             self.phenotype.learn_one("sleep", value, ts, end_ts)
         elif signal == "device_status":
             for key in ("battery", "worn"):
@@ -286,7 +232,7 @@ class PatientState:
     def _numeric(self, signal: str, value: float, ts: float) -> None:
         self._latest(signal, value, ts)
         context = self.context(ts)
-        if ts <= self.exercise_until:
+        if self.activity.exercising(ts):
             # Running: heart rate and respiration follow the effort; there is no baseline to
             # compare with and no NEWS2 to score. Only the phenotype counts it.
             self.phenotype.learn_one(signal, value, ts, None, context)
@@ -421,9 +367,7 @@ class PatientState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "v": STATE_VERSION, "id": self.patient_id, "prof": self.profile,
-            "latest": self.latest, "smooth": self.smooth, "sleep": self.sleep_spans,
-            "active": self.active_until if math.isfinite(self.active_until) else None,
-            "exercise": self.exercise_until if math.isfinite(self.exercise_until) else None,
+            "latest": self.latest, "smooth": self.smooth, **self.activity.to_dict(),
             "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
             "dev": self.deviation.to_dict(), "drift": self.drift.to_dict(),
             "off": {str(p): o for p, o in self.offsets.items()},
@@ -439,11 +383,8 @@ class PatientState:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> PatientState:
         state = cls(doc["id"], doc.get("prof"))
-        state.latest, state.smooth, state.sleep_spans = doc["latest"], doc["smooth"], doc["sleep"]
-        state._habitual_sleep = habitual_window(state.sleep_spans)
-        state.active_until = doc["active"] if doc["active"] is not None else -math.inf
-        exercise = doc.get("exercise")
-        state.exercise_until = exercise if exercise is not None else -math.inf
+        state.latest, state.smooth = doc["latest"], doc["smooth"]
+        state.activity.load(doc)
         state.baselines.load(doc["base"])
         state.phenotype.load(doc["phen"])
         state.deviation.load(doc["dev"])

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 EXIT_LOG_LOST = 75  # EX_TEMPFAIL: try again (a supervisor restarts the worker)
 CHECK_EVERY_S = 5.0
-LOG_CHECK_S = 15.0
+LOG_CHECK_S = 5.0
 
 
 @dataclass

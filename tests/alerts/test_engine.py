@@ -3,8 +3,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from alerts.engine import AlertEngine, AlertPolicy, alert_id
+from online_models.deviation import DeviationResult
 from online_models.news2 import score
-from online_models.state import PatientState
+from online_models.risk import RiskEstimate
+from online_models.state import Assessment, PatientState
 from vigilstream import messages
 
 T0 = 1_800_000_000.0
@@ -72,14 +74,11 @@ def test_a_value_hovering_at_a_threshold_does_not_flap() -> None:
     engine = AlertEngine("p-1")
     out = []
     # Feed NEWS2 directly (no smoothing) so every crossing reaches the engine.
-    from types import SimpleNamespace as NS
-
     for i, vitals in enumerate(minutes):
         news2 = score({"respiratory_rate": vitals["respiratory_rate"], "spo2": 97,
                        "heart_rate": 70, "systolic_bp": 125, "body_temperature": 36.8,
                        "consciousness": "A", "supplemental_o2": False})  # fmt: skip
-        assessment = NS(news2=news2, deviation=NS(corroborated=False, score=0.0, signals=[]),
-                        risk=None)  # fmt: skip
+        assessment = Assessment(news2, DeviationResult(0.0, False))
         out.extend(engine.decide(assessment, event_ts=T0 + i * 60, now=T0 + i * 60))
     assert [m["status"] for m in out] == ["open"]
     assert out[0]["severity"] == "low"
@@ -163,13 +162,11 @@ def test_unacknowledged_alerts_escalate_once_and_acked_ones_do_not() -> None:
 
 
 def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None:
-    from types import SimpleNamespace as NS
-
     engine = AlertEngine("p-1", AlertPolicy(confirm_low_s=0))  # no alarm delay here
     calm_news2 = score({})
-    deviating = NS(news2=calm_news2, risk=None, deviation=NS(corroborated=True, score=3.4,
-                   signals=[{"signal": "heart_rate", "value": 95, "baseline_mean": 62.0,
-                             "baseline_sd": 5.0, "z": 3.4, "n": 900}]))  # fmt: skip
+    deviating = Assessment(calm_news2, DeviationResult(3.4, True, [
+        {"signal": "heart_rate", "value": 95, "baseline_mean": 62.0, "baseline_sd": 5.0,
+         "z": 3.4, "n": 900}]))  # fmt: skip
     (opened,) = engine.decide(deviating, event_ts=T0, now=T0)
     assert opened["kind"] == "baseline_deviation"
     engine.acknowledge(opened["alert_id"], "not_actionable")
@@ -181,31 +178,29 @@ def test_not_actionable_verdicts_raise_the_deviation_bar_within_bounds() -> None
         engine.acknowledge(opened["alert_id"], "not_actionable")
     assert engine.deviation_margin == 2.0  # bounded
     later = T0 + 10 * 3600  # after resolution and cooldown, the same 3.4 SD no longer pages
-    calm = NS(news2=calm_news2, risk=None, deviation=NS(corroborated=False, score=0.0, signals=[]))
+    calm = Assessment(calm_news2, DeviationResult(0.0, False))
     engine.decide(calm, event_ts=T0 + 3600, now=T0 + 3600)
     (resolved,) = engine.decide(calm, event_ts=T0 + 5600, now=T0 + 5600)
     assert resolved["status"] == "resolved"
     assert engine.decide(deviating, event_ts=later, now=later) == []
     sick_news2 = score({"respiratory_rate": 26, "heart_rate": 135, "spo2": 95})  # 7
-    sick = NS(news2=sick_news2, risk=None, deviation=deviating.deviation)
+    sick = Assessment(sick_news2, deviating.deviation)
     assert [m["kind"] for m in engine.decide(sick, later + 60, later + 60)] == ["deterioration"]
 
 
-def _calm_assessment(**extra):
-    from types import SimpleNamespace as NS
+def _calm_assessment(**extra) -> Assessment:
+    return Assessment(**{"news2": score({}), "deviation": DeviationResult(0.0, False), **extra})
 
-    base = {"news2": score({}), "risk": None, "trends": None,
-            "deviation": NS(corroborated=False, score=0.0, signals=[])}  # fmt: skip
-    return NS(**{**base, **extra})
+
+def _risk(probability: float, examples: int, threshold: float | None = 0.5) -> RiskEstimate:
+    return RiskEstimate(probability, f"lr-sgd-{examples}", ["news2_total"], threshold, examples)
 
 
 def test_risk_alert_only_from_a_trained_model() -> None:
     engine = AlertEngine("p-1", AlertPolicy(risk_alerts=True))
-    young = _calm_assessment(risk={"probability": 0.95, "model_version": "lr-sgd-10",
-                                   "top_features": []})  # fmt: skip
+    young = _calm_assessment(risk=_risk(0.95, 10))
     assert engine.decide(young, T0, T0) == []
-    trained = _calm_assessment(risk={"probability": 0.91, "model_version": "lr-sgd-400",
-                                     "top_features": ["news2_total"]})  # fmt: skip
+    trained = _calm_assessment(risk=_risk(0.91, 400))
     (alert,) = engine.decide(trained, T0 + 60, T0 + 60)
     assert (alert["kind"], alert["severity"]) == ("risk", "medium")
     assert "91%" in alert["summary"]
@@ -213,14 +208,14 @@ def test_risk_alert_only_from_a_trained_model() -> None:
 
 
 def test_risk_alerts_are_off_by_default_and_held_by_the_precision_guard() -> None:
-    risky = {"probability": 0.91, "model_version": "lr-sgd-400", "top_features": []}
+    risky = _risk(0.91, 400)
     assert AlertEngine("p-1").decide(_calm_assessment(risk=risky), T0, T0) == []
     on = AlertPolicy(risk_alerts=True)
-    unproven = _calm_assessment(risk={**risky, "alert_threshold": None})
+    unproven = _calm_assessment(risk=_risk(0.91, 400, threshold=None))
     assert AlertEngine("p-1", on).decide(unproven, T0, T0) == []
-    stricter = _calm_assessment(risk={**risky, "alert_threshold": 0.95})
+    stricter = _calm_assessment(risk=_risk(0.91, 400, threshold=0.95))
     assert AlertEngine("p-1", on).decide(stricter, T0, T0) == []
-    proven = _calm_assessment(risk={**risky, "alert_threshold": 0.85})
+    proven = _calm_assessment(risk=_risk(0.91, 400, threshold=0.85))
     assert [a["kind"] for a in AlertEngine("p-1", on).decide(proven, T0, T0)] == ["risk"]
 
 

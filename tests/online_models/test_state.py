@@ -163,8 +163,8 @@ def test_snapshots_are_labelled_by_outcomes_and_feed_the_risk_model() -> None:
         model.learn_one(x, y)
     assert model.examples == 26
     assessment = s.assess(end + 30 * 3600, model)
-    assert 0.0 <= assessment.risk["probability"] <= 1.0
-    assert assessment.risk["model_version"] == "lr-sgd-26"
+    assert assessment.risk is not None and 0.0 <= assessment.risk.probability <= 1.0
+    assert assessment.risk.model_version == "lr-sgd-26" and assessment.risk.examples == 26
     restored, _ = PatientState.from_bytes(s.to_bytes(), "p-1")
     assert restored.snapshots == s.snapshots
 

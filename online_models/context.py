@@ -1,0 +1,131 @@
+"""Context of a reading: is the patient asleep, active or at rest?
+
+Baselines are kept per context (a sleeping heart rate is not a resting one), NEWS2 scores only
+resting values, and vigorous exercise is not scored at all, so every reading is first placed
+in one of three contexts:
+
+- ``asleep`` inside a sleep interval the device reported, or inside the patient's habitual
+  sleep window (median of their last nights) after ``habitual_quiet_s`` without walking: sleep
+  intervals usually arrive after the night (a morning sync), so the habitual window is what
+  keeps tonight's readings out of the resting baseline;
+- ``active`` within ``active_hold_s`` of a step count averaging ``active_cadence`` steps/min or
+  more over its block (two walking minutes in five at ~100 steps/min; Tudor-Locke C et al.,
+  "How many steps/day are enough? for adults", IJBNPA 2011;8:79);
+- ``rest`` otherwise.
+
+A running cadence (``exercise_cadence``, 130 steps/min) marks vigorous exercise until
+``active_hold_s`` after it. Pure: time is a parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DAY_S", "HALF_DAY_S", "Activity", "ContextPolicy", "habitual_window"]
+
+DAY_S, HALF_DAY_S = 86400.0, 43200.0
+
+
+@dataclass(frozen=True)
+class ContextPolicy:
+    """Hyperparameters of context detection (see the module doc for their sources)."""
+
+    active_cadence: float = 40.0  # steps/min averaged over a step block
+    active_hold_s: float = 600.0  # active (or exercising) this long after such a block
+    exercise_cadence: float = 130.0  # steps/min: running
+    night_gap_s: float = 3600.0  # sleep segments closer than this belong to the same night
+    nights_kept: int = 10
+    habitual_quiet_s: float = 1800.0  # no walking this long inside the usual window: asleep
+    habitual_nights: int = 3  # nights of 3 h or more needed for a habitual window
+
+
+def habitual_window(nights: list[list[float]], needed: int = 3) -> tuple[float, float] | None:
+    """The patient's usual sleep window from their last nights (at least ``needed`` of 3 h or
+    more): median start and end as seconds after noon UTC, so a night does not wrap around
+    midnight.
+
+    >>> night = lambda d, s, e: [d * DAY_S + s * 3600, d * DAY_S + e * 3600]
+    >>> w = habitual_window([night(0, 23, 31), night(1, 22.5, 30), night(2, 23.5, 30.5)])
+    >>> [round(x / 3600, 1) for x in w]   # hours after noon: 23:00 to 06:30
+    [11.0, 18.5]
+    """
+    long_ones = [(a, b) for a, b in nights if b - a >= 3 * 3600][-7:]
+    if len(long_ones) < needed:
+        return None
+    starts = [(a + HALF_DAY_S) % DAY_S for a, _ in long_ones]
+    lengths = [b - a for a, b in long_ones]
+    start = statistics.median(starts)
+    return start, start + statistics.median(lengths)
+
+
+class Activity:
+    """What the patient is doing, from their step counts and sleep reports.
+
+    >>> a = Activity()
+    >>> a.note_steps(300, ts=0.0, end_ts=300.0)     # 60 steps/min over five minutes
+    >>> a.of(600.0), a.of(2000.0), a.exercising(600.0)
+    ('active', 'rest', False)
+    >>> a.note_sleep(10_000.0, 30_000.0)
+    >>> a.of(20_000.0)
+    'asleep'
+    """
+
+    def __init__(self, policy: ContextPolicy | None = None) -> None:
+        self.policy = policy or ContextPolicy()
+        self.sleep_spans: list[list[float]] = []  # recent nights, [start, end] asleep
+        self.habitual: tuple[float, float] | None = None  # from sleep_spans
+        self.active_until = -math.inf
+        self.exercise_until = -math.inf  # vigorous exercise (running) and a while after
+
+    def of(self, ts: float) -> str:
+        """``asleep``, ``active`` or ``rest`` at event time ``ts``."""
+        if any(start <= ts <= end for start, end in self.sleep_spans):
+            return "asleep"
+        if ts <= self.active_until:
+            return "active"
+        window = self.habitual
+        if window is not None and ts - self.active_until > self.policy.habitual_quiet_s:
+            tod = (ts + HALF_DAY_S) % DAY_S
+            if window[0] <= tod <= window[1]:
+                return "asleep"
+        return "rest"
+
+    def exercising(self, ts: float) -> bool:
+        return ts <= self.exercise_until
+
+    def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
+        """A step count over ``ts``..``end_ts``: walking or running sets the context."""
+        policy = self.policy
+        minutes = max(((end_ts or ts) - ts) / 60.0, 1.0)
+        if steps / minutes >= policy.active_cadence:
+            self.active_until = max(self.active_until, (end_ts or ts) + policy.active_hold_s)
+        if steps / minutes >= policy.exercise_cadence:
+            self.exercise_until = max(self.exercise_until, (end_ts or ts) + policy.active_hold_s)
+
+    def note_sleep(self, start: float, end: float) -> None:
+        """Merge a reported sleep segment into nights and update the habitual sleep window."""
+        spans = self.sleep_spans
+        if spans and start - spans[-1][1] <= self.policy.night_gap_s and end >= spans[-1][0]:
+            spans[-1] = [min(spans[-1][0], start), max(spans[-1][1], end)]
+        else:
+            spans.append([start, end])
+            spans.sort()
+        self.sleep_spans = spans[-self.policy.nights_kept :]
+        self.habitual = habitual_window(self.sleep_spans, self.policy.habitual_nights)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "sleep": self.sleep_spans,
+            "active": self.active_until if math.isfinite(self.active_until) else None,
+            "exercise": self.exercise_until if math.isfinite(self.exercise_until) else None,
+        }
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.sleep_spans = data["sleep"]
+        self.habitual = habitual_window(self.sleep_spans, self.policy.habitual_nights)
+        active, exercise = data.get("active"), data.get("exercise")
+        self.active_until = active if active is not None else -math.inf
+        self.exercise_until = exercise if exercise is not None else -math.inf

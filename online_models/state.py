@@ -8,18 +8,15 @@ Time is always a parameter: the state never reads the clock.
 Context of a reading (``asleep``, ``active``, ``rest``, and vigorous exercise) comes from
 ``online_models.context.Activity``, fed with the patient's step counts and sleep reports.
 
-NEWS2 uses, per parameter, the latest value within its validity window (``VALIDITY_S``); for
-heart rate, respiration and SpO2 from a wearable it is the median of the last three readings
-taken at rest or asleep within 15 minutes (two: their mean), so one motion artefact or a brief
-nocturnal dip does not score while a real change is seen in full by its second reading, at
-1-minute and at 5-minute sampling alike. Readings taken while active (walking) do not enter
-NEWS2: the score is defined on resting observations (RCP 2017), and exercise tachycardia and
-tachypnoea are compared with the patient's own active baseline instead. During vigorous
-exercise (a running cadence) and 10 minutes after, vital signs are not scored at all. Baselines
-stop learning while ``learning`` is False (the alert engine sets it during an episode) and while
-a corroborated deviation is present, so a slow deterioration never becomes the new normal; the
-day-level drift (``online_models.drift``) compares today with earlier days for changes too slow
-for that.
+NEWS2 is fed from ``online_models.news2_feed.News2Feed`` (validity windows, median-of-3
+smoothing of resting wearable values, the usual-red-flag rule). Readings taken while active
+(walking) do not enter NEWS2: the score is defined on resting observations (RCP 2017), and
+exercise tachycardia and tachypnoea are compared with the patient's own active baseline
+instead. During vigorous exercise (a running cadence) and 10 minutes after, vital signs are not
+scored at all. Baselines stop learning while ``learning`` is False (the alert engine sets it
+during an episode) and while a corroborated deviation is present, so a slow deterioration never
+becomes the new normal; the day-level drift (``online_models.drift``) compares today with
+earlier days for changes too slow for that.
 
 Readings applied in the last ``REPLAY_WINDOW_S`` of processing time are remembered by a 64-bit
 digest of (signal, event time, value), and a second copy is not applied again. Kafka delivers at
@@ -37,7 +34,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import statistics
 import zlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -51,6 +47,7 @@ from online_models.context import Activity
 from online_models.deviation import Deviation, DeviationResult
 from online_models.drift import DailyDrift, DriftResult
 from online_models.news2 import News2Result, score
+from online_models.news2_feed import SMOOTHED, News2Feed
 from online_models.phenotype import Phenotype
 from online_models.risk import (
     HORIZON_S,
@@ -63,21 +60,9 @@ from online_models.risk import (
 
 STATE_VERSION = 1
 MAGIC = b"VS"
-VALIDITY_S: dict[str, float] = {
-    "respiratory_rate": 900.0,
-    "spo2": 900.0,
-    "heart_rate": 900.0,
-    "systolic_bp": 6 * 3600.0,
-    "body_temperature": 6 * 3600.0,
-    "consciousness": 12 * 3600.0,
-    "supplemental_o2": 24 * 3600.0,
-}
-SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
-SMOOTH_WINDOW_S = 900.0
 NUMERIC = frozenset({"heart_rate", "respiratory_rate", "spo2", "body_temperature",
                      "skin_temperature", "hrv_rmssd", "hrv_sdnn", "systolic_bp"})  # fmt: skip
 REPLAY_WINDOW_S = 900.0
-USUAL_Z = 2.0  # a red NEWS2 parameter this close to the patient's own baseline is their normal
 HYPERCAPNIC = frozenset({"hypercapnic_respiratory_failure", "copd_hypercapnic"})
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -127,7 +112,7 @@ class PatientState:
         self.patient_id = patient_id
         self.profile: dict[str, Any] = {}
         self.latest: dict[str, list[Any]] = {}  # signal -> [value, ts]
-        self.smooth: dict[str, list[list[float]]] = {}  # signal -> last 3 [value, ts]
+        self.feed = News2Feed()  # smoothed resting wearable values for NEWS2
         self.activity = Activity()  # asleep / active / rest, and vigorous exercise
         self.baselines = Baselines()
         self.phenotype = Phenotype()
@@ -238,10 +223,7 @@ class PatientState:
             self.phenotype.learn_one(signal, value, ts, None, context)
             return
         if signal in SMOOTHED and context != "active":  # NEWS2 is a score of resting values
-            recent = self.smooth.setdefault(signal, [])
-            if not recent or ts >= recent[-1][1]:
-                recent.append([value, ts])
-                self.smooth[signal] = [r for r in recent[-3:] if ts - r[1] <= SMOOTH_WINDOW_S]
+            self.feed.add(signal, value, ts)
             self.drift.learn_one(signal, value, ts)
         z, ref = self.baselines.z(signal, value, context)
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
@@ -256,24 +238,11 @@ class PatientState:
 
     # ------------------------------------------------------------------ outputs
     def smoothed(self, signal: str, now: float) -> float | None:
-        """Median of the signal's last readings (see the module doc), None when too old."""
-        recent = self.smooth.get(signal)
-        if not recent or now - recent[-1][1] > VALIDITY_S[signal]:
-            return None
-        return statistics.median(r[0] for r in recent)
+        """Median of the signal's last resting readings (``News2Feed``), None when too old."""
+        return self.feed.smoothed(signal, now)
 
     def news2_inputs(self, now: float) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        for parameter, validity in VALIDITY_S.items():
-            if parameter in SMOOTHED:
-                value = self.smoothed(parameter, now)
-                if value is not None:
-                    values[parameter] = value
-                continue
-            entry = self.latest.get(parameter)
-            if entry is not None and now - entry[1] <= validity:
-                values[parameter] = entry[0]
-        return values
+        return self.feed.inputs(self.latest, now)
 
     def news2(self, now: float) -> News2Result:
         return score(self.news2_inputs(now), scale=spo2_scale(self.profile))  # type: ignore[arg-type]
@@ -326,22 +295,10 @@ class PatientState:
                           usual)  # fmt: skip
 
     def usual(self, news2: News2Result, now: float) -> frozenset[str]:
-        """The red-scoring (3) wearable parameters whose value is usual for this patient: within
-        ``USUAL_Z`` SD of a warm personal baseline of the current context (e.g. a sleeping heart
-        rate of 40 in a patient on beta-blockers whose nights are always like that)."""
-        red = [p for p, sub in news2.subscores.items() if sub == 3 and p in SMOOTHED]
-        if not red:
+        """Red-scoring wearable parameters that are this patient's normal (``News2Feed.usual``)."""
+        if 3 not in news2.subscores.values():
             return frozenset()
-        context = self.context(now)
-        out = set()
-        for parameter in red:
-            value = self.smoothed(parameter, now)
-            if value is None:
-                continue
-            z, ref = self.baselines.z(parameter, value, context)
-            if ref.warm and abs(z) < USUAL_Z:
-                out.add(parameter)
-        return frozenset(out)
+        return self.feed.usual(news2, self.baselines, self.context(now), now)
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (SPEC.md)."""
@@ -367,7 +324,7 @@ class PatientState:
     def to_dict(self) -> dict[str, Any]:
         return {
             "v": STATE_VERSION, "id": self.patient_id, "prof": self.profile,
-            "latest": self.latest, "smooth": self.smooth, **self.activity.to_dict(),
+            "latest": self.latest, **self.feed.to_dict(), **self.activity.to_dict(),
             "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
             "dev": self.deviation.to_dict(), "drift": self.drift.to_dict(),
             "off": {str(p): o for p, o in self.offsets.items()},
@@ -383,7 +340,8 @@ class PatientState:
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> PatientState:
         state = cls(doc["id"], doc.get("prof"))
-        state.latest, state.smooth = doc["latest"], doc["smooth"]
+        state.latest = doc["latest"]
+        state.feed.load(doc)
         state.activity.load(doc)
         state.baselines.load(doc["base"])
         state.phenotype.load(doc["phen"])

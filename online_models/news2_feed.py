@@ -1,0 +1,103 @@
+"""From wearable readings to the inputs of NEWS2 (``online_models.news2``).
+
+NEWS2 (RCP 2017) is a score of *resting spot observations*; a wearable gives a stream. Per
+parameter the feed uses the latest value within its validity window (``VALIDITY_S``); for heart
+rate, respiration and SpO2 it is the median of the last three readings taken at rest or asleep
+within ``SMOOTH_WINDOW_S`` (two: their mean), so one motion artefact or a brief nocturnal dip does
+not score while a real change is seen in full by its second reading, at 1-minute and 5-minute
+sampling alike. Readings taken while active are not fed (the caller decides; see
+``online_models.state``).
+
+The usual-red-flag rule: a single-parameter 3 from a wearable whose value lies within
+``USUAL_Z`` SD of a warm personal baseline of the same context is this patient's normal (e.g. a
+sleeping heart rate of 40 under beta-blockers, night after night); the alert engine does not
+page for it, aggregate bands always do.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from online_models.baselines import Baselines
+from online_models.news2 import News2Result
+
+__all__ = ["SMOOTHED", "USUAL_Z", "VALIDITY_S", "News2Feed"]
+
+VALIDITY_S: dict[str, float] = {
+    "respiratory_rate": 900.0,
+    "spo2": 900.0,
+    "heart_rate": 900.0,
+    "systolic_bp": 6 * 3600.0,
+    "body_temperature": 6 * 3600.0,
+    "consciousness": 12 * 3600.0,
+    "supplemental_o2": 24 * 3600.0,
+}
+SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
+SMOOTH_WINDOW_S = 900.0
+USUAL_Z = 2.0  # a red NEWS2 parameter this close to the patient's own baseline is their normal
+
+
+class News2Feed:
+    """The smoothed wearable parameters of one patient, and NEWS2 inputs from them.
+
+    >>> feed = News2Feed()
+    >>> for minute, hr in enumerate([70, 140, 72]):   # one artefact among resting readings
+    ...     feed.add("heart_rate", hr, ts=minute * 60.0)
+    >>> feed.smoothed("heart_rate", now=180.0)
+    72
+    >>> feed.inputs({"body_temperature": [38.4, 0.0]}, now=180.0)
+    {'heart_rate': 72, 'body_temperature': 38.4}
+    """
+
+    def __init__(self) -> None:
+        self.smooth: dict[str, list[list[float]]] = {}  # signal -> last 3 [value, ts]
+
+    def add(self, signal: str, value: float, ts: float) -> None:
+        """A resting reading of a smoothed parameter (in event-time order; late ones ignored)."""
+        recent = self.smooth.setdefault(signal, [])
+        if not recent or ts >= recent[-1][1]:
+            recent.append([value, ts])
+            self.smooth[signal] = [r for r in recent[-3:] if ts - r[1] <= SMOOTH_WINDOW_S]
+
+    def smoothed(self, signal: str, now: float) -> float | None:
+        """Median of the signal's last readings, None when too old."""
+        recent = self.smooth.get(signal)
+        if not recent or now - recent[-1][1] > VALIDITY_S[signal]:
+            return None
+        return statistics.median(r[0] for r in recent)
+
+    def inputs(self, latest: dict[str, list[Any]], now: float) -> dict[str, Any]:
+        """NEWS2 inputs at ``now``: smoothed wearable values, else the latest valid value."""
+        values: dict[str, Any] = {}
+        for parameter, validity in VALIDITY_S.items():
+            if parameter in SMOOTHED:
+                value = self.smoothed(parameter, now)
+                if value is not None:
+                    values[parameter] = value
+                continue
+            entry = latest.get(parameter)
+            if entry is not None and now - entry[1] <= validity:
+                values[parameter] = entry[0]
+        return values
+
+    def usual(self, news2: News2Result, baselines: Baselines, context: str,
+              now: float) -> frozenset[str]:  # fmt: skip
+        """The red-scoring (3) wearable parameters whose value is usual for this patient: within
+        ``USUAL_Z`` SD of a warm personal baseline of the current context."""
+        red = [p for p, sub in news2.subscores.items() if sub == 3 and p in SMOOTHED]
+        out = set()
+        for parameter in red:
+            value = self.smoothed(parameter, now)
+            if value is None:
+                continue
+            z, ref = baselines.z(parameter, value, context)
+            if ref.warm and abs(z) < USUAL_Z:
+                out.add(parameter)
+        return frozenset(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"smooth": self.smooth}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.smooth = data["smooth"]

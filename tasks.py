@@ -83,7 +83,8 @@ def main(argv: list[str]) -> int:
         return subprocess.run(
             [str(python), "-m", "vigilstream", "evaluate", *args], cwd=ROOT
         ).returncode
-    for check in (["ruff", "check", "."], ["mypy"]):  # lint, then types of the pure core
+    # lint, format (the "# fmt: skip" lines keep their hand layout), types of the pure core
+    for check in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy"]):
         done = subprocess.run([str(python), "-m", *check], cwd=ROOT)
         if done.returncode != 0:
             return done.returncode

@@ -373,8 +373,14 @@ class AlertEngine:
             "opened_at": _iso(episode.opened_at),
             "updated_at": _iso(now),
             "event_time": _iso(event_ts),
-            "summary": summary(episode.kind, episode.severity, status, assessment, device,
-                               self.policy.offline_after_s),
+            "summary": summary(
+                episode.kind,
+                episode.severity,
+                status,
+                assessment,
+                device,
+                self.policy.offline_after_s,
+            ),
             "explanation": explanation(assessment, episode.kind, device),
         }
 

@@ -68,8 +68,11 @@ class Application:
             # (streams.monitor), not when a rebalance asks: no waiting for acks there.
             stream_wait_empty=False,
             # Only the care-team API is served: none of Faust's built-in pages.
-            web_router_enabled=False, web_tables_enabled=False, web_graph_enabled=False,
-            web_stats_enabled=False, web_metrics_enabled=False,
+            web_router_enabled=False,
+            web_tables_enabled=False,
+            web_graph_enabled=False,
+            web_stats_enabled=False,
+            web_metrics_enabled=False,
             web_application_options=web_options(self),
         )
         app = self.faust

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from vigilstream.messages import ReasonCode
+
 
 @dataclass(slots=True)
 class Rejection:
     """Why (part of) a message was rejected: a SPEC.md reason code and a readable detail."""
 
-    reason: str
+    reason: ReasonCode
     detail: str
 
 

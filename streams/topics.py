@@ -174,4 +174,4 @@ def declare_topics(
 
 
 def _short(settings: Settings, name: str) -> str:
-    return name[len(settings.topic_prefix):]
+    return name[len(settings.topic_prefix) :]

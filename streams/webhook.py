@@ -46,7 +46,7 @@ def webhook_key(secret: str) -> bytes:
     (b'hello', b'hello')
     """
     if secret.startswith("whsec_"):
-        return base64.b64decode(secret[len("whsec_"):] + "==")
+        return base64.b64decode(secret[len("whsec_") :] + "==")
     return secret.encode()
 
 
@@ -110,8 +110,9 @@ class WebhookNotifier:
                 delay, error = self.first_backoff_s, ""
                 for attempt in range(1, self.max_attempts + 1):
                     try:
-                        async with session.post(self.url, data=body,
-                                                headers=self.headers(body)) as response:
+                        async with session.post(
+                            self.url, data=body, headers=self.headers(body)
+                        ) as response:
                             if 200 <= response.status < 300:
                                 metrics.webhook.labels("delivered").inc()
                                 break

@@ -225,10 +225,14 @@ def cmd_patient(args: argparse.Namespace) -> int:
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", args.patient_id):
         raise CliError(f"not a patient id: {args.patient_id!r}", code=2)
     done = forget(settings_from(args), args.patient_id)
-    print(f"erased {done['patient']}: checkpoint {'deleted' if done['checkpoint'] else 'absent'}, "
-          f"{done['alerts']} alert(s) deleted, profile tombstone written, owner notified")
-    print("Kafka keeps raw readings, dead letters and alert messages until topic retention "
-          "expires (retention.ms, 7 days by default)")
+    print(
+        f"erased {done['patient']}: checkpoint {'deleted' if done['checkpoint'] else 'absent'}, "
+        f"{done['alerts']} alert(s) deleted, profile tombstone written, owner notified"
+    )
+    print(
+        "Kafka keeps raw readings, dead letters and alert messages until topic retention "
+        "expires (retention.ms, 7 days by default)"
+    )
     return 0
 
 

@@ -9,7 +9,7 @@ misspelt field is an error rather than silently dropped data.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AwareDatetime,
@@ -37,6 +37,8 @@ EventTime = Annotated[
         }
     ),
 ]
+
+
 def _json_number(value: Any) -> Any:
     """Readings carry JSON numbers: ``"72"`` or ``true`` is a schema error, not 72 or 1.0."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -406,7 +408,7 @@ class Suggestion(Message):
     decided_at: EventTime
 
 
-DEADLETTER_REASONS: tuple[str, ...] = (
+ReasonCode = Literal[
     "invalid_json",
     "schema",
     "unknown_signal",
@@ -416,23 +418,15 @@ DEADLETTER_REASONS: tuple[str, ...] = (
     "stale_timestamp",
     "too_large",
     "no_consent",
-)
+]
+"""Why an input was rejected (docs/spec.md, "Dead letter"): one list for code and schema."""
+DEADLETTER_REASONS: tuple[str, ...] = get_args(ReasonCode)
 
 
 class DeadLetter(Message):
     """A rejected input on ``vitals.deadletter``, with its reason and where it came from."""
 
-    reason: Literal[
-        "invalid_json",
-        "schema",
-        "unknown_signal",
-        "unit",
-        "implausible_value",
-        "future_timestamp",
-        "stale_timestamp",
-        "too_large",
-        "no_consent",
-    ]
+    reason: ReasonCode
     detail: str = Field(max_length=1000)
     payload: str = Field(max_length=8192, description="the original, at most 8 KiB")
     source_topic: str

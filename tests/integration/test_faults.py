@@ -106,7 +106,8 @@ def test_redis_paused_20_s_loses_nothing(own_stack: LocalStack, tmp_path: Path) 
         wait_for(lambda: all(readings_of(worker, p) >= READINGS_PER_PATIENT for p in everyone),
                  "every reading folded", 120)  # fmt: skip
         assert {p: readings_of(worker, p) for p in everyone} == dict.fromkeys(
-            everyone, READINGS_PER_PATIENT)
+            everyone, READINGS_PER_PATIENT
+        )
         messages = [v for _, v in read_topic(settings, "alerts", 4, timeout=10)]
         published = {m["alert_id"] for m in messages}
         sick = {m["patient_id"] for m in messages if m["kind"] == "deterioration"}

@@ -76,6 +76,7 @@ def test_consent_profiles_and_duplicates(settings: Settings, worker: WorkerProce
     # current as of the reading's producer timestamp before it judges consent.
     producer.send(raw, reading("p-refused", 70))
     producer.flush()
+
     def both_dead_lettered() -> list[dict] | None:
         dead = [d for _, d in read_topic(settings, "vitals.deadletter", 2, timeout=2)
                 if d["reason"] == "no_consent" or d["source_topic"] == patients]  # fmt: skip

@@ -48,8 +48,11 @@ def test_forget_erases_state_alerts_and_profile(settings: Settings, worker: Work
     from kafka import KafkaProducer
 
     producer = KafkaProducer(**settings.kafka_client_options())
-    producer.send(settings.topic("patients"), key=b"p-000",
-                  value=json.dumps({"patient_id": "p-000", "age": 70, "consent": True}).encode())
+    producer.send(
+        settings.topic("patients"),
+        key=b"p-000",
+        value=json.dumps({"patient_id": "p-000", "age": 70, "consent": True}).encode(),
+    )
     producer.flush()
     produce(settings, cohort(2, time.time() - 3 * 3600))  # p-000 deteriorates, p-001 does not
     alert_id = read_topic(settings, "alerts", 1)[0][1]["alert_id"]
@@ -58,8 +61,12 @@ def test_forget_erases_state_alerts_and_profile(settings: Settings, worker: Work
                  and json.loads(worker.get(f"/api/patients/{p}", "view-tok")[1])["readings"]
                  == READINGS_PER_PATIENT, f"{patient} folded")  # fmt: skip
     wait_for(lambda: worker.get(f"/api/alerts/{alert_id}", "view-tok")[0] == 200, "alert stored")
-    env = {"VIGIL_BROKER": settings.broker, "VIGIL_REDIS_URL": settings.redis_url,
-           "VIGIL_TOPIC_PREFIX": settings.topic_prefix, "VIGIL_STATE_DIR": str(tmp_path)}
+    env = {
+        "VIGIL_BROKER": settings.broker,
+        "VIGIL_REDIS_URL": settings.redis_url,
+        "VIGIL_TOPIC_PREFIX": settings.topic_prefix,
+        "VIGIL_STATE_DIR": str(tmp_path),
+    }
     done = subprocess.run([sys.executable, "-m", "vigilstream", "patient", "forget", "p-000"],
                           capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -72,6 +79,7 @@ def test_forget_erases_state_alerts_and_profile(settings: Settings, worker: Work
     assert worker.get("/api/patients/p-000", "view-tok")[0] == 404
     assert worker.get(f"/api/alerts/{alert_id}", "view-tok")[0] == 404
     assert json.loads(worker.get("/api/patients/p-001", "view-tok")[1])["readings"] == (
-        READINGS_PER_PATIENT)  # the others are untouched
+        READINGS_PER_PATIENT
+    )  # the others are untouched
     profiles = read_topic(settings, "patients", 2, timeout=10)
     assert (b"p-000", None) in [(k, v) for k, v in profiles]

@@ -80,7 +80,8 @@ class TlsProxy(threading.Thread):
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)
         server = self.loop.run_until_complete(
-            asyncio.start_server(self._client, "127.0.0.1", self.port, ssl=self.context))
+            asyncio.start_server(self._client, "127.0.0.1", self.port, ssl=self.context)
+        )
         self.ready.set()
         self.loop.run_forever()
         server.close()

@@ -101,7 +101,8 @@ def test_ack_records_the_person_once(settings: Settings, tmp_path: Path, identit
         assert json.loads(other[1])["feedback"]["verdict"] == "not_actionable"  # the first one
         feedback = read_topic(settings, "alerts.feedback", 1, timeout=15)
         assert [(v["by_sub"], v["by"], v["verdict"]) for _, v in feedback] == [
-            ("u-481", "Nurse u-481", "not_actionable")]
+            ("u-481", "Nurse u-481", "not_actionable")
+        ]
         stored = worker.get(f"/api/alerts/{alert_id}", token="view-tok")[1]
         assert json.loads(stored)["ack"]["by_sub"] == "u-481"
         audit = worker.get("/api/audit", token=nurse)[1]

@@ -34,7 +34,8 @@ def test_every_topic_is_declared_with_the_configured_partitions(
     assert again.created == () and again.topic_ids == layout.topic_ids
     found = describe(settings, [settings.topic(t) for t in CONTRACT_TOPICS])
     assert {n: d["partitions"] for n, d in found.items()} == {
-        settings.topic(t): wanted for t in CONTRACT_TOPICS}
+        settings.topic(t): wanted for t in CONTRACT_TOPICS
+    }
 
 
 def test_the_worker_declares_topics_with_default_partitions(

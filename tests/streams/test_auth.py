@@ -38,7 +38,9 @@ def test_a_valid_jwt_names_the_person_and_role(auth: Authenticator, key) -> None
     assert auth.authorize(sign(key), "clinician") == Principal("u-1", "clinician", "Ada")
     assert auth.authorize(sign(key, roles=["viewer", "nurse"]), "viewer").role == "viewer"
     assert auth.authorize(sign(key, roles="viewer"), "clinician") == (
-        403, "this needs the clinician role")
+        403,
+        "this needs the clinician role",
+    )
 
 
 @pytest.mark.parametrize("claims", [
@@ -54,7 +56,9 @@ def test_a_jwt_signed_by_another_key_or_without_role(auth: Authenticator, key) -
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     assert auth.authorize(sign(other), "viewer")[0] == 401
     assert auth.authorize(sign(key, roles=["nurse"]), "viewer") == (
-        403, "the token carries no vigilstream role")
+        403,
+        "the token carries no vigilstream role",
+    )
 
 
 def test_static_tokens_are_recorded_as_a_digest(auth: Authenticator) -> None:

@@ -50,11 +50,24 @@ def webhook_key(secret: str) -> bytes:
     return secret.encode()
 
 
+def message_id(alert: dict[str, object]) -> str:
+    """``webhook-id`` of an alert message: the same for retries and for a replay of the same
+    change after a crash (it names the episode's change, not the delivery), so receivers
+    drop repeats.
+
+    >>> message_id({"alert_id": "a-1", "status": "open", "severity": "high",
+    ...             "event_time": "2026-11-27T08:15:00Z"})
+    'msg_f85460a45eca10819d655e68ac91a297'
+    """
+    change = f"{alert['alert_id']}|{alert['status']}|{alert['severity']}|{alert['event_time']}"
+    return "msg_" + hashlib.sha256(change.encode()).hexdigest()[:32]
+
+
 def standard_headers(key: bytes, body: bytes, now: datetime) -> dict[str, str]:
     """``webhook-id``, ``webhook-timestamp`` and ``webhook-signature`` for one delivery."""
     from standardwebhooks.webhooks import Webhook
 
-    msg_id = "msg_" + hashlib.sha256(body).hexdigest()[:32]
+    msg_id = message_id(orjson.loads(body))
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(now.timestamp())),

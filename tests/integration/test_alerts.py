@@ -78,7 +78,11 @@ def test_failover_keeps_the_episode_and_its_alert_id(settings: Settings, tmp_pat
             if alerts and alerts[-1]["status"] == "resolved":
                 break
         assert len({a["alert_id"] for a in alerts}) == 1  # no second alert after the failover
-        assert [a["status"] for a in alerts].count("open") == 1
+        # Delivery is at least once: a replay after the crash may publish the opening again,
+        # but as the same message of the same episode (same id, event time and severity).
+        opens = {(a["alert_id"], a["event_time"], a["severity"]) for a in alerts
+                 if a["status"] == "open"}  # fmt: skip
+        assert len(opens) == 1
         assert alerts[-1]["status"] == "resolved"
     finally:
         second.stop()

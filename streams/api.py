@@ -52,36 +52,35 @@ class AuditTrail:
         return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in rows]
 
 
-def register(application: Application) -> None:
-    app, settings = application.faust, application.settings
-    auth = Authenticator(settings.tokens, settings.jwt_jwks, settings.jwt_issuer,
-                         settings.jwt_audience, settings.jwt_role_claim)  # fmt: skip
-    store = application.alert_store
-    audit = AuditTrail(application)
+class CareTeamApi:
+    """The routes of the care-team API; each handler is a method, ``register`` binds them."""
 
-    async def caller(view: Any, request: Any, role: str, action: str,
+    def __init__(self, application: Application) -> None:
+        settings = application.settings
+        self.application = application
+        self.auth = Authenticator(settings.tokens, settings.jwt_jwks, settings.jwt_issuer,
+                                  settings.jwt_audience, settings.jwt_role_claim)  # fmt: skip
+        self.store = application.alert_store
+        self.audit = AuditTrail(application)
+
+    async def caller(self, view: Any, request: Any, role: str, action: str,
                      resource: str) -> Principal | Any:  # fmt: skip
         """The authorized principal (recorded in the audit trail), or the error response."""
-        who = auth.authorize(request.headers.get("Authorization"), role)
+        who = self.auth.authorize(request.headers.get("Authorization"), role)
         if isinstance(who, tuple):
             return error(view, *who)
-        await audit.record(who, action, resource)
+        await self.audit.record(who, action, resource)
         return who
 
-    def denied(view: Any, request: Any, role: str) -> Any | None:
-        who = auth.authorize(request.headers.get("Authorization"), role)
-        return error(view, *who) if isinstance(who, tuple) else None
-
-    @app.page("/api/patients/{patient_id}")
-    async def patient(web: Any, request: Any, patient_id: str) -> Any:
-        pseudonym = application.pseudonym
+    async def patient(self, web: Any, request: Any, patient_id: str) -> Any:
+        application, pseudonym = self.application, self.application.pseudonym
         # With pseudonyms on, a program's own patient id is personal data: clinicians only.
-        needed = "clinician" if pseudonym.enabled and not pseudonym.is_pseudonym(patient_id) \
-            else "viewer"  # fmt: skip
-        who = await caller(web, request, needed, "view_patient", pseudonym(patient_id))
+        own_id = pseudonym.enabled and not pseudonym.is_pseudonym(patient_id)
+        role = "clinician" if own_id else "viewer"
+        patient_id = pseudonym(patient_id)
+        who = await self.caller(web, request, role, "view_patient", patient_id)
         if not isinstance(who, Principal):
             return who
-        patient_id = pseudonym(patient_id)
         state = application.registry.states.get(patient_id)
         source = "live"
         if state is None:  # owned by another worker, or not seen since a restart
@@ -92,14 +91,13 @@ def register(application: Application) -> None:
             source = "checkpoint"
         snapshot = state.snapshot(time.time(), application.risk_model)
         snapshot["open_alerts"] = [
-            a for a in await store.list("open", None) if a["patient_id"] == patient_id
+            a for a in await self.store.list("open", None) if a["patient_id"] == patient_id
         ]
         snapshot["source"] = source
         return web.json(snapshot)
 
-    @app.page("/api/alerts")
-    async def alerts(web: Any, request: Any) -> Any:
-        who = await caller(web, request, "viewer", "list_alerts", request.query_string[:200])
+    async def alerts(self, web: Any, request: Any) -> Any:
+        who = await self.caller(web, request, "viewer", "list_alerts", request.query_string[:200])
         if not isinstance(who, Principal):
             return who
         status, severity = request.query.get("status"), request.query.get("severity")
@@ -107,66 +105,84 @@ def register(application: Application) -> None:
             return error(web, 422, f"status must be one of {', '.join(STATUSES)}")
         if severity is not None and severity not in SEVERITIES:
             return error(web, 422, f"severity must be one of {', '.join(SEVERITIES)}")
-        return web.json({"alerts": await store.list(status, severity)})
+        return web.json({"alerts": await self.store.list(status, severity)})
 
-    @app.page("/api/alerts/{alert_id}")
-    async def alert(web: Any, request: Any, alert_id: str) -> Any:
-        who = await caller(web, request, "viewer", "view_alert", alert_id)
+    async def alert(self, web: Any, request: Any, alert_id: str) -> Any:
+        who = await self.caller(web, request, "viewer", "view_alert", alert_id)
         if not isinstance(who, Principal):
             return who
-        found = await store.get(alert_id)
+        found = await self.store.get(alert_id)
         return web.json(found) if found is not None else error(web, 404, "no such alert")
 
-    @app.page("/api/alerts/{alert_id}/ack")
-    class Ack(View):
-        async def post(self, request: Any, alert_id: str) -> Any:
-            who = auth.authorize(request.headers.get("Authorization"), "clinician")
-            if isinstance(who, tuple):
-                return error(self, *who)
-            try:
-                body = orjson.loads(await request.read())
-            except orjson.JSONDecodeError:
-                return error(self, 422, "body is not JSON")
-            found = await store.get(alert_id)
-            if found is None:
-                return error(self, 404, "no such alert")
-            try:
-                feedback = Feedback.model_validate({
-                    **(body if isinstance(body, dict) else {"verdict": None}),
-                    "alert_id": alert_id, "by": who.name or who.subject, "by_sub": who.subject,
-                    "patient_id": found["patient_id"], "at": datetime.now(UTC),
-                })  # fmt: skip
-            except ValidationError as exc:
-                return error(self, 422, describe_error(exc))
-            doc = feedback.model_dump(mode="json")
-            if not await store.acknowledge(alert_id, doc):  # the verdict is given once
-                first = (await store.get(alert_id) or {}).get("ack")
-                return self.json({"acknowledged": alert_id, "feedback": first,
-                                  "already_acknowledged": True})  # fmt: skip
-            await application.topics.feedback.send(key=alert_id.encode(), value=orjson.dumps(doc))
-            await audit.record(who, "acknowledge", alert_id)
-            return self.json({"acknowledged": alert_id, "feedback": doc})
+    async def acknowledge(self, view: Any, request: Any, alert_id: str) -> Any:
+        """A clinician's verdict, given once; written to ``alerts.feedback`` and audited."""
+        who = self.auth.authorize(request.headers.get("Authorization"), "clinician")
+        if isinstance(who, tuple):
+            return error(view, *who)
+        try:
+            body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return error(view, 422, "body is not JSON")
+        found = await self.store.get(alert_id)
+        if found is None:
+            return error(view, 404, "no such alert")
+        try:
+            feedback = Feedback.model_validate({
+                **(body if isinstance(body, dict) else {"verdict": None}),
+                "alert_id": alert_id, "by": who.name or who.subject, "by_sub": who.subject,
+                "patient_id": found["patient_id"], "at": datetime.now(UTC),
+            })  # fmt: skip
+        except ValidationError as exc:
+            return error(view, 422, describe_error(exc))
+        doc = feedback.model_dump(mode="json")
+        if not await self.store.acknowledge(alert_id, doc):  # the verdict is given once
+            first = (await self.store.get(alert_id) or {}).get("ack")
+            return view.json({"acknowledged": alert_id, "feedback": first,
+                              "already_acknowledged": True})  # fmt: skip
+        feedback_topic = self.application.topics.feedback
+        await feedback_topic.send(key=alert_id.encode(), value=orjson.dumps(doc))
+        await self.audit.record(who, "acknowledge", alert_id)
+        return view.json({"acknowledged": alert_id, "feedback": doc})
 
-    @app.page("/api/identity/{alias}")
-    async def identity(web: Any, request: Any, alias: str) -> Any:
+    async def identity(self, web: Any, request: Any, alias: str) -> Any:
         """The program's own id behind a pseudonym (clinicians only; audited)."""
-        who = await caller(web, request, "clinician", "resolve_identity", alias)
+        who = await self.caller(web, request, "clinician", "resolve_identity", alias)
         if not isinstance(who, Principal):
             return who
-        real = await application.identities.resolve(alias)
+        real = await self.application.identities.resolve(alias)
         if real is None:
             return error(web, 404, "no such pseudonym")
         return web.json({"patient_id": alias, "identity": real})
 
-    @app.page("/api/audit")
-    async def audit_trail(web: Any, request: Any) -> Any:
-        if (refusal := denied(web, request, "clinician")) is not None:
-            return refusal
-        return web.json({"entries": await audit.recent()})
+    async def audit_trail(self, web: Any, request: Any) -> Any:
+        who = self.auth.authorize(request.headers.get("Authorization"), "clinician")
+        if isinstance(who, tuple):
+            return error(web, *who)
+        return web.json({"entries": await self.audit.recent()})
 
-    @app.page("/api/openapi.json")
-    async def openapi(web: Any, request: Any) -> Any:
+    async def openapi(self, web: Any, request: Any) -> Any:
         return web.json(OPENAPI)
+
+    def register(self) -> None:
+        app, api = self.application.faust, self
+
+        class Ack(View):
+            async def post(self, request: Any, alert_id: str) -> Any:
+                return await api.acknowledge(self, request, alert_id)
+
+        app.page("/api/patients/{patient_id}")(self.patient)
+        app.page("/api/alerts")(self.alerts)
+        app.page("/api/alerts/{alert_id}")(self.alert)
+        app.page("/api/alerts/{alert_id}/ack")(Ack)
+        app.page("/api/identity/{alias}")(self.identity)
+        app.page("/api/audit")(self.audit_trail)
+        app.page("/api/openapi.json")(self.openapi)
+
+
+def register(application: Application) -> CareTeamApi:
+    api = CareTeamApi(application)
+    api.register()
+    return api
 
 
 def _bearer(role: str) -> dict[str, Any]:

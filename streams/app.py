@@ -46,14 +46,32 @@ class Application:
 
     def __init__(self, settings: Settings, layout: TopicLayout | None = None) -> None:
         from streams.watchdog import Progress
-        from streams.web import web_options
 
         self.settings = settings
         self.layout = layout
         self.metrics = Metrics()
         self.progress = Progress()
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        self.faust = faust_app(
+        self.faust = self._faust_app()
+        self.topics = self._topics()
+        self.redis = aioredis.from_url(
+            settings.redis_url, socket_timeout=2.0, **settings.redis_options()
+        )
+        key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
+        self.pseudonym = Pseudonymizer(key)
+        self.identities = IdentityMap(self.redis, settings.topic_prefix, self.pseudonym,
+                                      self.metrics)  # fmt: skip
+        self.progress_topics = {
+            self.topics.raw.get_topic_name(), self.topics.clean.get_topic_name(),
+            self.topics.alerts.get_topic_name(),
+        }  # fmt: skip
+        self._wire()
+
+    def _faust_app(self) -> faust.App:
+        from streams.web import web_options
+
+        settings = self.settings
+        return faust_app(
             settings,
             f"{settings.topic_prefix}vigilstream",
             broker_credentials=_credentials(settings),
@@ -75,21 +93,22 @@ class Application:
             web_metrics_enabled=False,
             web_application_options=web_options(self),
         )
-        app = self.faust
-        self.topics = Topics(
-            raw=app.topic(settings.topic("vitals.raw")),
-            clean=app.topic(settings.topic("vitals.clean")),
-            deadletter=app.topic(settings.topic("vitals.deadletter")),
-            patients=app.topic(settings.topic("patients"), compacting=True),
-            outcomes=app.topic(settings.topic("outcomes")),
-            alerts=app.topic(settings.topic("alerts")),
-            feedback=app.topic(settings.topic("alerts.feedback")),
-            webhook_deadletter=app.topic(settings.topic("alerts.webhook.deadletter")),
-        )
-        self.redis = aioredis.from_url(
-            settings.redis_url, socket_timeout=2.0, **settings.redis_options()
+
+    def _topics(self) -> Topics:
+        app, topic = self.faust, self.settings.topic
+        return Topics(
+            raw=app.topic(topic("vitals.raw")),
+            clean=app.topic(topic("vitals.clean")),
+            deadletter=app.topic(topic("vitals.deadletter")),
+            patients=app.topic(topic("patients"), compacting=True),
+            outcomes=app.topic(topic("outcomes")),
+            alerts=app.topic(topic("alerts")),
+            feedback=app.topic(topic("alerts.feedback")),
+            webhook_deadletter=app.topic(topic("alerts.webhook.deadletter")),
         )
 
+    def _wire(self) -> None:
+        """Agents, timers and web views, each module attaching its own."""
         from streams import (
             alert_store,
             feedback,
@@ -102,16 +121,7 @@ class Application:
             webhook,
         )
 
-        self.alert_store = alert_store.AlertStore(self.redis, settings.topic_prefix)
-        key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
-        self.pseudonym = Pseudonymizer(key)
-        self.identities = IdentityMap(self.redis, settings.topic_prefix, self.pseudonym,
-                                      self.metrics)  # fmt: skip
-        self.progress_topics = {
-            self.topics.raw.get_topic_name(), self.topics.clean.get_topic_name(),
-            self.topics.alerts.get_topic_name(),
-        }  # fmt: skip
-
+        self.alert_store = alert_store.AlertStore(self.redis, self.settings.topic_prefix)
         self.profiles = profiles.register(self)
         ingest.register(self)
         outcomes.register(self)
@@ -122,17 +132,17 @@ class Application:
         self.registry, self.risk_model = self.monitor.registry, self.monitor.model
         watchdog.register(self)
         web.register(self)
+        self.faust.task(self._quiet_library_loggers)
 
-        @app.task
-        async def quiet_library_loggers() -> None:
-            """Faust, mode and aiokafka loggers are left at DEBUG behind a WARNING handler, so
-            every send built a log record that was then thrown away (~3 % of the worker's
-            CPU, measured with py-spy). Give them the configured level instead."""
-            level = settings.log_level.upper()
-            for name in ("faust", "mode", "aiokafka"):
-                logging.getLogger(name).setLevel(level)
-            # kafka-python (the watchdog's admin client) narrates every connection at INFO.
-            logging.getLogger("kafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
+    async def _quiet_library_loggers(self) -> None:
+        """Faust, mode and aiokafka loggers are left at DEBUG behind a WARNING handler, so
+        every send built a log record that was then thrown away (~3 % of the worker's CPU,
+        measured with py-spy). Give them the configured level instead."""
+        level = self.settings.log_level.upper()
+        for name in ("faust", "mode", "aiokafka"):
+            logging.getLogger(name).setLevel(level)
+        # kafka-python (the watchdog's admin client) narrates every connection at INFO.
+        logging.getLogger("kafka").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
     def layout_id(self, topic: str) -> str | None:
         """The topic id the broker gave ``topic`` when the worker started, if known."""

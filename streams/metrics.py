@@ -27,7 +27,13 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
-        r = self.registry
+        self._ingest(self.registry)
+        self._models(self.registry)
+        self._alerts(self.registry)
+        self._operations(self.registry)
+
+    def _ingest(self, r: CollectorRegistry) -> None:
+        """Ingest: what arrives and what is rejected."""
         self.readings = Counter(
             "vigil_readings", "Normalized readings accepted at ingest",
             ["signal", "source_format"], registry=r,
@@ -45,6 +51,8 @@ class Metrics:
             buckets=_PROCESS_BUCKETS, registry=r,
         )  # fmt: skip
 
+    def _models(self, r: CollectorRegistry) -> None:
+        """Patient models and their checkpoints."""
         self.model_updates = Counter(
             "vigil_model_updates", "Readings folded into patient models", registry=r
         )
@@ -85,6 +93,8 @@ class Metrics:
             "vigil_outcomes", "Outcome events applied to patient models", ["kind"], registry=r
         )
 
+    def _alerts(self, r: CollectorRegistry) -> None:
+        """Alerts, verdicts and webhooks."""
         self.alerts = Counter(
             "vigil_alerts", "Alert messages published", ["kind", "severity"], registry=r
         )
@@ -110,6 +120,8 @@ class Metrics:
             "vigil_webhook_deliveries", "Webhook deliveries by outcome", ["outcome"], registry=r
         )
 
+    def _operations(self, r: CollectorRegistry) -> None:
+        """Operations: dependencies, progress, privacy, access."""
         self.profiles = Gauge(
             "vigil_profiles_known", "Patient profiles this worker has read from patients",
             registry=r,

@@ -10,6 +10,7 @@ a JSON 404, whatever Faust or aiohttp would have answered; every error is JSON
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web as aioweb
@@ -19,13 +20,14 @@ from streams.auth import FailureLimiter
 if TYPE_CHECKING:
     from streams.app import Application
 
+log = logging.getLogger(__name__)
 PROMETHEUS_TEXT = "text/plain; version=0.0.4"
 PUBLIC = frozenset({"/health", "/metrics", "/api/openapi.json", "/api/docs"})
 SERVED_PREFIXES = ("/api/", "/board")
 MAX_BODY_BYTES = 64 * 1024
 ERROR_NAMES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
                405: "method_not_allowed", 413: "too_large", 422: "unprocessable",
-               429: "too_many_requests"}  # fmt: skip
+               429: "too_many_requests", 500: "internal", 503: "unavailable"}  # fmt: skip
 
 
 def json_error(status: int, detail: str) -> aioweb.Response:
@@ -50,6 +52,10 @@ def web_options(application: Application) -> dict[str, Any]:
                 response = await handler(request)
             except aioweb.HTTPException as exc:
                 response = json_error(exc.status, exc.reason)
+            except Exception as exc:  # Redis away mid-request, or a defect: still JSON
+                log.warning("request failed: %s", type(exc).__name__)
+                unavailable = type(exc).__module__.startswith("redis")
+                response = json_error(503 if unavailable else 500, type(exc).__name__)
             if response.status == 401:
                 limiter.fail(request.remote or "?")
                 application.metrics.auth_failures.inc()

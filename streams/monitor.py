@@ -27,7 +27,7 @@ from online_models.risk import RiskModel
 from online_models.state import PatientState
 from streams.failure import retry_until_done
 from streams.registry import PatientRegistry
-from streams.storage import RedisStateStore
+from streams.storage import RedisStateStore, StateStore
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -80,15 +80,16 @@ def event_time(alert: dict[str, Any]) -> float:
 class Monitor:
     """The monitor's logic between Faust and the pure core; every part is a method."""
 
-    def __init__(self, application: Application) -> None:
+    def __init__(self, application: Application, store: StateStore | None = None) -> None:
         settings = application.settings
         self.application = application
         self.metrics = application.metrics
         self.engines = AlertEngines(AlertPolicy(
             escalate_after_s=settings.escalate_after_s, offline_after_s=settings.offline_after_s,
             risk_alerts=settings.risk_alerts))  # fmt: skip
+        store = store or RedisStateStore(application.redis, settings.topic_prefix)
         self.registry = PatientRegistry(
-            RedisStateStore(application.redis, settings.topic_prefix), self.metrics,
+            store, self.metrics,
             self.engines.save_into, log_id=application.layout_id("vitals.clean"),
         )  # fmt: skip
         self.model = RiskModel()

@@ -35,6 +35,21 @@ WARM_SPAN_S = 24 * 3600.0
 CLIP_SD = 4.0
 CONTEXT_SIGNALS = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd"})
 
+
+@dataclass(frozen=True)
+class BaselinePolicy:
+    """Hyperparameters of the personal baselines (see the module doc)."""
+
+    tau_s: float = TAU_S  # memory of the exponentially weighted statistics, event time
+    max_weight_s: float = MAX_WEIGHT_S
+    first_weight_s: float = FIRST_WEIGHT_S
+    warm_n: int = WARM_N
+    warm_span_s: float = WARM_SPAN_S
+    clip_sd: float = CLIP_SD  # a warm baseline learns values clipped to this many SD
+
+
+DEFAULT_POLICY = BaselinePolicy()
+
 # Below these, a "personal SD" is sensor resolution, not physiology: z would explode.
 SD_FLOOR: dict[str, float] = {
     "heart_rate": 3.0,
@@ -66,15 +81,15 @@ class EWStats:
     last_ts: float = 0.0
     weight: float = 0.0  # decayed sum of reading weights, in seconds
 
-    def learn_one(self, x: float, ts: float, tau_s: float = TAU_S) -> None:
+    def learn_one(self, x: float, ts: float, policy: BaselinePolicy = DEFAULT_POLICY) -> None:
         if self.n == 0:
             self.mean, self.var, self.n = float(x), 0.0, 1
             self.first_ts = self.last_ts = ts
-            self.weight = FIRST_WEIGHT_S
+            self.weight = policy.first_weight_s
             return
         dt = max(0.0, ts - self.last_ts)
-        w = min(max(dt, 1.0), MAX_WEIGHT_S)
-        self.weight = self.weight * math.exp(-dt / tau_s) + w
+        w = min(max(dt, 1.0), policy.max_weight_s)
+        self.weight = self.weight * math.exp(-dt / policy.tau_s) + w
         alpha = w / self.weight
         diff = x - self.mean
         incr = alpha * diff
@@ -88,9 +103,8 @@ class EWStats:
     def sd(self) -> float:
         return math.sqrt(self.var) if self.var > 0 else 0.0
 
-    @property
-    def warm(self) -> bool:
-        return self.n >= WARM_N and self.last_ts - self.first_ts >= WARM_SPAN_S
+    def is_warm(self, policy: BaselinePolicy = DEFAULT_POLICY) -> bool:
+        return self.n >= policy.warm_n and self.last_ts - self.first_ts >= policy.warm_span_s
 
     def to_list(self) -> list[float]:
         return [self.mean, self.var, self.n, self.first_ts, self.last_ts, round(self.weight, 1)]
@@ -125,7 +139,9 @@ class Baselines:
     (True, 59)
     """
 
-    def __init__(self, age: int | None = None, sex: str | None = None) -> None:
+    def __init__(self, age: int | None = None, sex: str | None = None,
+                 policy: BaselinePolicy | None = None) -> None:  # fmt: skip
+        self.policy = policy or DEFAULT_POLICY
         self.age = age
         self.sex = sex
         self.hypercapnic = False  # SpO2 prior from the NEWS2 scale-2 target range
@@ -139,16 +155,16 @@ class Baselines:
         stats = self.stats.get(self.key(signal, context))
         if stats is None:
             stats = self.stats[self.key(signal, context)] = EWStats()
-        if stats.warm:
-            limit = CLIP_SD * max(stats.sd, SD_FLOOR.get(signal, 0.0))
+        if stats.is_warm(self.policy):
+            limit = self.policy.clip_sd * max(stats.sd, SD_FLOOR.get(signal, 0.0))
             x = min(max(x, stats.mean - limit), stats.mean + limit)
-        stats.learn_one(x, ts)
+        stats.learn_one(x, ts, self.policy)
 
     def reference(self, signal: str, context: str = "rest") -> Reference:
         key = self.key(signal, context)
         stats = self.stats.get(key)
         floor = SD_FLOOR.get(signal, 0.0)
-        if stats is not None and stats.warm:
+        if stats is not None and stats.is_warm(self.policy):
             return Reference(stats.mean, max(stats.sd, floor), stats.n, True, key)
         prior: Prior = population_prior(signal, context, self.age, self.sex, self.hypercapnic)
         return Reference(prior.mean, max(prior.sd, floor), stats.n if stats else 0, False, key)
@@ -171,7 +187,12 @@ class Baselines:
         names, is the resting baseline.
         """
         out = {
-            key: {"mean": round(s.mean, 2), "sd": round(s.sd, 2), "n": s.n, "warm": s.warm}
+            key: {
+                "mean": round(s.mean, 2),
+                "sd": round(s.sd, 2),
+                "n": s.n,
+                "warm": s.is_warm(self.policy),
+            }
             for key, s in sorted(self.stats.items())
         }
         for signal in CONTEXT_SIGNALS:

@@ -35,6 +35,19 @@ CONTEXTUAL = frozenset({"skin_temperature"})
 Z_CONTEXTUAL = 3.0
 
 
+@dataclass(frozen=True)
+class DeviationPolicy:
+    """Hyperparameters of corroborated personal deviation (see the module doc)."""
+
+    tau_s: float = TAU_S  # smoothing of each signal's z, event time
+    z_corroborate: float = Z_CORROBORATE
+    z_sustained: float = Z_SUSTAINED
+    anomaly_corroborate: float = ANOMALY_CORROBORATE
+    sustain_s: float = SUSTAIN_S
+    stale_s: float = STALE_S
+    z_contextual: float = Z_CONTEXTUAL
+
+
 @dataclass(slots=True)
 class SignalDeviation:
     """Smoothed z of one signal and what it was computed from (for the explanation)."""
@@ -76,7 +89,8 @@ class Deviation:
     False
     """
 
-    def __init__(self) -> None:
+    def __init__(self, policy: DeviationPolicy | None = None) -> None:
+        self.policy = policy or DeviationPolicy()
         self.signals: dict[str, SignalDeviation] = {}
 
     def learn_one(self, signal: str, z: float, value: float, mean: float, sd: float, n: int,
@@ -87,35 +101,38 @@ class Deviation:
         if current is None:
             current = self.signals[signal] = SignalDeviation(z, ts, None, value, mean, sd, n)
         elif ts >= current.ts:
-            alpha = 1.0 - math.exp(-(ts - current.ts) / TAU_S) if ts > current.ts else 0.2
+            tau_s = self.policy.tau_s
+            alpha = 1.0 - math.exp(-(ts - current.ts) / tau_s) if ts > current.ts else 0.2
             current.zs += alpha * (z - current.zs)
             current.ts = ts
             current.value, current.mean, current.sd, current.n = value, mean, sd, n
         else:
             return  # a late reading does not rewrite the present
-        if current.concern() >= Z_SUSTAINED:
+        if current.concern() >= self.policy.z_sustained:
             if current.above_since is None:
                 current.above_since = ts
         else:
             current.above_since = None
 
     def score(self, now: float, anomaly: float = 0.0) -> DeviationResult:
-        fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= STALE_S]
+        policy = self.policy
+        fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= policy.stale_s]
         concerning = sorted((s.concern(), name) for name, s in fresh)
         concerning.reverse()
         strong = [c for c in concerning
-                  if c[0] >= (Z_CONTEXTUAL if c[1] in CONTEXTUAL else Z_CORROBORATE)]  # fmt: skip
+                  if c[0] >= (policy.z_contextual if c[1] in CONTEXTUAL
+                              else policy.z_corroborate)]  # fmt: skip
         if not any(name not in CONTEXTUAL for _, name in strong):
             strong = []  # skin temperature never corroborates on its own
         sustained = [
             (c, name) for name, s in fresh
             if name not in CONTEXTUAL
-            and (c := s.concern()) >= Z_SUSTAINED and s.above_since is not None
-            and now - s.above_since >= SUSTAIN_S
+            and (c := s.concern()) >= policy.z_sustained and s.above_since is not None
+            and now - s.above_since >= policy.sustain_s
         ]  # fmt: skip
         if len(strong) >= 2:
             score, corroborated = strong[1][0], True
-        elif strong and anomaly >= ANOMALY_CORROBORATE:
+        elif strong and anomaly >= policy.anomaly_corroborate:
             score, corroborated = strong[0][0], True
         elif sustained:
             score, corroborated = max(sustained)[0], True
@@ -124,14 +141,15 @@ class Deviation:
         explanation = [
             {"signal": name, "value": s.value, "baseline_mean": round(s.mean, 2),
              "baseline_sd": round(s.sd, 2), "z": round(s.zs, 2), "n": s.n}
-            for c, name in concerning if c >= Z_CORROBORATE
+            for c, name in concerning if c >= policy.z_corroborate
             for s in (self.signals[name],)
         ]  # fmt: skip
         return DeviationResult(round(score, 2), corroborated, explanation)
 
     def current_z(self, now: float) -> dict[str, float]:
         """Smoothed z of each signal seen in the last 30 minutes."""
-        return {name: round(s.zs, 3) for name, s in self.signals.items() if now - s.ts <= STALE_S}
+        stale_s = self.policy.stale_s
+        return {name: round(s.zs, 3) for name, s in self.signals.items() if now - s.ts <= stale_s}
 
     def to_dict(self) -> dict[str, Any]:
         return {name: s.to_list() for name, s in self.signals.items()}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import bisect
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from online_models.context import DAY_S
@@ -34,6 +35,16 @@ SEDENTARY_BOUT_S = 30 * 60.0
 LOW_HR_N = 20
 TREND_FEATURES = ("resting_hr", "hrv", "steps", "active_min", "sleep_min", "coverage")
 ASLEEP_STAGES = frozenset({"light", "deep", "rem", "asleep"})
+
+
+@dataclass(frozen=True)
+class PhenotypePolicy:
+    """Hyperparameters of the digital phenotype (see the module doc)."""
+
+    keep_days: int = KEEP_DAYS
+    moderate_cadence: float = MODERATE_CADENCE
+    sedentary_bout_s: float = SEDENTARY_BOUT_S
+    low_hr_n: int = LOW_HR_N  # lowest resting heart rates kept per day for the resting HR
 
 
 class Day:
@@ -104,7 +115,8 @@ class Phenotype:
     (6600, 60.0, 60)
     """
 
-    def __init__(self) -> None:
+    def __init__(self, policy: PhenotypePolicy | None = None) -> None:
+        self.policy = policy or PhenotypePolicy()
         self.days: dict[int, Day] = {}
         self.hourly_steps: dict[int, int] = {}  # epoch hour -> steps, last 7 days
         self.sed_start: float | None = None  # start of the current run of step-free minutes
@@ -113,7 +125,7 @@ class Phenotype:
 
     def _day(self, ts: float) -> Day | None:
         index = int(ts // DAY_S)
-        if index < self.latest_day - KEEP_DAYS:
+        if index < self.latest_day - self.policy.keep_days:
             return None  # older than what we keep
         if index > self.latest_day:
             self.latest_day = index
@@ -126,7 +138,8 @@ class Phenotype:
         return day
 
     def _prune(self) -> None:
-        for index in [i for i in self.days if i < self.latest_day - KEEP_DAYS]:
+        keep = self.policy.keep_days
+        for index in [i for i in self.days if i < self.latest_day - keep]:
             del self.days[index]
         for index, day in self.days.items():
             if index < self.latest_day - 1 and day.wear:
@@ -145,9 +158,9 @@ class Phenotype:
         if day.wear or not day.wear_min:
             day.wear |= 1 << int((ts % DAY_S) // 60)
         if signal == "heart_rate" and context == "rest":
-            if len(day.hr_low) < LOW_HR_N or value < day.hr_low[-1]:
+            if len(day.hr_low) < self.policy.low_hr_n or value < day.hr_low[-1]:
                 bisect.insort(day.hr_low, float(value))
-                del day.hr_low[LOW_HR_N:]
+                del day.hr_low[self.policy.low_hr_n :]
         elif signal == "hrv_rmssd":
             day.hrv_sum += value
             day.hrv_n += 1
@@ -159,7 +172,7 @@ class Phenotype:
     def _steps(self, day: Day, steps: int, ts: float, end_ts: float) -> None:
         minutes = max((end_ts - ts) / 60.0, 1.0)
         day.steps += steps
-        if steps / minutes >= MODERATE_CADENCE:
+        if steps / minutes >= self.policy.moderate_cadence:
             day.active_min += minutes
         hour = int(ts // 3600)
         self.hourly_steps[hour] = self.hourly_steps.get(hour, 0) + steps
@@ -167,7 +180,7 @@ class Phenotype:
             if self.sed_start is None or ts < self.sed_start:
                 self.sed_start = ts
             return
-        if self.sed_start is not None and ts - self.sed_start >= SEDENTARY_BOUT_S:
+        if self.sed_start is not None and ts - self.sed_start >= self.policy.sedentary_bout_s:
             day.sed_bouts += 1
             day.sed_min += (ts - self.sed_start) / 60.0
         self.sed_start = None

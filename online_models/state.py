@@ -49,6 +49,7 @@ from online_models.drift import DailyDrift, DriftResult
 from online_models.news2 import News2Result, score
 from online_models.news2_feed import SMOOTHED, News2Feed
 from online_models.phenotype import Phenotype
+from online_models.policy import ModelPolicy
 from online_models.risk import (
     HORIZON_S,
     SNAPSHOT_S,
@@ -108,15 +109,17 @@ def spo2_scale(profile: dict[str, Any] | None) -> int:
 class PatientState:
     """Per-patient online model state (pure: no I/O, no clock)."""
 
-    def __init__(self, patient_id: str, profile: dict[str, Any] | None = None) -> None:
+    def __init__(self, patient_id: str, profile: dict[str, Any] | None = None,
+                 policy: ModelPolicy | None = None) -> None:  # fmt: skip
+        self.policy = policy = policy or ModelPolicy()
         self.patient_id = patient_id
         self.profile: dict[str, Any] = {}
         self.latest: dict[str, list[Any]] = {}  # signal -> [value, ts]
         self.feed = News2Feed()  # smoothed resting wearable values for NEWS2
-        self.activity = Activity()  # asleep / active / rest, and vigorous exercise
-        self.baselines = Baselines()
-        self.phenotype = Phenotype()
-        self.deviation = Deviation()
+        self.activity = Activity(policy.context)  # asleep / active / rest, and vigorous exercise
+        self.baselines = Baselines(policy=policy.baselines)
+        self.phenotype = Phenotype(policy.phenotype)
+        self.deviation = Deviation(policy.deviation)
         self.drift = DailyDrift()
         self.anomaly = VitalsAnomaly(patient_id)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
@@ -338,8 +341,8 @@ class PatientState:
         return MAGIC + bytes([STATE_VERSION]) + zlib.compress(orjson.dumps(self.to_dict()), 6)
 
     @classmethod
-    def from_dict(cls, doc: dict[str, Any]) -> PatientState:
-        state = cls(doc["id"], doc.get("prof"))
+    def from_dict(cls, doc: dict[str, Any], policy: ModelPolicy | None = None) -> PatientState:
+        state = cls(doc["id"], doc.get("prof"), policy)
         state.latest = doc["latest"]
         state.feed.load(doc)
         state.activity.load(doc)
@@ -357,7 +360,8 @@ class PatientState:
         return state
 
     @classmethod
-    def from_bytes(cls, blob: bytes, patient_id: str) -> tuple[PatientState, str]:
+    def from_bytes(cls, blob: bytes, patient_id: str,
+                   policy: ModelPolicy | None = None) -> tuple[PatientState, str]:  # fmt: skip
         """Restore a state: (state, how) where how is restored, migrated or rebuilt."""
         try:
             if blob[:2] != MAGIC:
@@ -371,6 +375,6 @@ class PatientState:
                 doc, how = migrate(doc), "migrated"
             if doc["id"] != patient_id:
                 raise ValueError("state belongs to another patient")
-            return cls.from_dict(doc), how
+            return cls.from_dict(doc, policy), how
         except (ValueError, KeyError, TypeError, zlib.error, orjson.JSONDecodeError):
-            return cls(patient_id), "rebuilt"
+            return cls(patient_id, policy=policy), "rebuilt"

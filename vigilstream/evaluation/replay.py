@@ -18,9 +18,10 @@ from typing import Any
 
 import orjson
 
-from alerts.engine import AlertEngine
+from alerts.engine import AlertEngine, AlertPolicy
 from alerts.messages import AlertMessage
 from alerts.patient_loop import apply_event, tick
+from online_models.policy import ModelPolicy
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 from streams.dedupe import DuplicateFilter
@@ -72,8 +73,15 @@ class Replay:
     observed: Counter[int] = field(default_factory=Counter)
 
 
-def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None = None) -> Replay:
-    """Run every message of the cohort through the core; see the module doc."""
+def replay(
+    cohort: Cohort,
+    traced: set[str] | None = None,
+    progress: bool | None = None,
+    model_policy: ModelPolicy | None = None,
+    alert_policy: AlertPolicy | None = None,
+) -> Replay:
+    """Run every message of the cohort through the core; see the module doc. The policies are
+    the models' and the alert engine's hyperparameters (defaults: the worker's)."""
     out = Replay()
     traced = traced or set()
     out.traces = {pid: Trace() for pid in traced}
@@ -92,8 +100,8 @@ def replay(cohort: Cohort, traced: set[str] | None = None, progress: bool | None
     def patient(pid: str) -> tuple[PatientState, AlertEngine]:
         state = states.get(pid)
         if state is None:
-            state = states[pid] = PatientState(pid)
-            engines[pid] = AlertEngine(pid)
+            state = states[pid] = PatientState(pid, policy=model_policy)
+            engines[pid] = AlertEngine(pid, alert_policy)
         return state, engines[pid]
 
     def record(alerts: list[AlertMessage]) -> None:

@@ -165,7 +165,7 @@ class AlertEngine:
         self, assessment: Assessment, event_ts: float, now: float,
         device: DeviceState | None = None,
     ) -> list[AlertMessage]:  # fmt: skip
-        """Alert messages (SPEC.md ``alerts``) caused by this assessment and device state."""
+        """Alert messages (docs/spec.md ``alerts``) caused by this assessment and device state."""
         out = []
         deterioration = news2_severity(assessment.news2)
         if deterioration == "low" and self._red_flags_usual(assessment):
@@ -415,7 +415,7 @@ def battery_severity(battery: float | None) -> str:
 def explanation(
     assessment: Assessment, kind: str = "", device: DeviceState | None = None
 ) -> dict[str, Any]:
-    """What was measured, against which baseline, which NEWS2 parameters scored (SPEC.md)."""
+    """What was measured, against which baseline, which NEWS2 parameters scored (docs/spec.md)."""
     if kind in ("battery_low", "not_worn"):
         key = "battery" if kind == "battery_low" else "worn"
         return {"signals": [{"signal": key, "value": (device or {}).get(key)}]}

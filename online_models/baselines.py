@@ -181,9 +181,9 @@ class Baselines:
         self.stats = {k: EWStats.from_list(v) for k, v in data.items()}
 
     def summary(self) -> dict[str, dict[str, Any]]:
-        """Per baseline: mean, sd, n, warm (the API view of SPEC.md).
+        """Per baseline: mean, sd, n, warm (the API view of docs/spec.md).
 
-        Context baselines appear as ``signal/context``; the plain ``signal`` key, which SPEC.md
+        Context baselines appear as ``signal/context``; the plain ``signal`` key, which docs/spec.md
         names, is the resting baseline.
         """
         out = {

@@ -166,7 +166,7 @@ class News2Result:
         return "low"
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``explanation.news2`` object of SPEC.md."""
+        """The ``explanation.news2`` object of docs/spec.md."""
         return {"total": self.total, "subscores": dict(self.subscores),
                 "missing": list(self.missing), "scale": self.scale}  # fmt: skip
 

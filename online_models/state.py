@@ -304,7 +304,7 @@ class PatientState:
         return self.feed.usual(news2, self.baselines, self.context(now), now)
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
-        """The patient view of the care-team API (SPEC.md)."""
+        """The patient view of the care-team API (docs/spec.md)."""
         assessment = self.assess(now, model)
         news2 = assessment.news2
         return {

@@ -1,4 +1,4 @@
-"""The care-team HTTP API on the worker's web port (SPEC.md, "HTTP API").
+"""The care-team HTTP API on the worker's web port (docs/spec.md, "HTTP API").
 
 Bearer tokens with roles (``streams.auth``); errors are JSON ``{"error", "detail"}``. Alerts
 come from the shared ``AlertStore`` in Redis, so any worker answers for any alert; a patient

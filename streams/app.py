@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Topics:
-    """The topics of SPEC.md, with the configured prefix."""
+    """The topics of docs/spec.md, with the configured prefix."""
 
     raw: faust.TopicT
     clean: faust.TopicT

@@ -10,7 +10,7 @@ from vigilstream.messages import ReasonCode
 
 @dataclass(slots=True)
 class Rejection:
-    """Why (part of) a message was rejected: a SPEC.md reason code and a readable detail."""
+    """Why (part of) a message was rejected: a docs/spec.md reason code and a readable detail."""
 
     reason: ReasonCode
     detail: str

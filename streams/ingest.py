@@ -27,7 +27,7 @@ PAYLOAD_LIMIT = 8 * 1024
 def dead_letter(
     rejection: Rejection, raw: bytes, event: EventT, received_at: float | None = None
 ) -> bytes:
-    """The dead-letter message of SPEC.md for one rejection of a consumed record."""
+    """The dead-letter message of docs/spec.md for one rejection of a consumed record."""
     message = event.message
     when = received_at if received_at is not None else time.time()
     doc: dict[str, Any] = {

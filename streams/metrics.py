@@ -1,4 +1,4 @@
-"""Prometheus metrics of the worker (SPEC.md, "Metrics"); never a per-patient label.
+"""Prometheus metrics of the worker (docs/spec.md, "Metrics"); never a per-patient label.
 
 Each worker owns one registry, so several applications can live in one process (tests).
 """

@@ -1,7 +1,7 @@
 """Turn one raw message from ``vitals.raw`` into normalized readings and rejections.
 
 Pure: no Faust, no Kafka, no clock (``received_at`` is a parameter). Every input ends as
-normalized readings, counted duplicates, or rejections with a reason code of SPEC.md ("Dead
+normalized readings, counted duplicates, or rejections with a reason code of docs/spec.md ("Dead
 letter"); a message that carries several readings keeps the good ones.
 
 The format is detected from the payload: a FHIR R4 resource (``resourceType``), an Open mHealth

@@ -10,7 +10,7 @@ start, end or a duration.
 
 ``sleep-duration`` has no stages: it becomes a ``sleep`` reading with stage ``asleep`` and the
 minutes slept within the interval (``{"stage": "asleep", "minutes": m}``), an extension of
-SPEC.md's sleep value.
+docs/spec.md's sleep value.
 """
 
 from __future__ import annotations

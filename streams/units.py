@@ -1,4 +1,4 @@
-"""Unit conversion to the canonical unit of each signal (SPEC.md, "Native reading").
+"""Unit conversion to the canonical unit of each signal (docs/spec.md, "Native reading").
 
 Units are matched by their UCUM code (``/min``, ``Cel``, ``[degF]``, ``mm[Hg]``), their common
 spellings (``bpm``, ``°F``, ``degF``) and the Open mHealth unit values (``beats/min``, ``C``,

@@ -1,4 +1,4 @@
-"""The ``vigilstream`` command line (SPEC.md, "CLI").
+"""The ``vigilstream`` command line (docs/spec.md, "CLI").
 
 Every error is one readable line on stderr and a non-zero exit: 2 for usage errors, 1 for
 everything else.
@@ -65,7 +65,7 @@ def _seed_list(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every command of SPEC.md."""
+    """The argument parser with every command of docs/spec.md."""
     common = _common_options()
     parser = _Parser(
         prog="vigilstream",

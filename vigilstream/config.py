@@ -2,7 +2,7 @@
 
 Precedence, highest first: CLI flags, environment variables, the embedded local stack started by
 ``vigilstream dev up`` (only for the broker and Redis addresses, and only while it runs), then the
-defaults of SPEC.md. ``vigilstream config`` prints the effective values with secrets masked.
+defaults of docs/spec.md. ``vigilstream config`` prints the effective values with secrets masked.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class ConfigError(ValueError):
 
 
 class Settings(BaseSettings):
-    """Effective configuration of a vigilstream process (SPEC.md, "Configuration")."""
+    """Effective configuration of a vigilstream process (docs/spec.md, "Configuration")."""
 
     model_config = SettingsConfigDict(env_prefix="VIGIL_", extra="ignore", validate_default=True)
 
@@ -159,7 +159,7 @@ class Settings(BaseSettings):
         return parse_api_tokens(self.api_tokens.get_secret_value())
 
     def topic(self, name: str) -> str:
-        """The full name of a topic of SPEC.md, with the configured prefix."""
+        """The full name of a topic of docs/spec.md, with the configured prefix."""
         return f"{self.topic_prefix}{name}"
 
     def ssl_context(self) -> ssl.SSLContext | None:

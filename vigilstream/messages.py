@@ -1,7 +1,7 @@
-"""Message schemas of the external contract (SPEC.md), as pydantic v2 models.
+"""Message schemas of the external contract (docs/spec.md), as pydantic v2 models.
 
 These are the shapes integrators produce and consume; ``vigilstream schema [NAME]`` prints their
-JSON Schema. Canonical units follow SPEC.md ("Native reading"). Unit conversion, plausibility
+JSON Schema. Canonical units follow docs/spec.md ("Native reading"). Unit conversion, plausibility
 ranges and clock checks belong to ingest, which adds reason codes of its own; the models here
 check structure and types only, and reject anything they do not know (``extra="forbid"``) so a
 misspelt field is an error rather than silently dropped data.

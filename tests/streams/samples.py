@@ -1,4 +1,4 @@
-"""Sample inputs of every format of SPEC.md, as a third-party client would send them."""
+"""Sample inputs of every format of docs/spec.md, as a third-party client would send them."""
 
 from __future__ import annotations
 

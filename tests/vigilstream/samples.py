@@ -1,4 +1,4 @@
-"""Valid and invalid samples of every message type of SPEC.md (shared by several tests)."""
+"""Valid and invalid samples of every message type of docs/spec.md (shared by several tests)."""
 
 from __future__ import annotations
 

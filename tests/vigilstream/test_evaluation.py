@@ -76,7 +76,7 @@ def test_baselines_rearm_and_limits() -> None:
 
 @pytest.fixture(scope="module")
 def small_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A cohort written as SPEC.md says: one JSONL file (its ground truth beside it)."""
+    """A cohort written as docs/spec.md says: one JSONL file (its ground truth beside it)."""
     cohort = tmp_path_factory.mktemp("cohort") / "cohort.jsonl"
     assert main(["simulate", "--patients", "6", "--days", "6", "--seed", "3", "--out",
                  str(cohort)]) == 0  # fmt: skip

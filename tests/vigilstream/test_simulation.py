@@ -88,7 +88,7 @@ def test_phone_backlogs_arrive_late_and_out_of_order(cohort: Cohort) -> None:
 
 def test_jsonl_round_trip_keeps_every_byte_that_matters(cohort: Cohort, tmp_path: Path) -> None:
     small = simulate(2, 2, 2)
-    small.write(tmp_path / "cohort.jsonl")  # SPEC.md's --out FILE
+    small.write(tmp_path / "cohort.jsonl")  # docs/spec.md's --out FILE
     assert (tmp_path / "cohort.truth.json").is_file()
     small.write(tmp_path / "as-directory")
     assert Cohort.read(tmp_path / "as-directory").messages == Cohort.read(

@@ -1,4 +1,4 @@
-"""The evaluation's result object (SPEC.md, ``vigilstream evaluate --json``) and its targets."""
+"""The evaluation's result object (docs/spec.md, ``evaluate --json``) and its targets."""
 
 from __future__ import annotations
 

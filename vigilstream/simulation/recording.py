@@ -1,6 +1,6 @@
 """A simulated cohort: its messages in delivery order and its ground truth; JSONL and Kafka.
 
-On disk a cohort is a JSONL file (SPEC.md ``--out FILE``) with its ground truth beside it,
+On disk a cohort is a JSONL file (docs/spec.md ``--out FILE``) with its ground truth beside it,
 ``cohort.jsonl`` + ``cohort.truth.json`` (or a directory with ``messages.jsonl`` and
 ``truth.json`` when the path does not end in ``.jsonl``). One envelope per line:
 ``{"at": delivery epoch s, "topic": "vitals.raw|patients|outcomes", "key": ..., "value": {...}}``,

@@ -170,13 +170,25 @@ class CareTeamApi:
             async def post(self, request: Any, alert_id: str) -> Any:
                 return await api.acknowledge(self, request, alert_id)
 
-        app.page("/api/patients/{patient_id}")(self.patient)
-        app.page("/api/alerts")(self.alerts)
-        app.page("/api/alerts/{alert_id}")(self.alert)
+        app.page("/api/patients/{patient_id}")(_handler(self.patient))
+        app.page("/api/alerts")(_handler(self.alerts))
+        app.page("/api/alerts/{alert_id}")(_handler(self.alert))
         app.page("/api/alerts/{alert_id}/ack")(Ack)
-        app.page("/api/identity/{alias}")(self.identity)
-        app.page("/api/audit")(self.audit_trail)
-        app.page("/api/openapi.json")(self.openapi)
+        app.page("/api/identity/{alias}")(_handler(self.identity))
+        app.page("/api/audit")(_handler(self.audit_trail))
+        app.page("/api/openapi.json")(_handler(self.openapi))
+
+
+def _handler(method: Any) -> Any:
+    """A plain function for Faust's ``View.from_handler``, which binds its handler to the view
+    (a bound method would not receive the view)."""
+
+    async def handler(view: Any, request: Any, **kwargs: Any) -> Any:
+        return await method(view, request, **kwargs)
+
+    handler.__name__ = method.__name__
+    handler.__doc__ = method.__doc__
+    return handler
 
 
 def register(application: Application) -> CareTeamApi:

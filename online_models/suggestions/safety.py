@@ -1,0 +1,74 @@
+"""The safety gate: when no exertion may be suggested, and why.
+
+Safety before engagement (docs/design.md, principle 8). An exertion suggestion (``walk``,
+``break_sedentary``) passes only when none of these holds; otherwise the decision is ``rest``
+or nothing, and the reasons are recorded and counted:
+
+- ``open_alert``: a clinical alert episode is open or escalated — the care team is assessing
+  the patient;
+- ``news2``: NEWS2 aggregate >= 3 — RCP 2017: the "low" band calls for assessment, not
+  exercise;
+- ``fever``: body temperature >= 38.0 °C — no exercise with fever (ESC 2020 guidelines on
+  sports cardiology: risk of myocarditis);
+- ``resting_hr_trend``: resting heart rate up >= 5 bpm, 7 vs 28 days — the heart-failure
+  decompensation pattern (cf. Stehlik J et al., Circ Heart Fail 2020;13:e006513);
+- ``short_sleep``: last night under 4 h of sleep — acute sleep loss lowers exercise tolerance;
+- ``exercise_restricted``: the profile says so — a clinician's decision always wins.
+
+Pure and total: every input may be missing (None), and a missing value never blocks on its
+own — a missing temperature is not a fever. The table of tests is
+``tests/online_models/suggestions/test_safety.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["ClinicalState", "SafetyPolicy", "refusals"]
+
+
+@dataclass(frozen=True)
+class SafetyPolicy:
+    news2_max: int = 2  # NEWS2 aggregate above this: no exertion
+    fever_c: float = 38.0
+    resting_hr_rise_bpm: float = 5.0
+    short_sleep_min: float = 240.0
+
+
+@dataclass(frozen=True)
+class ClinicalState:
+    """What the gate looks at, at one decision point."""
+
+    open_clinical_alert: bool = False
+    news2_total: int | None = None
+    body_temperature: float | None = None
+    resting_hr_delta_7v28: float | None = None
+    sleep_last_night_min: float | None = None
+    exercise_restricted: bool = False
+
+
+def refusals(state: ClinicalState, policy: SafetyPolicy | None = None) -> list[str]:
+    """Why an exertion suggestion may not be made now (empty: it may).
+
+    >>> refusals(ClinicalState())
+    []
+    >>> refusals(ClinicalState(news2_total=3, body_temperature=38.4))
+    ['news2', 'fever']
+    """
+    policy = policy or SafetyPolicy()
+    out = []
+    if state.open_clinical_alert:
+        out.append("open_alert")
+    if state.news2_total is not None and state.news2_total > policy.news2_max:
+        out.append("news2")
+    if state.body_temperature is not None and state.body_temperature >= policy.fever_c:
+        out.append("fever")
+    rise = state.resting_hr_delta_7v28
+    if rise is not None and rise >= policy.resting_hr_rise_bpm:
+        out.append("resting_hr_trend")
+    sleep = state.sleep_last_night_min
+    if sleep is not None and sleep < policy.short_sleep_min:
+        out.append("short_sleep")
+    if state.exercise_restricted:
+        out.append("exercise_restricted")
+    return out

@@ -1,0 +1,67 @@
+"""The safety gate, one row per rule and its edges: what a clinical safety officer reads first."""
+
+from __future__ import annotations
+
+import pytest
+
+from online_models.suggestions.safety import ClinicalState, SafetyPolicy, refusals
+
+ROWS = [
+    # (what the patient's state is, the refusals expected)
+    (ClinicalState(), []),
+    (
+        ClinicalState(
+            news2_total=0,
+            body_temperature=36.8,
+            resting_hr_delta_7v28=1.0,
+            sleep_last_night_min=420,
+        ),
+        [],
+    ),
+    (ClinicalState(open_clinical_alert=True), ["open_alert"]),
+    (ClinicalState(news2_total=2), []),
+    (ClinicalState(news2_total=3), ["news2"]),
+    (ClinicalState(news2_total=7), ["news2"]),
+    (ClinicalState(body_temperature=37.9), []),
+    (ClinicalState(body_temperature=38.0), ["fever"]),
+    (ClinicalState(resting_hr_delta_7v28=4.9), []),
+    (ClinicalState(resting_hr_delta_7v28=5.0), ["resting_hr_trend"]),
+    (ClinicalState(resting_hr_delta_7v28=-8.0), []),
+    (ClinicalState(sleep_last_night_min=240), []),
+    (ClinicalState(sleep_last_night_min=239), ["short_sleep"]),
+    (ClinicalState(exercise_restricted=True), ["exercise_restricted"]),
+    (
+        ClinicalState(
+            open_clinical_alert=True,
+            news2_total=5,
+            body_temperature=39.1,
+            resting_hr_delta_7v28=9,
+            sleep_last_night_min=100,
+            exercise_restricted=True,
+        ),
+        ["open_alert", "news2", "fever", "resting_hr_trend", "short_sleep", "exercise_restricted"],
+    ),
+    # missing values never block on their own
+    (
+        ClinicalState(
+            news2_total=None,
+            body_temperature=None,
+            resting_hr_delta_7v28=None,
+            sleep_last_night_min=None,
+        ),
+        [],
+    ),
+]
+
+
+@pytest.mark.parametrize(("state", "expected"), ROWS)
+def test_the_gate(state: ClinicalState, expected: list[str]) -> None:
+    assert refusals(state) == expected
+
+
+def test_the_thresholds_are_a_policy() -> None:
+    stricter = SafetyPolicy(news2_max=0, fever_c=37.5)
+    assert refusals(ClinicalState(news2_total=1, body_temperature=37.6), stricter) == [
+        "news2",
+        "fever",
+    ]

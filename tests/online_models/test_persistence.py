@@ -23,6 +23,7 @@ from online_models.news2_feed import News2Feed
 from online_models.phenotype import Phenotype
 from online_models.risk import RiskModel
 from online_models.state import Assessment, PatientState
+from online_models.suggestions.bandit import ARMS, SuggestionBandit
 
 T0 = 1_800_000_000.0
 
@@ -69,6 +70,10 @@ def _engine(e: AlertEngine, i: int) -> None:
     e.decide(Assessment(score(vitals), DeviationResult(0.0, False)), T0 + i * 60, T0 + i * 60)
 
 
+def _bandit(b: SuggestionBandit, i: int) -> None:
+    b.learn(ARMS[i % len(ARMS)], "morning", 40.0 * (i % 7) - 80.0)
+
+
 def _state(s: PatientState, i: int) -> None:
     s.update({"signal": "heart_rate", "value": 60 + i % 9, "ts": T0 + i * 60, "end_ts": None},
              now=T0 + i * 60)  # fmt: skip
@@ -84,6 +89,7 @@ COMPONENTS: dict[str, tuple[Callable[[], Any], Callable[[Any, int], None]]] = {
     "activity": (Activity, _activity),
     "news2_feed": (News2Feed, _feed),
     "alert_engine": (lambda: AlertEngine("p-1"), _engine),
+    "suggestion_bandit": (SuggestionBandit, _bandit),
 }
 
 

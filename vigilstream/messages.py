@@ -10,6 +10,7 @@ misspelt field is an error rather than silently dropped data.
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AwareDatetime,
@@ -22,6 +23,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 
@@ -298,12 +300,31 @@ class PatientProfile(Message):
     beta_blocker: bool = False
     spo2_scale: Literal[1, 2] | None = None
     activity_goals: ActivityGoals | None = None
+    tz: str = Field(
+        "UTC", max_length=64, description="IANA time zone of the patient's days and decisions"
+    )
+    decision_times: list[
+        Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    ] = Field(default_factory=list, max_length=12, description="local HH:MM suggestion times")
+    hr_max: int | None = Field(None, ge=80, le=230, description="measured maximal heart rate")
+    exercise_restricted: bool = Field(False, description="a clinician forbids exertion")
     consent: bool | None = Field(
         None,
         description="consent to remote monitoring: false rejects the patient's readings "
         "(no_consent); absent means not on record (rejected only when VIGIL_CONSENT_REQUIRED)",
     )
     updated_at: EventTime | None = None
+
+    @field_validator("tz")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (IANA names, e.g. Europe/Paris)"
+            ) from None
+        return value
 
 
 class Outcome(Message):

@@ -12,3 +12,18 @@ def test_profiles_tombstones_and_errors() -> None:
     mismatch = parse_profile(b"p-2", b'{"patient_id": "p-1"}')
     assert isinstance(mismatch, Rejection) and "differ" in mismatch.detail
     assert parse_profile(b"p-1", b"{oops").reason == "invalid_json"
+
+
+def test_time_zone_and_suggestion_fields() -> None:
+    _, profile = parse_profile(
+        b"p-1",
+        b'{"patient_id": "p-1", "tz": "America/Los_Angeles", "decision_times": ["08:30"],'
+        b' "hr_max": 150, "exercise_restricted": true}',
+    )
+    assert profile["tz"] == "America/Los_Angeles" and profile["decision_times"] == ["08:30"]
+    assert parse_profile(b"p-1", b'{"patient_id": "p-1"}')[1]["tz"] == "UTC"  # the default
+    unknown = parse_profile(b"p-1", b'{"patient_id": "p-1", "tz": "Mars/Olympus_Mons"}')
+    assert isinstance(unknown, Rejection) and unknown.reason == "schema"
+    assert "unknown time zone" in unknown.detail
+    late = parse_profile(b"p-1", b'{"patient_id": "p-1", "decision_times": ["24:10"]}')
+    assert isinstance(late, Rejection) and late.reason == "schema"

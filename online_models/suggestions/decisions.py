@@ -1,0 +1,135 @@
+"""Decision points and reward windows of one patient, in event time.
+
+HeartSteps (Klasnja et al., Ann Behav Med 2019) decides at five points of the patient's *local*
+day; here the points are ``decision_times`` of the profile, else 08:30, 12:00, 15:00, 18:00 and
+20:30 in the profile's ``tz``. A point is reached when the patient's event time crosses it, so
+a replay of the same data decides exactly as the live worker did. No decision is made while
+the patient is asleep, inside quiet hours, or already active (the caller says which), and at
+most ``daily_cap`` suggestions are *sent* per local day; every decision, sent or not, is
+logged with its propensity and the reason it was not sent.
+
+The proximal reward of a decision is the steps of the 30 minutes after it minus the 30 minutes
+before (event time), computed once the window has closed in event time, and fed back to the
+patient's bandit (``online_models.suggestions.bandit``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+__all__ = ["DecisionPoints", "StepLog", "reward"]
+
+DEFAULT_TIMES = ("08:30", "12:00", "15:00", "18:00", "20:30")
+WINDOW_S = 1800.0
+
+
+class DecisionPoints:
+    """The decision instants a patient's event time crosses.
+
+    >>> from datetime import UTC
+    >>> points = DecisionPoints()
+    >>> t0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC).timestamp()
+    >>> points.crossed(t0, "UTC")                       # the first event only sets the clock
+    []
+    >>> later = points.crossed(t0 + 4 * 3600, "UTC")
+    >>> [datetime.fromtimestamp(t, UTC).strftime("%H:%M") for t in later]
+    ['08:30', '12:00']
+    >>> la = DecisionPoints()                            # the same instants in Los Angeles
+    >>> _ = la.crossed(t0, "America/Los_Angeles")
+    >>> la.crossed(t0 + 4 * 3600, "America/Los_Angeles")  # 00:00-04:00 there: none
+    []
+    """
+
+    def __init__(self) -> None:
+        self.last_ts: float | None = None
+
+    def crossed(
+        self, event_ts: float, tz: str, times: tuple[str, ...] | list[str] = ()
+    ) -> list[float]:
+        """Decision instants in (last event time, this event time]; late events cross none."""
+        last, self.last_ts = self.last_ts, max(event_ts, self.last_ts or event_ts)
+        if last is None or event_ts <= last:
+            return []
+        zone = ZoneInfo(tz)
+        wanted = times or DEFAULT_TIMES
+        out = []
+        day = datetime.fromtimestamp(last, zone).date()
+        end_day = datetime.fromtimestamp(event_ts, zone).date()
+        while day <= end_day:
+            for hhmm in wanted:
+                hour, minute = (int(x) for x in hhmm.split(":"))
+                instant = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
+                ts = instant.timestamp()
+                if last < ts <= event_ts:
+                    out.append(ts)
+            day += timedelta(days=1)
+        return sorted(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"last": self.last_ts}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.last_ts = data["last"]
+
+
+@dataclass
+class StepLog:
+    """Step counts of the last ``keep_s`` of event time: [start, end, steps]."""
+
+    keep_s: float = 3 * 3600.0
+    blocks: list[list[float]] = field(default_factory=list)
+
+    def add(self, steps: float, ts: float, end_ts: float | None) -> None:
+        end = end_ts if end_ts is not None and end_ts > ts else ts + 60.0
+        self.blocks.append([ts, end, float(steps)])
+        latest = max(b[1] for b in self.blocks)
+        self.blocks = [b for b in self.blocks if latest - b[1] <= self.keep_s]
+
+    def between(self, start: float, end: float) -> float:
+        """Steps in [start, end), prorated over the blocks that overlap it.
+
+        >>> log = StepLog(); log.add(600, ts=0.0, end_ts=600.0)
+        >>> log.between(300.0, 900.0)
+        300.0
+        """
+        total = 0.0
+        for a, b, steps in self.blocks:
+            overlap = min(b, end) - max(a, start)
+            if overlap > 0:
+                total += steps * overlap / (b - a)
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"blocks": self.blocks}
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.blocks = [list(b) for b in data["blocks"]]
+
+
+def reward(
+    log: StepLog, decided_at: float, window_s: float = WINDOW_S
+) -> tuple[float, float, float]:
+    """(reward, steps before, steps after) of a decision: after minus before, 30 minutes each.
+
+    >>> log = StepLog()
+    >>> log.add(100, ts=0.0, end_ts=1800.0); log.add(900, ts=1800.0, end_ts=3600.0)
+    >>> reward(log, decided_at=1800.0)
+    (800.0, 100.0, 900.0)
+    """
+    before = log.between(decided_at - window_s, decided_at)
+    after = log.between(decided_at, decided_at + window_s)
+    return after - before, before, after
+
+
+def decision_id(patient_id: str, decided_at: float) -> str:
+    """Deterministic id of a decision (replays publish the same id).
+
+    >>> decision_id("p-1", 1800000000.0)
+    'd-11563b41b549b520bc8f'
+    """
+    digest = hashlib.sha256(f"{patient_id}|{decided_at:.3f}".encode()).hexdigest()
+    return f"d-{digest[:20]}"

@@ -407,6 +407,7 @@ class Alert(Message):
 
 class SuggestionTarget(Message):
     hr_zone_bpm: tuple[int, int] | None = None
+    rpe: tuple[int, int] | None = Field(None, description="Borg 6-20, when HR is not a guide")
     steps: int | None = Field(None, ge=0)
     minutes: int | None = Field(None, ge=0)
 
@@ -414,6 +415,7 @@ class SuggestionTarget(Message):
 class SuggestionPolicy(Message):
     arm: str
     propensity: float = Field(ge=0, le=1)
+    version: str | None = None
 
 
 class Suggestion(Message):
@@ -427,6 +429,35 @@ class Suggestion(Message):
     rationale: str
     policy: SuggestionPolicy
     decided_at: EventTime
+
+
+SuppressionReason = Literal[
+    "open_alert", "news2", "fever", "resting_hr_trend", "short_sleep", "exercise_restricted",
+    "daily_cap", "quiet_hours", "asleep", "active", "stale",
+]  # fmt: skip
+
+
+class SuggestionDecision(Message):
+    """Every suggestion decision, sent or not, on ``suggestions.decisions`` (off-policy data)."""
+
+    decision_id: str
+    patient_id: PatientId
+    decided_at: EventTime
+    arm: Literal["walk", "break_sedentary", "rest", "sleep_routine", "none"]
+    propensity: float = Field(ge=0, le=1)
+    sent: bool
+    suppressed: SuppressionReason | None
+    context: dict[str, Any]
+
+
+class SuggestionOutcome(Message):
+    """A closed reward window on ``suggestions.outcomes``."""
+
+    decision_id: str
+    patient_id: PatientId
+    reward: float
+    steps_before: int = Field(ge=0)
+    steps_after: int = Field(ge=0)
 
 
 ReasonCode = Literal[
@@ -469,6 +500,8 @@ SCHEMAS: dict[str, Any] = {
     "feedback": Feedback,
     "alert": Alert,
     "suggestion": Suggestion,
+    "suggestion_decision": SuggestionDecision,
+    "suggestion_outcome": SuggestionOutcome,
     "deadletter": DeadLetter,
 }
 """Every message type by the name ``vigilstream schema NAME`` takes."""

@@ -1,0 +1,216 @@
+"""One patient's suggestions: decision points, the safety gate, the bandit, caps and rewards.
+
+``Suggester.step`` is called after every event of the patient (event time ``event_ts``,
+processing time ``now``). For each decision point the event time crossed it asks the caller
+for the patient's ``Situation`` at that instant, then:
+
+1. no decision while asleep, in quiet hours or already active (logged, reason given);
+2. the safety gate (``safety.refusals``): when it refuses exertion, only ``rest`` and ``none``
+   are eligible and the decision records the first reason;
+3. the bandit chooses among the eligible arms with known propensities (``bandit``);
+4. a chosen suggestion is *sent* unless the daily cap is reached (``daily_cap``) or the
+   decision is far behind processing time (``stale``: a backlog or a replay of old data —
+   nobody wants yesterday's walking prompt);
+5. every decision gets a reward window; when it closes in event time the reward (steps after
+   minus before) trains the bandit and an outcome message is emitted.
+
+The messages are those of docs/spec.md: ``suggestions``, ``suggestions.decisions``,
+``suggestions.outcomes``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from online_models.suggestions.bandit import BanditPolicy, SuggestionBandit, block_of
+from online_models.suggestions.decisions import (
+    WINDOW_S,
+    DecisionPoints,
+    StepLog,
+    decision_id,
+    reward,
+)
+from online_models.suggestions.safety import ClinicalState, SafetyPolicy, refusals
+from online_models.suggestions.zones import ExerciseTarget
+
+__all__ = ["Situation", "Suggester", "SuggesterPolicy", "Suggestions"]
+
+EXERTION = frozenset({"walk", "break_sedentary"})
+
+
+@dataclass(frozen=True)
+class SuggesterPolicy:
+    daily_cap: int = 3  # suggestions sent per local day
+    stale_after_s: float = 3600.0  # a decision this far behind processing time is not sent
+    sedentary_min: float = 60.0  # break_sedentary needs a sedentary bout this long
+    short_sleep_min: float = 360.0  # sleep_routine in the evening after nights shorter
+    walk_minutes: int = 10
+    version: str = "ts-gauss-1"
+    bandit: BanditPolicy = field(default_factory=BanditPolicy)
+    safety: SafetyPolicy = field(default_factory=SafetyPolicy)
+
+
+@dataclass(frozen=True)
+class Situation:
+    """What the caller knows of the patient at a decision instant."""
+
+    asleep: bool = False
+    active: bool = False
+    quiet_hours: bool = False
+    clinical: ClinicalState = field(default_factory=ClinicalState)
+    sedentary_min: float = 0.0
+    steps_today: int = 0
+    step_goal: int | None = None
+    target: ExerciseTarget | None = None
+
+
+@dataclass
+class Suggestions:
+    """What one step produced."""
+
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
+
+
+class Suggester:
+    """The suggestion state of one patient (pure; travels in the patient's checkpoint)."""
+
+    def __init__(self, patient_id: str, policy: SuggesterPolicy | None = None) -> None:
+        self.patient_id = patient_id
+        self.policy = policy or SuggesterPolicy()
+        self.bandit = SuggestionBandit(self.policy.bandit)
+        self.points = DecisionPoints()
+        self.log = StepLog()
+        self.pending: list[list[Any]] = []  # [decision_id, decided_at, arm learned, block]
+        self.sent_by_day: dict[str, int] = {}
+
+    def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
+        self.log.add(steps, ts, end_ts)
+
+    def step(self, event_ts: float, now: float, profile: dict[str, Any],
+             situation: Callable[[float], Situation]) -> Suggestions:  # fmt: skip
+        out = Suggestions()
+        self._close_windows(event_ts, out)
+        tz = profile.get("tz") or "UTC"
+        for decided_at in self.points.crossed(event_ts, tz, profile.get("decision_times") or ()):
+            self._decide(decided_at, now, tz, situation(decided_at), out)
+        return out
+
+    def _decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions) -> None:
+        local = datetime.fromtimestamp(t, ZoneInfo(tz))
+        block = block_of(local.hour + local.minute / 60)
+        context: dict[str, Any] = {
+            "block": block,
+            "local_time": local.strftime("%H:%M"),
+            "sedentary_min": s.sedentary_min,
+            "steps_today": s.steps_today,
+            "sleep_last_night_min": s.clinical.sleep_last_night_min,
+        }
+        unavailable = ("asleep" if s.asleep else "quiet_hours" if s.quiet_hours
+                       else "active" if s.active else None)  # fmt: skip
+        if unavailable is not None:
+            out.decisions.append(self._decision(t, "none", 1.0, False, unavailable, context))
+            return
+        refused = refusals(s.clinical, self.policy.safety)
+        eligible = self._eligible(refused, block, s)
+        choice = self.bandit.choose(eligible, block, seed=f"{self.patient_id}|{t:.3f}")
+        context.update(refusals=refused, propensities=choice.propensities)
+        day = local.date().isoformat()
+        suppressed = refused[0] if refused else None
+        sent = choice.arm != "none"
+        if sent and now - t > self.policy.stale_after_s:
+            sent, suppressed = False, "stale"
+        elif sent and self.sent_by_day.get(day, 0) >= self.policy.daily_cap:
+            sent, suppressed = False, "daily_cap"
+        decision = self._decision(t, choice.arm, choice.propensity, sent, suppressed, context)
+        out.decisions.append(decision)
+        if sent:
+            self.sent_by_day = {day: self.sent_by_day.get(day, 0) + 1}
+            out.sent.append(self._suggestion(decision, s))
+        # What the patient received is what the reward teaches: a suppressed send is "none".
+        self.pending.append([decision["decision_id"], t, choice.arm if sent else "none", block])
+
+    def _eligible(self, refused: list[str], block: str, s: Situation) -> list[str]:
+        if refused:
+            return ["rest", "none"]
+        arms = ["walk"]
+        if s.sedentary_min >= self.policy.sedentary_min:
+            arms.append("break_sedentary")
+        sleep = s.clinical.sleep_last_night_min
+        if block == "evening" and sleep is not None and sleep < self.policy.short_sleep_min:
+            arms.append("sleep_routine")
+        return [*arms, "none"]
+
+    def _decision(self, t: float, arm: str, propensity: float, sent: bool,
+                  suppressed: str | None, context: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        return {"decision_id": decision_id(self.patient_id, t), "patient_id": self.patient_id,
+                "decided_at": _iso(t), "arm": arm, "propensity": round(propensity, 4),
+                "sent": sent, "suppressed": suppressed, "context": context}  # fmt: skip
+
+    def _suggestion(self, decision: dict[str, Any], s: Situation) -> dict[str, Any]:
+        arm, minutes = decision["arm"], self.policy.walk_minutes
+        target = s.target or ExerciseTarget(None, (11, 13), "no target yet")
+        zone = (f"keeping your heart rate between {target.hr_zone_bpm[0]} and "
+                f"{target.hr_zone_bpm[1]} bpm" if target.hr_zone_bpm
+                else "at a pace that feels fairly light to somewhat hard")  # fmt: skip
+        goal = s.step_goal
+        progress = f" You have {s.steps_today} of today's {goal} steps." if goal else ""
+        texts = {
+            "walk": f"Time for a {minutes}-minute walk, {zone}.{progress}",
+            "break_sedentary": f"You have been sitting for {s.sedentary_min:.0f} minutes: "
+                               f"stand up and walk for a few minutes.{progress}",
+            "rest": "Take it easy today: rest, drink water, and let your care team know if you "
+                    "feel unwell.",
+            "sleep_routine": "Your nights have been short: wind down now, screens off, and aim "
+                             "for bed at your usual time.",
+        }  # fmt: skip
+        rationale = (f"{arm} chosen by Thompson sampling (p={decision['propensity']}); "
+                     f"{target.basis}; step goal {goal}; safety gate: "
+                     f"{', '.join(decision['context']['refusals']) or 'clear'}")  # fmt: skip
+        steps = None if arm in ("rest", "sleep_routine") else (goal or None)
+        return {
+            "suggestion_id": decision["decision_id"], "patient_id": self.patient_id,
+            "kind": arm, "text": texts[arm],
+            "target": {"hr_zone_bpm": list(target.hr_zone_bpm) if target.hr_zone_bpm else None,
+                       "rpe": list(target.rpe) if target.rpe else None,
+                       "steps": steps, "minutes": minutes if arm in EXERTION else None},
+            "rationale": rationale,
+            "policy": {"arm": arm, "propensity": decision["propensity"],
+                       "version": self.policy.version},
+            "decided_at": decision["decided_at"],
+        }  # fmt: skip
+
+    def _close_windows(self, event_ts: float, out: Suggestions) -> None:
+        still = []
+        for entry in self.pending:
+            did, t, arm, block = entry
+            if event_ts < t + WINDOW_S:
+                still.append(entry)
+                continue
+            value, before, after = reward(self.log, t)
+            self.bandit.learn(arm, block, value)
+            out.outcomes.append({"decision_id": did, "patient_id": self.patient_id,
+                                 "reward": round(value, 1), "steps_before": round(before),
+                                 "steps_after": round(after)})  # fmt: skip
+        self.pending = still
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bandit": self.bandit.to_dict(), "points": self.points.to_dict(),
+                "log": self.log.to_dict(), "pending": self.pending,
+                "sent": self.sent_by_day}  # fmt: skip
+
+    def load(self, data: dict[str, Any]) -> None:
+        self.bandit.load(data["bandit"])
+        self.points.load(data["points"])
+        self.log.load(data["log"])
+        self.pending = [list(p) for p in data["pending"]]
+        self.sent_by_day = dict(data["sent"])

@@ -1,0 +1,99 @@
+"""One patient's suggestions end to end in the pure core: decision points, the gate, the cap,
+staleness, reward windows, and messages that match the contract's schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from online_models.suggestions.safety import ClinicalState
+from online_models.suggestions.suggester import Situation, Suggester
+from online_models.suggestions.zones import target
+from vigilstream import messages
+
+TZ = "Europe/Paris"
+DAY0 = datetime(2026, 11, 27, 6, 0, tzinfo=ZoneInfo(TZ)).timestamp()
+PROFILE = {"age": 64, "tz": TZ}
+
+
+def well(t: float) -> Situation:
+    return Situation(clinical=ClinicalState(news2_total=0, sleep_last_night_min=420),
+                     sedentary_min=75, steps_today=2100, step_goal=5300,
+                     target=target(PROFILE, 66.0))  # fmt: skip
+
+
+def day(suggester: Suggester, situation=well, now_lag: float = 5.0, days: int = 1) -> dict:
+    """Feed a day of 5-minute step counts; processing time ``now_lag`` behind event time."""
+    out = {"decisions": [], "sent": [], "outcomes": []}
+    for k in range(days * 24 * 12):
+        ts = DAY0 + k * 300
+        suggester.note_steps(40 + (k % 6) * 30, ts, ts + 300)
+        result = suggester.step(ts + 300, ts + 300 + now_lag, PROFILE, situation)
+        for name in out:
+            out[name] += getattr(result, name)
+    return out
+
+
+def test_five_decisions_a_day_at_most_three_sent_and_every_window_closes() -> None:
+    out = day(Suggester("p-1"))
+    local = [datetime.fromisoformat(d["decided_at"]).astimezone(ZoneInfo(TZ)).strftime("%H:%M")
+             for d in out["decisions"]]  # fmt: skip
+    assert local == ["08:30", "12:00", "15:00", "18:00", "20:30"]
+    assert len(out["sent"]) <= 3
+    assert {d["suppressed"] for d in out["decisions"] if not d["sent"] and d["arm"] != "none"} <= {
+        "daily_cap"}  # fmt: skip
+    assert len(out["outcomes"]) == 5  # every decision's window closed 30 minutes later
+    for d in out["decisions"]:
+        messages.validate("suggestion_decision", d)
+    for s in out["sent"]:
+        messages.validate("suggestion", s)
+        assert s["kind"] in ("walk", "break_sedentary")
+        assert "resting 66 bpm (measured)" in s["rationale"]
+    for o in out["outcomes"]:
+        messages.validate("suggestion_outcome", o)
+
+
+def test_the_gate_allows_only_rest_or_nothing_and_says_why() -> None:
+    def feverish(t: float) -> Situation:
+        return Situation(clinical=ClinicalState(body_temperature=38.6), sedentary_min=90)
+
+    out = day(Suggester("p-2"), feverish)
+    assert {d["arm"] for d in out["decisions"]} <= {"rest", "none"}
+    assert all(d["suppressed"] == "fever" for d in out["decisions"])
+    assert all(s["kind"] == "rest" for s in out["sent"])
+
+
+def test_no_decision_while_asleep_or_active_and_none_from_old_data() -> None:
+    def asleep(t: float) -> Situation:
+        return Situation(asleep=True)
+
+    out = day(Suggester("p-3"), asleep)
+    assert {(d["arm"], d["sent"], d["suppressed"]) for d in out["decisions"]} == {
+        ("none", False, "asleep")}  # fmt: skip
+    old = day(Suggester("p-4"), now_lag=6 * 3600)  # a backlog replayed hours later
+    assert old["sent"] == []
+    assert {d["suppressed"] for d in old["decisions"] if d["arm"] != "none"} == {"stale"}
+
+
+def test_a_replay_decides_identically_and_a_checkpoint_continues_the_same() -> None:
+    first, second = day(Suggester("p-5")), day(Suggester("p-5"))
+    assert first == second
+    live = Suggester("p-6")
+    day(live)
+    copy = Suggester("p-6")
+    copy.load(live.to_dict())
+    assert copy.to_dict() == live.to_dict()
+
+
+def test_the_daily_cap_holds_and_is_logged() -> None:
+    from online_models.suggestions.suggester import SuggesterPolicy
+
+    out = day(Suggester("p-7", SuggesterPolicy(daily_cap=1)), days=2)
+    by_day: dict[str, int] = {}
+    for s in out["sent"]:
+        key = datetime.fromisoformat(s["decided_at"]).astimezone(ZoneInfo(TZ)).date().isoformat()
+        by_day[key] = by_day.get(key, 0) + 1
+    assert by_day and max(by_day.values()) == 1
+    chosen = [d for d in out["decisions"] if d["arm"] != "none"]
+    capped = [d for d in chosen if d["suppressed"] == "daily_cap"]
+    assert len(capped) == len(chosen) - len(out["sent"]) > 0

@@ -78,6 +78,16 @@ VALID: dict[str, list[dict[str, Any]]] = {
          "rationale": "2,100 steps below the goal by 16:00; heart rate normal.",
          "policy": {"arm": "walk-15", "propensity": 0.4}, "decided_at": TS},
     ],
+    "suggestion_decision": [
+        {"decision_id": "d-1", "patient_id": "p1", "decided_at": TS, "arm": "none",
+         "propensity": 0.31, "sent": False, "suppressed": None, "context": {"block": "midday"}},
+        {"decision_id": "d-2", "patient_id": "p1", "decided_at": TS, "arm": "rest",
+         "propensity": 0.5, "sent": True, "suppressed": "fever", "context": {}},
+    ],
+    "suggestion_outcome": [
+        {"decision_id": "d-1", "patient_id": "p1", "reward": -120.0, "steps_before": 300,
+         "steps_after": 180},
+    ],
     "deadletter": [
         {"reason": "invalid_json", "detail": "not JSON", "payload": "{", "source_topic":
          "vitals.raw", "partition": 0, "offset": 17, "received_at": TS},
@@ -130,6 +140,13 @@ INVALID: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "suggestion": [
         ({**VALID["suggestion"][0], "policy": {"arm": "x", "propensity": 1.5}}, "propensity"),
+    ],
+    "suggestion_decision": [
+        ({**VALID["suggestion_decision"][0], "suppressed": "bored"}, "suppressed"),
+        ({**VALID["suggestion_decision"][0], "arm": "run"}, "arm"),
+    ],
+    "suggestion_outcome": [
+        ({**VALID["suggestion_outcome"][0], "steps_after": -1}, "steps_after"),
     ],
     "deadletter": [
         ({**VALID["deadletter"][0], "reason": "because"}, "reason"),

@@ -14,6 +14,8 @@ from alerts.engine import TECHNICAL, AlertEngine
 from alerts.messages import AlertMessage, DeviceState
 from online_models.risk import RiskModel
 from online_models.state import PatientState
+from online_models.suggestions.situation import situation
+from online_models.suggestions.suggester import Suggestions
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,7 @@ class Applied:
     replayed: int = 0
     alerts: list[AlertMessage] = field(default_factory=list)
     ack_seconds: float | None = None
+    suggestions: Suggestions = field(default_factory=Suggestions)
 
 
 def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
@@ -59,7 +62,10 @@ def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
         device["worn"] = state.latest["worn"][0]
     alerts = engine.decide(state.assess(event_ts, model), event_ts, now, device)
     state.learning = not engine.open_episode  # an episode is not the new normal
-    return Applied(replayed, alerts)
+    suggestions = state.suggester.step(
+        event_ts, now, state.profile, lambda t: situation(state, engine.open_episode, t)
+    )
+    return Applied(replayed, alerts, suggestions=suggestions)
 
 
 def tick(state: PatientState, engine: AlertEngine, model: RiskModel,

@@ -58,6 +58,7 @@ from online_models.risk import (
     features,
     label_snapshots,
 )
+from online_models.suggestions.suggester import Suggester
 
 STATE_VERSION = 1
 MAGIC = b"VS"
@@ -122,6 +123,7 @@ class PatientState:
         self.deviation = Deviation(policy.deviation)
         self.drift = DailyDrift()
         self.anomaly = VitalsAnomaly(patient_id)
+        self.suggester = Suggester(patient_id)  # activity suggestions (issue #12)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
         self.received_at = 0.0  # processing time of the last applied reading
@@ -199,6 +201,7 @@ class PatientState:
             self._numeric(signal, float(value), ts)
         elif signal == "steps":
             self.activity.note_steps(value, ts, end_ts)
+            self.suggester.note_steps(value, ts, end_ts)
             self.phenotype.learn_one("steps", value, ts, end_ts, self.context(ts))
         elif signal == "sleep":
             if value.get("stage") != "awake" and end_ts is not None:
@@ -335,6 +338,7 @@ class PatientState:
             "recv": self.received_at,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
             "snap": self.snapshots, "hst": self.anomaly.to_dict(), "extras": self.extras,
+            "sugg": self.suggester.to_dict(),
         }  # fmt: skip
 
     def to_bytes(self) -> bytes:
@@ -357,6 +361,8 @@ class PatientState:
         state.snapshots = doc["snap"]
         state.anomaly.load(doc["hst"])
         state.extras = doc["extras"]
+        if "sugg" in doc:  # absent in checkpoints written before suggestions
+            state.suggester.load(doc["sugg"])
         return state
 
     @classmethod

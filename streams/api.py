@@ -15,6 +15,7 @@ import orjson
 from faust.web import View
 from pydantic import ValidationError
 
+from alerts.engine import TECHNICAL
 from online_models.state import PatientState
 from streams.auth import Authenticator, Principal
 from vigilstream.messages import Feedback, describe_error
@@ -96,6 +97,44 @@ class CareTeamApi:
         snapshot["source"] = source
         return web.json(snapshot)
 
+    async def suggestions(self, web: Any, request: Any, patient_id: str) -> Any:
+        """Recent suggestions with their rewards, the current exercise target, today's step
+        goal and progress, and the safety gate's answer right now."""
+        from online_models.suggestions.safety import refusals
+        from online_models.suggestions.situation import situation
+
+        patient_id = self.application.pseudonym(patient_id)
+        who = await self.caller(web, request, "viewer", "view_suggestions", patient_id)
+        if not isinstance(who, Principal):
+            return who
+        state = await self._state(patient_id)
+        if state is None:
+            return error(web, 404, "no such patient")
+        now = state.last_event_ts(default=time.time())
+        engine_open = any(a["patient_id"] == patient_id and a["kind"] not in TECHNICAL
+                          for a in await self.store.list("open", None))  # fmt: skip
+        s = situation(state, engine_open, now)
+        target = s.target
+        return web.json({
+            "patient_id": patient_id,
+            "recent": state.suggester.view(),
+            "target": {"hr_zone_bpm": target.hr_zone_bpm, "rpe": target.rpe,
+                       "basis": target.basis} if target else None,
+            "step_goal": s.step_goal, "steps_today": s.steps_today,
+            "exertion_refused": refusals(s.clinical),
+        })  # fmt: skip
+
+    async def _state(self, patient_id: str) -> PatientState | None:
+        """The owner's live state, else the checkpoint."""
+        registry = self.application.registry
+        state = registry.states.get(patient_id)
+        if state is None:
+            blob = await registry.store.load(patient_id)
+            if blob is None:
+                return None
+            state, _ = PatientState.from_bytes(blob, patient_id)
+        return state
+
     async def alerts(self, web: Any, request: Any) -> Any:
         who = await self.caller(web, request, "viewer", "list_alerts", request.query_string[:200])
         if not isinstance(who, Principal):
@@ -171,6 +210,7 @@ class CareTeamApi:
                 return await api.acknowledge(self, request, alert_id)
 
         app.page("/api/patients/{patient_id}")(_handler(self.patient))
+        app.page("/api/patients/{patient_id}/suggestions")(_handler(self.suggestions))
         app.page("/api/alerts")(_handler(self.alerts))
         app.page("/api/alerts/{alert_id}")(_handler(self.alert))
         app.page("/api/alerts/{alert_id}/ack")(Ack)
@@ -309,6 +349,21 @@ OPENAPI: dict[str, Any] = {
         "/api/patients/{patient_id}": {
             "get": {
                 "summary": "latest values, baselines, phenotype, NEWS2, risk, open alerts",
+                **_bearer("viewer"),
+                "parameters": [
+                    {
+                        "name": "patient_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+                    }
+                ],
+                "responses": {"200": _JSON_OK, **_ERRORS},
+            }
+        },
+        "/api/patients/{patient_id}/suggestions": {
+            "get": {
+                "summary": "recent suggestions with rewards, exercise target, step goal, gate",
                 **_bearer("viewer"),
                 "parameters": [
                     {

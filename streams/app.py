@@ -35,6 +35,9 @@ class Topics:
     alerts: faust.TopicT
     feedback: faust.TopicT
     webhook_deadletter: faust.TopicT
+    suggestions: faust.TopicT
+    decisions: faust.TopicT
+    suggestion_outcomes: faust.TopicT
 
 
 class Application:
@@ -105,6 +108,9 @@ class Application:
             alerts=app.topic(topic("alerts")),
             feedback=app.topic(topic("alerts.feedback")),
             webhook_deadletter=app.topic(topic("alerts.webhook.deadletter")),
+            suggestions=app.topic(topic("suggestions")),
+            decisions=app.topic(topic("suggestions.decisions")),
+            suggestion_outcomes=app.topic(topic("suggestions.outcomes")),
         )
 
     def _wire(self) -> None:

@@ -30,6 +30,7 @@ class Metrics:
         self._ingest(self.registry)
         self._models(self.registry)
         self._alerts(self.registry)
+        self._suggestions(self.registry)
         self._operations(self.registry)
 
     def _ingest(self, r: CollectorRegistry) -> None:
@@ -119,6 +120,22 @@ class Metrics:
         self.webhook = Counter(
             "vigil_webhook_deliveries", "Webhook deliveries by outcome", ["outcome"], registry=r
         )
+
+    def _suggestions(self, r: CollectorRegistry) -> None:
+        """Activity suggestions: sent, suppressed with the reason, and their rewards."""
+        self.suggestions = Counter(
+            "vigil_suggestions", "Suggestions sent to patients", ["kind"], registry=r
+        )
+        self.suggestions_suppressed = Counter(
+            "vigil_suggestions_suppressed",
+            "Suggestion decisions not sent, by reason (safety gate, cap, context, stale)",
+            ["reason"], registry=r,
+        )  # fmt: skip
+        self.suggestion_reward = Histogram(
+            "vigil_suggestion_reward",
+            "Proximal reward of a decision: steps 30 min after minus 30 min before",
+            buckets=(-1000, -300, -100, 0, 100, 300, 1000, 3000), registry=r,
+        )  # fmt: skip
 
     def _operations(self, r: CollectorRegistry) -> None:
         """Operations: dependencies, progress, privacy, access."""

@@ -25,6 +25,7 @@ from alerts.engine import AlertEngine, AlertPolicy
 from alerts.patient_loop import Applied, apply_event, tick
 from online_models.risk import RiskModel
 from online_models.state import PatientState
+from online_models.suggestions.suggester import Suggestions
 from streams.failure import retry_until_done
 from streams.registry import PatientRegistry
 from streams.storage import RedisStateStore, StateStore
@@ -127,6 +128,7 @@ class Monitor:
         self.registry.touched(state.patient_id)
         self._count(doc, state.n_readings - n_before, applied, started)
         await self.publish(applied.alerts, now)
+        await self.publish_suggestions(applied.suggestions)
 
     def _count(self, doc: dict[str, Any], folded: int, applied: Applied, started: float) -> None:
         metrics = self.metrics
@@ -168,6 +170,24 @@ class Monitor:
             "erasing a patient", self.metrics,
         )  # fmt: skip
         self.metrics.patients_forgotten.inc()
+
+    async def publish_suggestions(self, out: Suggestions) -> None:
+        """Every decision to ``suggestions.decisions``, sent ones to ``suggestions``, closed
+        reward windows to ``suggestions.outcomes``; counted without patient labels."""
+        topics, metrics = self.application.topics, self.metrics
+        for decision in out.decisions:
+            key = decision["patient_id"].encode()
+            await topics.decisions.send(key=key, value=orjson.dumps(decision))
+            if decision["suppressed"] is not None:
+                metrics.suggestions_suppressed.labels(decision["suppressed"]).inc()
+        for suggestion in out.sent:
+            key = suggestion["patient_id"].encode()
+            await topics.suggestions.send(key=key, value=orjson.dumps(suggestion))
+            metrics.suggestions.labels(suggestion["kind"]).inc()
+        for outcome in out.outcomes:
+            key = outcome["patient_id"].encode()
+            await topics.suggestion_outcomes.send(key=key, value=orjson.dumps(outcome))
+            metrics.suggestion_reward.observe(outcome["reward"])
 
     # ---------------------------------------------------------------- on processing time
     async def tick(self, now: float) -> None:

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 #: Topics of the contract (docs/spec.md) the worker reads or writes, without the prefix.
 CONTRACT_TOPICS: tuple[str, ...] = (
     "vitals.raw", "vitals.clean", "vitals.deadletter", "patients", "outcomes", "alerts",
-    "alerts.feedback", "alerts.webhook.deadletter",
+    "alerts.feedback", "alerts.webhook.deadletter", "suggestions", "suggestions.decisions",
+    "suggestions.outcomes",
 )  # fmt: skip
 COMPACTED = frozenset({"patients"})
 BACKOFF_FIRST_S, BACKOFF_CAP_S = 1.0, 30.0

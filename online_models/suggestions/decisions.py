@@ -46,16 +46,19 @@ class DecisionPoints:
 
     def __init__(self) -> None:
         self.last_ts: float | None = None
+        self._quiet_until = -1.0  # no decision instant before this (a cache, not persisted)
+        self._cache_key: tuple[str, tuple[str, ...]] | None = None
 
     def crossed(
         self, event_ts: float, tz: str, times: tuple[str, ...] | list[str] = ()
     ) -> list[float]:
         """Decision instants in (last event time, this event time]; late events cross none."""
         last, self.last_ts = self.last_ts, max(event_ts, self.last_ts or event_ts)
-        if last is None or event_ts <= last:
+        wanted = tuple(times) or DEFAULT_TIMES
+        cached = self._cache_key == (tz, wanted) and event_ts < self._quiet_until
+        if last is None or event_ts <= last or cached:
             return []
         zone = ZoneInfo(tz)
-        wanted = times or DEFAULT_TIMES
         out = []
         day = datetime.fromtimestamp(last, zone).date()
         end_day = datetime.fromtimestamp(event_ts, zone).date()
@@ -67,6 +70,14 @@ class DecisionPoints:
                 if last < ts <= event_ts:
                     out.append(ts)
             day += timedelta(days=1)
+        # Most events cross nothing: remember a lower bound of the next instant (the next local
+        # day's start is safe whatever the times), so they return before any time-zone work.
+        next_day = datetime.fromtimestamp(event_ts, zone).date() + timedelta(days=1)
+        upcoming = [datetime(day.year, day.month, day.day, int(h), int(m), tzinfo=zone).timestamp()
+                    for day in (next_day - timedelta(days=1), next_day)
+                    for h, m in (hhmm.split(":") for hhmm in wanted)]  # fmt: skip
+        self._quiet_until = min((t for t in upcoming if t > event_ts), default=event_ts)
+        self._cache_key = (tz, wanted)
         return sorted(out)
 
     def to_dict(self) -> dict[str, Any]:

@@ -40,6 +40,7 @@ from online_models.suggestions.zones import ExerciseTarget
 __all__ = ["Situation", "Suggester", "SuggesterPolicy", "Suggestions"]
 
 EXERTION = frozenset({"walk", "break_sedentary"})
+RECENT = 5
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ class Suggester:
         self.log = StepLog()
         self.pending: list[list[Any]] = []  # [decision_id, decided_at, arm learned, block]
         self.sent_by_day: dict[str, int] = {}
+        self.recent: list[list[Any]] = []  # last sent: [suggestion id, kind, decided_at, reward]
 
     def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
         self.log.add(steps, ts, end_ts)
@@ -136,6 +138,7 @@ class Suggester:
         if sent:
             self.sent_by_day = {day: self.sent_by_day.get(day, 0) + 1}
             out.sent.append(self._suggestion(decision, s))
+            self.recent = [*self.recent, [decision["decision_id"], choice.arm, t, None]][-RECENT:]
         # What the patient received is what the reward teaches: a suppressed send is "none".
         self.pending.append([decision["decision_id"], t, choice.arm if sent else "none", block])
 
@@ -198,6 +201,9 @@ class Suggester:
                 continue
             value, before, after = reward(self.log, t)
             self.bandit.learn(arm, block, value)
+            for item in self.recent:
+                if item[0] == did:
+                    item[3] = round(value, 1)
             out.outcomes.append({"decision_id": did, "patient_id": self.patient_id,
                                  "reward": round(value, 1), "steps_before": round(before),
                                  "steps_after": round(after)})  # fmt: skip
@@ -206,7 +212,7 @@ class Suggester:
     def to_dict(self) -> dict[str, Any]:
         return {"bandit": self.bandit.to_dict(), "points": self.points.to_dict(),
                 "log": self.log.to_dict(), "pending": self.pending,
-                "sent": self.sent_by_day}  # fmt: skip
+                "sent": self.sent_by_day, "recent": self.recent}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.bandit.load(data["bandit"])
@@ -214,3 +220,9 @@ class Suggester:
         self.log.load(data["log"])
         self.pending = [list(p) for p in data["pending"]]
         self.sent_by_day = dict(data["sent"])
+        self.recent = [list(r) for r in data.get("recent", [])]
+
+    def view(self) -> list[dict[str, Any]]:
+        """Recent suggestions with their reward once known, newest first (the patient API)."""
+        return [{"suggestion_id": sid, "kind": kind, "decided_at": _iso(t), "reward": value}
+                for sid, kind, t, value in reversed(self.recent)]  # fmt: skip

@@ -1,0 +1,66 @@
+"""What the suggestion policy needs to know of a patient at a decision instant, read from the
+patient's state: context (asleep, active, quiet hours), the clinical picture for the safety
+gate, sedentary time, today's steps and goal, and the exercise target from the measured
+resting heart rate.
+
+Days here are the phenotype's days (UTC); decision points and the daily cap already use the
+patient's local time (``decisions``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from online_models.context import DAY_S, HALF_DAY_S
+from online_models.suggestions.goals import next_goal
+from online_models.suggestions.safety import ClinicalState
+from online_models.suggestions.suggester import Situation
+from online_models.suggestions.zones import target
+
+if TYPE_CHECKING:
+    from online_models.state import PatientState
+
+__all__ = ["situation"]
+
+TEMPERATURE_VALID_S = 6 * 3600.0
+
+
+def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situation:
+    """The patient at event time ``t``."""
+    phenotype, profile = state.phenotype, state.profile
+    day_index = int(t // DAY_S)
+    today = phenotype.day_features(t)
+    yesterday = phenotype.day_features(t - DAY_S)
+    sleep = today.get("sleep_min") or yesterday.get("sleep_min") or None
+    temperature = state.latest.get("body_temperature")
+    trends = phenotype.trends().get("resting_hr", {})
+    resting = trends.get("mean_7d") or today.get("resting_hr") or yesterday.get("resting_hr")
+    days = [
+        (int(f.get("steps") or 0), int(f.get("wear_min") or 0))
+        for i in range(day_index - 9, day_index)
+        if (f := phenotype.day_features(i * DAY_S + 1))
+    ]
+    goals = profile.get("activity_goals") or {}
+    clinical = ClinicalState(
+        open_clinical_alert=open_clinical_alert,
+        news2_total=state.news2(t).total,
+        body_temperature=(temperature[0] if temperature and t - temperature[1]
+                          <= TEMPERATURE_VALID_S else None),
+        resting_hr_delta_7v28=trends.get("delta"),
+        sleep_last_night_min=sleep,
+        exercise_restricted=bool(profile.get("exercise_restricted")),
+    )  # fmt: skip
+    window = state.activity.habitual
+    tod = (t + HALF_DAY_S) % DAY_S
+    sedentary = (t - phenotype.sed_start) / 60.0 if phenotype.sed_start is not None else 0.0
+    context = state.context(t)
+    return Situation(
+        asleep=context == "asleep",
+        active=context == "active",
+        quiet_hours=window is not None and window[0] <= tod <= window[1],
+        clinical=clinical,
+        sedentary_min=max(0.0, sedentary),
+        steps_today=int(today.get("steps") or 0),
+        step_goal=next_goal(days, None, goals.get("steps_per_day")),
+        target=target(profile, resting),
+    )

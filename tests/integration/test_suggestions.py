@@ -1,0 +1,78 @@
+"""Suggestions through the real worker: a decision point reached in event time, a target from
+the patient's measured resting heart rate, and the safety gate for a patient with an open
+deterioration alert."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+
+from online_models.suggestions.zones import target
+from tests.helpers import WorkerProcess, read_topic, wait_for
+from tests.integration.test_faults import metric_sum
+from vigilstream.config import Settings
+
+pytestmark = pytest.mark.integration
+CALM_PATIENTS = 12  # each decides with its own seed: at least one sends (P(none) ~ 0.3^12)
+
+
+def minute_vitals(patient: str, ts: float, sick: bool) -> list[dict]:
+    values = {"heart_rate": 132 if sick else 64, "respiratory_rate": 29 if sick else 14,
+              "spo2": 89 if sick else 97}  # fmt: skip
+    readings = [
+        {"patient_id": patient, "signal": s, "value": v, "ts": ts} for s, v in values.items()
+    ]
+    readings.append({"patient_id": patient, "signal": "steps", "value": 0, "ts": ts,
+                     "end_ts": ts + 60})  # fmt: skip
+    return readings
+
+
+def test_a_decision_point_sends_a_suggestion_from_the_measured_resting_hr(
+    settings: Settings, tmp_path: Path
+) -> None:
+    now = time.time()
+    start = now - 50 * 60  # 50 minutes of data ending now: decisions are not stale
+    point = datetime.fromtimestamp(now - 10 * 60, UTC).strftime("%H:%M")
+    calm = [f"p-{i:02d}" for i in range(CALM_PATIENTS)]
+    producer = KafkaProducer(**settings.kafka_client_options())
+    for pid in [*calm, "p-sick"]:
+        profile = {"patient_id": pid, "age": 60, "tz": "UTC", "decision_times": [point]}
+        producer.send(settings.topic("patients"), json.dumps(profile).encode(), key=pid.encode())
+    producer.flush()
+    worker = WorkerProcess(settings, tmp_path / "worker.log")
+    try:
+        worker.wait_healthy()
+        for minute in range(50):
+            for pid in [*calm, "p-sick"]:
+                for doc in minute_vitals(pid, start + minute * 60, sick=pid == "p-sick"):
+                    producer.send(settings.topic("vitals.raw"), json.dumps(doc).encode(),
+                                  key=pid.encode())  # fmt: skip
+        producer.flush()
+
+        def all_decided() -> list[dict] | None:
+            found = [v for _, v in read_topic(settings, "suggestions.decisions", 13, timeout=3)]
+            return found if len({d["patient_id"] for d in found}) == CALM_PATIENTS + 1 else None
+
+        decisions = wait_for(all_decided, "one decision per patient at the decision point", 120)
+        sent = [v for _, v in read_topic(settings, "suggestions", 1, timeout=5)]
+        suppressed = metric_sum(worker.metrics_text(), "vigil_suggestions_suppressed_total")
+    finally:
+        worker.stop()
+    assert sorted(d["patient_id"] for d in decisions) == sorted([*calm, "p-sick"])
+    sick = next(d for d in decisions if d["patient_id"] == "p-sick")
+    assert sick["arm"] in ("rest", "none") and sick["suppressed"] == "open_alert"
+    assert "news2" in sick["context"]["refusals"]
+    assert suppressed >= 1
+    calm_sent = [s for s in sent if s["patient_id"] in calm]
+    assert calm_sent, "no calm patient was sent a suggestion"
+    zone = target({"age": 60}, 64.0).hr_zone_bpm  # Karvonen from the resting HR measured: 64
+    for suggestion in calm_sent:
+        assert suggestion["kind"] in ("walk", "break_sedentary")
+        assert tuple(suggestion["target"]["hr_zone_bpm"]) == zone
+        assert "resting 64 bpm (measured)" in suggestion["rationale"]
+    assert all(s["patient_id"] != "p-sick" or s["kind"] == "rest" for s in sent)

@@ -82,19 +82,15 @@ class CareTeamApi:
         who = await self.caller(web, request, role, "view_patient", patient_id)
         if not isinstance(who, Principal):
             return who
-        state = application.registry.states.get(patient_id)
-        source = "live"
-        if state is None:  # owned by another worker, or not seen since a restart
-            blob = await application.registry.store.load(patient_id)
-            if blob is None:
-                return error(web, 404, "no such patient")
-            state, _ = PatientState.from_bytes(blob, patient_id)
-            source = "checkpoint"
+        live = patient_id in application.registry.states
+        state = await self._state(patient_id)  # not live: another owner's or a restart's
+        if state is None:
+            return error(web, 404, "no such patient")
         snapshot = state.snapshot(time.time(), application.risk_model)
         snapshot["open_alerts"] = [
             a for a in await self.store.list("open", None) if a["patient_id"] == patient_id
         ]
-        snapshot["source"] = source
+        snapshot["source"] = "live" if live else "checkpoint"
         return web.json(snapshot)
 
     async def suggestions(self, web: Any, request: Any, patient_id: str) -> Any:

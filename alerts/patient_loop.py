@@ -46,6 +46,10 @@ def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
             x = state.snapshots.pop()[1]  # the care team's verdict labels the latest snapshot
             model.learn_one(x, verdict["verdict"] == "actionable")
         return Applied(ack_seconds=max(0.0, verdict["at"] - episode.opened_at))
+    answer = doc.get("suggestion_feedback")
+    if answer is not None:  # the patient's answer to a suggestion: their policy adapts
+        state.suggester.feedback(answer["suggestion_id"], answer["response"])
+        return Applied()
     outcome = doc.get("outcome")
     if outcome is not None:
         for x, y in state.label(outcome["kind"], outcome["ts"], outcome.get("onset_ts")):

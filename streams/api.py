@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from alerts.engine import TECHNICAL
 from online_models.state import PatientState
 from streams.auth import Authenticator, Principal
-from vigilstream.messages import Feedback, describe_error
+from vigilstream.messages import Feedback, SuggestionFeedback, describe_error
 
 if TYPE_CHECKING:
     from streams.app import Application
@@ -118,6 +118,9 @@ class CareTeamApi:
                        "basis": target.basis} if target else None,
             "step_goal": s.step_goal, "steps_today": s.steps_today,
             "exertion_refused": refusals(s.clinical),
+            "preferences": {"not_for_me": state.suggester.not_for_me,
+                            "ignored_in_a_row": state.suggester.ignored,
+                            "daily_cap": state.suggester.daily_cap()},
         })  # fmt: skip
 
     async def _state(self, patient_id: str) -> PatientState | None:
@@ -179,6 +182,35 @@ class CareTeamApi:
         await self.audit.record(who, "acknowledge", alert_id)
         return view.json({"acknowledged": alert_id, "feedback": doc})
 
+    async def suggestion_feedback(self, view: Any, request: Any, suggestion_id: str) -> Any:
+        """The patient's answer (their own app's token, or a clinician's) to a suggestion."""
+        header = request.headers.get("Authorization")
+        if isinstance(refused := self.auth.identify(header), tuple):
+            return error(view, *refused)
+        try:
+            body = orjson.loads(await request.read())
+        except orjson.JSONDecodeError:
+            return error(view, 422, "body is not JSON")
+        patient_id = await self.application.suggestion_index.patient_of(suggestion_id)
+        if patient_id is None:
+            return error(view, 404, "no such suggestion")
+        real = await self.application.identities.resolve(patient_id) or patient_id
+        who = self.auth.patient_or_clinician(header, real)
+        if isinstance(who, tuple):
+            return error(view, *who)
+        try:
+            answer = SuggestionFeedback.model_validate({
+                **(body if isinstance(body, dict) else {"response": None}),
+                "suggestion_id": suggestion_id, "patient_id": patient_id,
+                "at": datetime.now(UTC)})  # fmt: skip
+        except ValidationError as exc:
+            return error(view, 422, describe_error(exc))
+        doc = answer.model_dump(mode="json")
+        topic = self.application.topics.suggestion_feedback
+        await topic.send(key=patient_id.encode(), value=orjson.dumps(doc))
+        await self.audit.record(who, "suggestion_feedback", suggestion_id)
+        return view.json({"recorded": suggestion_id, "feedback": doc})
+
     async def identity(self, web: Any, request: Any, alias: str) -> Any:
         """The program's own id behind a pseudonym (clinicians only; audited)."""
         who = await self.caller(web, request, "clinician", "resolve_identity", alias)
@@ -205,11 +237,16 @@ class CareTeamApi:
             async def post(self, request: Any, alert_id: str) -> Any:
                 return await api.acknowledge(self, request, alert_id)
 
+        class Answer(View):
+            async def post(self, request: Any, suggestion_id: str) -> Any:
+                return await api.suggestion_feedback(self, request, suggestion_id)
+
         app.page("/api/patients/{patient_id}")(_handler(self.patient))
         app.page("/api/patients/{patient_id}/suggestions")(_handler(self.suggestions))
         app.page("/api/alerts")(_handler(self.alerts))
         app.page("/api/alerts/{alert_id}")(_handler(self.alert))
         app.page("/api/alerts/{alert_id}/ack")(Ack)
+        app.page("/api/suggestions/{suggestion_id}/feedback")(Answer)
         app.page("/api/identity/{alias}")(_handler(self.identity))
         app.page("/api/audit")(_handler(self.audit_trail))
         app.page("/api/openapi.json")(_handler(self.openapi))
@@ -369,6 +406,39 @@ OPENAPI: dict[str, Any] = {
                         "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
                     }
                 ],
+                "responses": {"200": _JSON_OK, **_ERRORS},
+            }
+        },
+        "/api/suggestions/{suggestion_id}/feedback": {
+            "post": {
+                "summary": "the patient's answer to a suggestion; written to suggestions.feedback",
+                "security": [{"bearer": []}],
+                "x-role": "clinician, or patient:<the suggestion's patient>",
+                "parameters": [
+                    {
+                        "name": "suggestion_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["response"],
+                                "properties": {
+                                    "response": {
+                                        "type": "string",
+                                        "enum": ["done", "not_now", "not_for_me"],
+                                    }
+                                },
+                            }
+                        }
+                    },
+                },
                 "responses": {"200": _JSON_OK, **_ERRORS},
             }
         },

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from streams.identities import IdentityMap
 from streams.metrics import Metrics
+from streams.suggestion_index import SuggestionIndex
 from streams.topics import TopicLayout
 from vigilstream.config import Settings
 from vigilstream.privacy import Pseudonymizer
@@ -38,6 +39,7 @@ class Topics:
     suggestions: faust.TopicT
     decisions: faust.TopicT
     suggestion_outcomes: faust.TopicT
+    suggestion_feedback: faust.TopicT
 
 
 class Application:
@@ -64,6 +66,7 @@ class Application:
         self.pseudonym = Pseudonymizer(key)
         self.identities = IdentityMap(self.redis, settings.topic_prefix, self.pseudonym,
                                       self.metrics)  # fmt: skip
+        self.suggestion_index = SuggestionIndex(self.redis, settings.topic_prefix)
         self.progress_topics = {
             self.topics.raw.get_topic_name(), self.topics.clean.get_topic_name(),
             self.topics.alerts.get_topic_name(),
@@ -111,6 +114,7 @@ class Application:
             suggestions=app.topic(topic("suggestions")),
             decisions=app.topic(topic("suggestions.decisions")),
             suggestion_outcomes=app.topic(topic("suggestions.outcomes")),
+            suggestion_feedback=app.topic(topic("suggestions.feedback")),
         )
 
     def _wire(self) -> None:

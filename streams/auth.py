@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RANK = {"viewer": 1, "clinician": 2}
+RANK = {"patient": 0, "viewer": 1, "clinician": 2}
 JWT_ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"]
 
 
@@ -95,9 +95,18 @@ class Authenticator:
         who = self.identify(header)
         if isinstance(who, tuple):
             return who
-        if RANK[who.role] < RANK[needed]:
+        if RANK[who.role.split(":")[0]] < RANK[needed]:
             return 403, f"this needs the {needed} role"
         return who
+
+    def patient_or_clinician(self, header: str | None, patient_id: str) -> Principal | Refusal:
+        """A clinician, or the patient's own app (role ``patient:<that id>``)."""
+        who = self.identify(header)
+        if isinstance(who, tuple):
+            return who
+        if who.role == "clinician" or who.role == f"patient:{patient_id}":
+            return who
+        return 403, "this needs the clinician role or the patient's own token"
 
     def _from_jwt(self, token: str) -> Principal | Refusal:
         import jwt

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from streams.candidates import Rejection
 from streams.failure import retry_until_done
-from vigilstream.messages import Feedback, describe_error
+from vigilstream.messages import Feedback, SuggestionFeedback, describe_error
 
 if TYPE_CHECKING:
     from streams.app import Application
@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 def parse_feedback(value: bytes | None) -> Feedback | Rejection:
     try:
         return Feedback.model_validate_json(value or b"")
+    except ValidationError as exc:
+        reason = "invalid_json" if exc.errors()[0]["type"] == "json_invalid" else "schema"
+        return Rejection(reason, describe_error(exc))
+
+
+def parse_suggestion_feedback(value: bytes | None) -> SuggestionFeedback | Rejection:
+    try:
+        return SuggestionFeedback.model_validate_json(value or b"")
     except ValidationError as exc:
         reason = "invalid_json" if exc.errors()[0]["type"] == "json_invalid" else "schema"
         return Rejection(reason, describe_error(exc))
@@ -54,4 +62,29 @@ def register(application: Application) -> None:
             control = {"patient_id": patient_id, "feedback": {
                 "alert_id": parsed.alert_id, "verdict": parsed.verdict,
                 "at": parsed.at.timestamp()}}  # fmt: skip
+            await topics.clean.send(key=patient_id.encode(), value=orjson.dumps(control))
+
+    suggestions = application.suggestion_index
+
+    @application.faust.agent(topics.suggestion_feedback, name="suggestion-feedback")
+    async def suggestion_feedback(stream: Any) -> None:
+        """A patient's answer to a suggestion, routed to the patient's owner in order."""
+        async for event in stream.events():
+            parsed = parse_suggestion_feedback(event.value)
+            patient_id = None
+            if not isinstance(parsed, Rejection):
+                patient_id = parsed.patient_id and application.pseudonym(parsed.patient_id)
+                patient_id = patient_id or await retry_until_done(
+                    lambda s=parsed.suggestion_id: suggestions.patient_of(s), "redis",
+                    "reading the suggestion index", application.metrics,
+                )  # fmt: skip
+                if patient_id is None:
+                    parsed = Rejection(
+                        "schema", f"unknown suggestion {parsed.suggestion_id!r}"[:200]
+                    )
+            if isinstance(parsed, Rejection):
+                await send_dead_letter(application, parsed, event.value or b"", event)
+                continue
+            control = {"patient_id": patient_id, "suggestion_feedback": {
+                "suggestion_id": parsed.suggestion_id, "response": parsed.response}}  # fmt: skip
             await topics.clean.send(key=patient_id.encode(), value=orjson.dumps(control))

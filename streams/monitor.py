@@ -180,6 +180,11 @@ class Monitor:
             await topics.decisions.send(key=key, value=orjson.dumps(decision))
             if decision["suppressed"] is not None:
                 metrics.suggestions_suppressed.labels(decision["suppressed"]).inc()
+        if out.sent:
+            links = {s["suggestion_id"]: s["patient_id"] for s in out.sent}
+            index = self.application.suggestion_index
+            await retry_until_done(lambda: index.remember(links), "redis",
+                                   "writing the suggestion index", metrics)  # fmt: skip
         for suggestion in out.sent:
             key = suggestion["patient_id"].encode()
             await topics.suggestions.send(key=key, value=orjson.dumps(suggestion))

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 CONTRACT_TOPICS: tuple[str, ...] = (
     "vitals.raw", "vitals.clean", "vitals.deadletter", "patients", "outcomes", "alerts",
     "alerts.feedback", "alerts.webhook.deadletter", "suggestions", "suggestions.decisions",
-    "suggestions.outcomes",
+    "suggestions.outcomes", "suggestions.feedback",
 )  # fmt: skip
 COMPACTED = frozenset({"patients"})
 BACKOFF_FIRST_S, BACKOFF_CAP_S = 1.0, 30.0

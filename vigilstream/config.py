@@ -7,6 +7,7 @@ defaults of docs/spec.md. ``vigilstream config`` prints the effective values wit
 
 from __future__ import annotations
 
+import re
 import ssl
 from pathlib import Path
 from typing import Any, Literal
@@ -152,7 +153,7 @@ class Settings(BaseSettings):
         return [f"kafka://{hostport}" for hostport in self.bootstrap_servers]
 
     @property
-    def tokens(self) -> dict[str, Role]:
+    def tokens(self) -> dict[str, str]:
         """API bearer tokens and their roles."""
         if self.api_tokens is None:
             return {}
@@ -249,19 +250,30 @@ def broker_hosts(broker: str) -> list[str]:
     return hosts
 
 
-def parse_api_tokens(spec: str) -> dict[str, Role]:
-    """Parse ``token:role,token:role``; roles are viewer and clinician."""
-    tokens: dict[str, Role] = {}
+def parse_api_tokens(spec: str) -> dict[str, str]:
+    """Parse ``token:role,token:role``; roles are viewer, clinician and ``patient:<id>`` (a
+    patient's own app: feedback on their own suggestions only).
+
+    >>> parse_api_tokens("v1:viewer,app-7:patient:p-007")
+    {'v1': 'viewer', 'app-7': 'patient:p-007'}
+    """
+    tokens: dict[str, str] = {}
     for item in spec.split(","):
         item = item.strip()
         if not item:
+            continue
+        if ":patient:" in item:
+            token, _, patient = item.rpartition(":patient:")
+            if not token or not re.fullmatch(r"[A-Za-z0-9._-]{1,64}", patient):
+                raise ValueError("patient tokens must be written token:patient:<patient id>")
+            tokens[token] = f"patient:{patient}"
             continue
         token, sep, role = item.rpartition(":")
         if not sep or not token:
             raise ValueError("API tokens must be written token:role,token:role")
         if role not in ROLES:
             raise ValueError(f"unknown API role {role!r}; roles are {', '.join(ROLES)}")
-        tokens[token] = role  # type: ignore[assignment]
+        tokens[token] = role
     return tokens
 
 

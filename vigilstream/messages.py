@@ -450,6 +450,15 @@ class SuggestionDecision(Message):
     context: dict[str, Any]
 
 
+class SuggestionFeedback(Message):
+    """A patient's answer to a suggestion on ``suggestions.feedback``."""
+
+    suggestion_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    patient_id: PatientId | None = None
+    response: Literal["done", "not_now", "not_for_me"]
+    at: EventTime
+
+
 class SuggestionOutcome(Message):
     """A closed reward window on ``suggestions.outcomes``."""
 
@@ -502,6 +511,7 @@ SCHEMAS: dict[str, Any] = {
     "suggestion": Suggestion,
     "suggestion_decision": SuggestionDecision,
     "suggestion_outcome": SuggestionOutcome,
+    "suggestion_feedback": SuggestionFeedback,
     "deadletter": DeadLetter,
 }
 """Every message type by the name ``vigilstream schema NAME`` takes."""

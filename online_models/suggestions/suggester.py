@@ -46,6 +46,8 @@ RECENT = 5
 @dataclass(frozen=True)
 class SuggesterPolicy:
     daily_cap: int = 3  # suggestions sent per local day
+    not_for_me_limit: int = 2  # "not for me" this often on an arm: not offered to the patient
+    ignored_limit: int = 3  # this many ignored in a row: one fewer a day (habituation)
     stale_after_s: float = 3600.0  # a decision this far behind processing time is not sent
     sedentary_min: float = 60.0  # break_sedentary needs a sedentary bout this long
     short_sleep_min: float = 360.0  # sleep_routine in the evening after nights shorter
@@ -94,6 +96,8 @@ class Suggester:
         self.pending: list[list[Any]] = []  # [decision_id, decided_at, arm learned, block]
         self.sent_by_day: dict[str, int] = {}
         self.recent: list[list[Any]] = []  # last sent: [suggestion id, kind, decided_at, reward]
+        self.not_for_me: dict[str, int] = {}  # arm -> "not for me" answers
+        self.ignored = 0  # sent suggestions in a row answered "not now" or followed by no steps
 
     def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
         self.log.add(steps, ts, end_ts)
@@ -131,7 +135,7 @@ class Suggester:
         sent = choice.arm != "none"
         if sent and now - t > self.policy.stale_after_s:
             sent, suppressed = False, "stale"
-        elif sent and self.sent_by_day.get(day, 0) >= self.policy.daily_cap:
+        elif sent and self.sent_by_day.get(day, 0) >= self.daily_cap():
             sent, suppressed = False, "daily_cap"
         decision = self._decision(t, choice.arm, choice.propensity, sent, suppressed, context)
         out.decisions.append(decision)
@@ -142,6 +146,11 @@ class Suggester:
         # What the patient received is what the reward teaches: a suppressed send is "none".
         self.pending.append([decision["decision_id"], t, choice.arm if sent else "none", block])
 
+    def daily_cap(self) -> int:
+        """The daily cap, one lower while suggestions keep being ignored (habituation)."""
+        cap = self.policy.daily_cap
+        return max(1, cap - 1) if self.ignored >= self.policy.ignored_limit else cap
+
     def _eligible(self, refused: list[str], block: str, s: Situation) -> list[str]:
         if refused:
             return ["rest", "none"]
@@ -151,7 +160,23 @@ class Suggester:
         sleep = s.clinical.sleep_last_night_min
         if block == "evening" and sleep is not None and sleep < self.policy.short_sleep_min:
             arms.append("sleep_routine")
-        return [*arms, "none"]
+        wanted = [a for a in arms if self.not_for_me.get(a, 0) < self.policy.not_for_me_limit]
+        return [*wanted, "none"]
+
+    def feedback(self, suggestion_id: str, response: str) -> bool:
+        """The patient's answer to a sent suggestion; False when it is not one of the recent.
+
+        >>> s = Suggester("p-1"); s.recent = [["d-1", "walk", 0.0, None]]
+        >>> s.feedback("d-1", "not_for_me"), s.feedback("d-1", "not_for_me"), s.not_for_me
+        (True, True, {'walk': 2})
+        """
+        arm = next((r[1] for r in self.recent if r[0] == suggestion_id), None)
+        if arm is None:
+            return False
+        if response == "not_for_me":
+            self.not_for_me[arm] = self.not_for_me.get(arm, 0) + 1
+        self.ignored = 0 if response == "done" else self.ignored + (response == "not_now")
+        return True
 
     def _decision(self, t: float, arm: str, propensity: float, sent: bool,
                   suppressed: str | None, context: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
@@ -204,6 +229,7 @@ class Suggester:
             for item in self.recent:
                 if item[0] == did:
                     item[3] = round(value, 1)
+                    self.ignored = self.ignored + 1 if value <= 0 else 0
             out.outcomes.append({"decision_id": did, "patient_id": self.patient_id,
                                  "reward": round(value, 1), "steps_before": round(before),
                                  "steps_after": round(after)})  # fmt: skip
@@ -212,7 +238,8 @@ class Suggester:
     def to_dict(self) -> dict[str, Any]:
         return {"bandit": self.bandit.to_dict(), "points": self.points.to_dict(),
                 "log": self.log.to_dict(), "pending": self.pending,
-                "sent": self.sent_by_day, "recent": self.recent}  # fmt: skip
+                "sent": self.sent_by_day, "recent": self.recent,
+                "nfm": self.not_for_me, "ignored": self.ignored}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.bandit.load(data["bandit"])
@@ -221,6 +248,8 @@ class Suggester:
         self.pending = [list(p) for p in data["pending"]]
         self.sent_by_day = dict(data["sent"])
         self.recent = [list(r) for r in data.get("recent", [])]
+        self.not_for_me = dict(data.get("nfm", {}))
+        self.ignored = data.get("ignored", 0)
 
     def view(self) -> list[dict[str, Any]]:
         """Recent suggestions with their reward once known, newest first (the patient API)."""

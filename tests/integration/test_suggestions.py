@@ -44,7 +44,10 @@ def test_a_decision_point_sends_a_suggestion_from_the_measured_resting_hr(
         profile = {"patient_id": pid, "age": 60, "tz": "UTC", "decision_times": [point]}
         producer.send(settings.topic("patients"), json.dumps(profile).encode(), key=pid.encode())
     producer.flush()
-    worker = WorkerProcess(settings, tmp_path / "worker.log")
+    tokens = "view-tok:viewer,clin-tok:clinician," + ",".join(
+        f"app-{pid}:patient:{pid}" for pid in calm)  # fmt: skip
+    worker = WorkerProcess(settings, tmp_path / "worker.log",
+                           extra_env={"VIGIL_API_TOKENS": tokens})  # fmt: skip
     try:
         worker.wait_healthy()
         for minute in range(50):
@@ -61,6 +64,8 @@ def test_a_decision_point_sends_a_suggestion_from_the_measured_resting_hr(
         decisions = wait_for(all_decided, "one decision per patient at the decision point", 120)
         sent = [v for _, v in read_topic(settings, "suggestions", 1, timeout=5)]
         suppressed = metric_sum(worker.metrics_text(), "vigil_suggestions_suppressed_total")
+        answered = next(s for s in sent if s["patient_id"] in calm)
+        answer_feedback(worker, answered, calm)
     finally:
         worker.stop()
     assert sorted(d["patient_id"] for d in decisions) == sorted([*calm, "p-sick"])
@@ -76,3 +81,28 @@ def test_a_decision_point_sends_a_suggestion_from_the_measured_resting_hr(
         assert tuple(suggestion["target"]["hr_zone_bpm"]) == zone
         assert "resting 64 bpm (measured)" in suggestion["rationale"]
     assert all(s["patient_id"] != "p-sick" or s["kind"] == "rest" for s in sent)
+
+
+def answer_feedback(worker: WorkerProcess, suggestion: dict, calm: list[str]) -> None:
+    """The patient's own app answers "not for me" twice; the owner's policy takes it in."""
+    pid, sid = suggestion["patient_id"], suggestion["suggestion_id"]
+    other = next(p for p in calm if p != pid)
+    body = json.dumps({"response": "not_for_me"}).encode()
+    path = f"/api/suggestions/{sid}/feedback"
+    assert worker.request("POST", path, f"app-{other}", body)[0] == 403  # not their suggestion
+    assert worker.request("POST", path, "view-tok", body)[0] == 403
+    assert worker.request("POST", "/api/suggestions/d-nope/feedback", f"app-{pid}", body)[0] == 404
+    assert worker.request("POST", path, f"app-{pid}", b'{"response": "meh"}')[0] == 422
+    for _ in range(2):
+        status, answer = worker.request("POST", path, f"app-{pid}", body)
+        assert status == 200 and json.loads(answer)["feedback"]["response"] == "not_for_me"
+
+    def preferences() -> dict:
+        status, view = worker.get(f"/api/patients/{pid}/suggestions", "view-tok")
+        return json.loads(view)["preferences"] if status == 200 else {}
+
+    wait_for(lambda: preferences().get("not_for_me", {}).get(suggestion["kind"]) == 2,
+             "the owner counted both answers")  # fmt: skip
+    status, view = worker.get(f"/api/patients/{pid}/suggestions", "view-tok")
+    recent = json.loads(view)["recent"]
+    assert [r["suggestion_id"] for r in recent] == [sid]

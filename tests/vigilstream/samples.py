@@ -88,6 +88,10 @@ VALID: dict[str, list[dict[str, Any]]] = {
         {"decision_id": "d-1", "patient_id": "p1", "reward": -120.0, "steps_before": 300,
          "steps_after": 180},
     ],
+    "suggestion_feedback": [
+        {"suggestion_id": "d-1", "patient_id": "p1", "response": "not_for_me", "at": TS},
+        {"suggestion_id": "d-1", "response": "done", "at": TS},
+    ],
     "deadletter": [
         {"reason": "invalid_json", "detail": "not JSON", "payload": "{", "source_topic":
          "vitals.raw", "partition": 0, "offset": 17, "received_at": TS},
@@ -147,6 +151,9 @@ INVALID: dict[str, list[tuple[dict[str, Any], str]]] = {
     ],
     "suggestion_outcome": [
         ({**VALID["suggestion_outcome"][0], "steps_after": -1}, "steps_after"),
+    ],
+    "suggestion_feedback": [
+        ({**VALID["suggestion_feedback"][0], "response": "meh"}, "response"),
     ],
     "deadletter": [
         ({**VALID["deadletter"][0], "reason": "because"}, "reason"),

@@ -22,11 +22,12 @@ def well(t: float) -> Situation:
                      target=target(PROFILE, 66.0))  # fmt: skip
 
 
-def day(suggester: Suggester, situation=well, now_lag: float = 5.0, days: int = 1) -> dict:
-    """Feed a day of 5-minute step counts; processing time ``now_lag`` behind event time."""
+def day(suggester: Suggester, situation=well, now_lag: float = 5.0, days: int = 1,
+        after_days: int = 0) -> dict:  # fmt: skip
+    """Feed days of 5-minute step counts; processing time ``now_lag`` behind event time."""
     out = {"decisions": [], "sent": [], "outcomes": []}
     for k in range(days * 24 * 12):
-        ts = DAY0 + k * 300
+        ts = DAY0 + after_days * 86400 + k * 300
         suggester.note_steps(40 + (k % 6) * 30, ts, ts + 300)
         result = suggester.step(ts + 300, ts + 300 + now_lag, PROFILE, situation)
         for name in out:
@@ -97,3 +98,17 @@ def test_the_daily_cap_holds_and_is_logged() -> None:
     chosen = [d for d in out["decisions"] if d["arm"] != "none"]
     capped = [d for d in chosen if d["suppressed"] == "daily_cap"]
     assert len(capped) == len(chosen) - len(out["sent"]) > 0
+
+
+def test_not_for_me_twice_removes_the_arm_and_ignores_lower_the_cap() -> None:
+    patient = Suggester("p-8")
+    first = day(patient)
+    assert first["sent"], "the first day sent something to answer"
+    kind = first["sent"][0]["kind"]
+    for _ in range(2):
+        assert patient.feedback(first["sent"][0]["suggestion_id"], "not_for_me")
+    later = day(patient, days=2, after_days=1)
+    assert kind not in {d["arm"] for d in later["decisions"]}  # never offered again
+    assert patient.feedback("d-unknown", "done") is False
+    patient.ignored = patient.policy.ignored_limit
+    assert patient.daily_cap() == patient.policy.daily_cap - 1

@@ -24,7 +24,9 @@ from __future__ import annotations
 import bisect
 import math
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from online_models.context import DAY_S
 
@@ -122,9 +124,40 @@ class Phenotype:
         self.sed_start: float | None = None  # start of the current run of step-free minutes
         self.latest_day = 0
         self._trends: tuple[int, dict[str, dict[str, float | None]]] | None = None
+        self.tz = "UTC"  # the patient's days are local days (profile ``tz``)
+        self._offsets: dict[int, float] = {}  # epoch hour -> UTC offset there, in seconds
 
-    def _day(self, ts: float) -> Day | None:
-        index = int(ts // DAY_S)
+    def local(self, ts: float) -> float:
+        """``ts`` shifted by the patient's UTC offset at that moment, so that ``// DAY_S`` is
+        the patient's local day (DST included).
+
+        >>> p = Phenotype(); p.tz = "America/Los_Angeles"
+        >>> evening = 1795744800.0                # 2026-11-27 04:00 UTC = 20:00 the 26th in LA
+        >>> int(p.local(evening) // DAY_S) == int(evening // DAY_S) - 1
+        True
+        """
+        if self.tz == "UTC":
+            return ts
+        hour = int(ts // 3600)
+        offset = self._offsets.get(hour)
+        if offset is None:
+            moment = datetime.fromtimestamp(ts, ZoneInfo(self.tz))
+            offset = (moment.utcoffset() or timedelta()).total_seconds()
+            if len(self._offsets) > 1000:
+                self._offsets.clear()
+            self._offsets[hour] = offset
+        return ts + offset
+
+    def day_index(self, ts: float) -> int:
+        """The patient's local day of ``ts`` (days since the epoch)."""
+        return int(self.local(ts) // DAY_S)
+
+    def features_of_day(self, index: int) -> dict[str, Any]:
+        day = self.days.get(index)
+        return day.features() if day is not None else {}
+
+    def _day(self, local_ts: float) -> Day | None:
+        index = int(local_ts // DAY_S)
         if index < self.latest_day - self.policy.keep_days:
             return None  # older than what we keep
         if index > self.latest_day:
@@ -152,11 +185,12 @@ class Phenotype:
         self, signal: str, value: Any, ts: float, end_ts: float | None = None, context: str = "rest"
     ) -> None:
         """Fold one normalized reading (canonical unit) into the features."""
-        day = self._day(ts)
+        local = self.local(ts)
+        day = self._day(local)
         if day is None:
             return
         if day.wear or not day.wear_min:
-            day.wear |= 1 << int((ts % DAY_S) // 60)
+            day.wear |= 1 << int((local % DAY_S) // 60)
         if signal == "heart_rate" and context == "rest":
             if len(day.hr_low) < self.policy.low_hr_n or value < day.hr_low[-1]:
                 bisect.insort(day.hr_low, float(value))
@@ -165,16 +199,16 @@ class Phenotype:
             day.hrv_sum += value
             day.hrv_n += 1
         elif signal == "steps":
-            self._steps(day, int(value), ts, end_ts if end_ts is not None else ts)
+            self._steps(day, int(value), ts, end_ts if end_ts is not None else ts, local)
         elif signal == "sleep":
             self._sleep(day, value, ts, end_ts if end_ts is not None else ts)
 
-    def _steps(self, day: Day, steps: int, ts: float, end_ts: float) -> None:
+    def _steps(self, day: Day, steps: int, ts: float, end_ts: float, local: float) -> None:
         minutes = max((end_ts - ts) / 60.0, 1.0)
         day.steps += steps
         if steps / minutes >= self.policy.moderate_cadence:
             day.active_min += minutes
-        hour = int(ts // 3600)
+        hour = int(local // 3600)  # local hours: the circadian measures are of the local day
         self.hourly_steps[hour] = self.hourly_steps.get(hour, 0) + steps
         if steps == 0:
             if self.sed_start is None or ts < self.sed_start:
@@ -192,13 +226,13 @@ class Phenotype:
         day.bed_min += minutes
         day.sleep_min += asleep
         if asleep:
-            angle = math.radians(((ts + end_ts) / 2 % DAY_S) / 3600.0 * 15.0)
+            angle = math.radians((self.local((ts + end_ts) / 2) % DAY_S) / 3600.0 * 15.0)
             day.mid_sin += asleep * math.sin(angle)
             day.mid_cos += asleep * math.cos(angle)
 
     # ------------------------------------------------------------------ views
     def day_features(self, ts: float) -> dict[str, Any]:
-        day = self.days.get(int(ts // DAY_S))
+        day = self.days.get(self.day_index(ts))
         return day.features() if day is not None else {}
 
     def trends(self) -> dict[str, dict[str, float | None]]:

@@ -142,6 +142,7 @@ class PatientState:
         self.baselines.age = self.profile.get("age")
         self.baselines.sex = self.profile.get("sex")
         self.baselines.hypercapnic = spo2_scale(self.profile) == 2
+        self.phenotype.tz = self.profile.get("tz") or "UTC"  # local days
 
     def last_event_ts(self, default: float) -> float:
         """Event time of the latest value of any signal (``default`` before the first)."""

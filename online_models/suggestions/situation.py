@@ -3,8 +3,8 @@ patient's state: context (asleep, active, quiet hours), the clinical picture for
 gate, sedentary time, today's steps and goal, and the exercise target from the measured
 resting heart rate.
 
-Days here are the phenotype's days (UTC); decision points and the daily cap already use the
-patient's local time (``decisions``).
+Days are the patient's local days (the phenotype follows the profile's ``tz``), as are the
+decision points and the daily cap (``decisions``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ TEMPERATURE_VALID_S = 6 * 3600.0
 def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situation:
     """The patient at event time ``t``."""
     phenotype, profile = state.phenotype, state.profile
-    day_index = int(t // DAY_S)
-    today = phenotype.day_features(t)
-    yesterday = phenotype.day_features(t - DAY_S)
+    day_index = phenotype.day_index(t)  # the patient's local day
+    today = phenotype.features_of_day(day_index)
+    yesterday = phenotype.features_of_day(day_index - 1)
     sleep = today.get("sleep_min") or yesterday.get("sleep_min") or None
     temperature = state.latest.get("body_temperature")
     trends = phenotype.trends().get("resting_hr", {})
@@ -38,7 +38,7 @@ def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situa
     days = [
         (int(f.get("steps") or 0), int(f.get("wear_min") or 0))
         for i in range(day_index - 9, day_index)
-        if (f := phenotype.day_features(i * DAY_S + 1))
+        if (f := phenotype.features_of_day(i))
     ]
     goals = profile.get("activity_goals") or {}
     clinical = ClinicalState(

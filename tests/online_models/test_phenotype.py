@@ -82,3 +82,25 @@ def test_round_trip_keeps_features() -> None:
     q = Phenotype()
     q.load(p.to_dict())
     assert q.day_features(D0) == p.day_features(D0)
+
+
+def test_an_evening_walk_in_los_angeles_counts_on_that_local_day() -> None:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from online_models.state import PatientState
+
+    la = ZoneInfo("America/Los_Angeles")
+    morning = datetime(2026, 11, 26, 9, 0, tzinfo=la).timestamp()
+    evening = datetime(2026, 11, 26, 20, 0, tzinfo=la).timestamp()  # 04:00 UTC the 27th
+    state = PatientState("p-la", {"patient_id": "p-la", "tz": "America/Los_Angeles"})
+    utc = PatientState("p-utc")
+    for s in (state, utc):
+        for ts in (morning, evening):
+            s.update({"signal": "steps", "value": 1500, "ts": ts, "end_ts": ts + 900}, now=ts)
+    assert state.phenotype.day_features(morning)["steps"] == 3000  # one local day
+    assert state.phenotype.day_features(evening)["steps"] == 3000
+    assert utc.phenotype.day_features(morning)["steps"] == 1500  # UTC splits them
+    assert utc.phenotype.day_features(evening)["steps"] == 1500
+    restored, _ = PatientState.from_bytes(state.to_bytes(), "p-la")
+    assert restored.phenotype.day_features(evening)["steps"] == 3000

@@ -279,6 +279,12 @@ _ERR = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 _ERRORS = {"401": _ERR, "403": _ERR, "404": _ERR, "422": _ERR, "429": _ERR}
+_PATIENT_ID = {
+    "name": "patient_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+}
 _JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 
 OPENAPI: dict[str, Any] = {
@@ -383,14 +389,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "latest values, baselines, phenotype, NEWS2, risk, open alerts",
                 **_bearer("viewer"),
-                "parameters": [
-                    {
-                        "name": "patient_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
-                    }
-                ],
+                "parameters": [_PATIENT_ID],
                 "responses": {"200": _JSON_OK, **_ERRORS},
             }
         },
@@ -398,14 +397,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "recent suggestions with rewards, exercise target, step goal, gate",
                 **_bearer("viewer"),
-                "parameters": [
-                    {
-                        "name": "patient_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
-                    }
-                ],
+                "parameters": [_PATIENT_ID],
                 "responses": {"200": _JSON_OK, **_ERRORS},
             }
         },

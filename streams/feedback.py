@@ -8,10 +8,10 @@ the feedback, else from the shared alert store; feedback on an unknown alert is 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from streams.candidates import Rejection
 from streams.failure import retry_until_done
@@ -21,20 +21,20 @@ if TYPE_CHECKING:
     from streams.app import Application
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_message(model: type[M], value: bytes | None) -> M | Rejection:
+    """One JSON message of ``model``, or the rejection a dead letter carries."""
+    try:
+        return model.model_validate_json(value or b"")
+    except ValidationError as exc:
+        reason = "invalid_json" if exc.errors()[0]["type"] == "json_invalid" else "schema"
+        return Rejection(reason, describe_error(exc))
+
+
 def parse_feedback(value: bytes | None) -> Feedback | Rejection:
-    try:
-        return Feedback.model_validate_json(value or b"")
-    except ValidationError as exc:
-        reason = "invalid_json" if exc.errors()[0]["type"] == "json_invalid" else "schema"
-        return Rejection(reason, describe_error(exc))
-
-
-def parse_suggestion_feedback(value: bytes | None) -> SuggestionFeedback | Rejection:
-    try:
-        return SuggestionFeedback.model_validate_json(value or b"")
-    except ValidationError as exc:
-        reason = "invalid_json" if exc.errors()[0]["type"] == "json_invalid" else "schema"
-        return Rejection(reason, describe_error(exc))
+    return parse_message(Feedback, value)
 
 
 def register(application: Application) -> None:
@@ -70,7 +70,7 @@ def register(application: Application) -> None:
     async def suggestion_feedback(stream: Any) -> None:
         """A patient's answer to a suggestion, routed to the patient's owner in order."""
         async for event in stream.events():
-            parsed = parse_suggestion_feedback(event.value)
+            parsed = parse_message(SuggestionFeedback, event.value)
             patient_id = None
             if not isinstance(parsed, Rejection):
                 patient_id = parsed.patient_id and application.pseudonym(parsed.patient_id)

@@ -35,6 +35,18 @@ class AlertStore:
     def _key(self, alert_id: str) -> str:
         return f"{self.prefix}alert:{alert_id}"
 
+    def patient_index(self, patient_id: str) -> str:
+        """The set of a patient's alert ids (what an erasure deletes)."""
+        return f"{self.prefix}patient-alerts:{patient_id}"
+
+    def queue_erase(self, pipe: Any, patient_id: str, alert_ids: list[str]) -> None:
+        """Queue the deletion of a patient's alerts, histories, acks and index on ``pipe``."""
+        for alert_id in alert_ids:
+            pipe.delete(self._key(alert_id), self._key(alert_id) + ":history")
+            pipe.zrem(self.prefix + "alerts:open", alert_id)
+            pipe.zrem(self.prefix + "alerts:recent", alert_id)
+        pipe.delete(self.patient_index(patient_id))
+
     async def record(self, alert: dict[str, Any], updated_at: float) -> None:
         """Write one alert message; idempotent, so redelivery is harmless."""
         key = self._key(alert["alert_id"])
@@ -43,7 +55,7 @@ class AlertStore:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(key, "alert", orjson.dumps(alert))
             pipe.hsetnx(key + ":history", entry, orjson.dumps(change))
-            pipe.sadd(f"{self.prefix}patient-alerts:{alert['patient_id']}", alert["alert_id"])
+            pipe.sadd(self.patient_index(alert["patient_id"]), alert["alert_id"])
             if alert["status"] == "resolved":
                 pipe.zrem(self.prefix + "alerts:open", alert["alert_id"])
             else:

@@ -21,7 +21,7 @@ class IdentityMap:
     def __init__(self, client: aioredis.Redis, prefix: str, pseudonym: Pseudonymizer,
                  metrics: Any = None) -> None:  # fmt: skip
         self.client, self.pseudonym, self.metrics = client, pseudonym, metrics
-        self.key = f"{prefix}vigil:identity"
+        self.key = identity_key(prefix)
         self._written: set[str] = set()
 
     async def pseudonymize(self, readings: list[dict[str, Any]]) -> None:
@@ -50,18 +50,22 @@ class IdentityMap:
         return found.decode() if found is not None else None
 
 
+def identity_key(prefix: str) -> str:
+    return f"{prefix}vigil:identity"
+
+
 async def erase(client: aioredis.Redis, prefix: str, patient_id: str) -> dict[str, int]:
     """Delete a patient's checkpoint, alerts (with history and acknowledgements) and identity
-    link from Redis. ``patient_id`` is the id the worker uses (the pseudonym when enabled)."""
-    base = f"{prefix}vigil:"
-    alert_ids = [a.decode() for a in await client.smembers(f"{base}patient-alerts:{patient_id}")]
+    link from Redis in one transaction; the key layouts are those of the stores that own them.
+    ``patient_id`` is the id the worker uses (the pseudonym when enabled)."""
+    from streams.alert_store import AlertStore
+    from streams.storage import RedisStateStore
+
+    states, alerts = RedisStateStore(client, prefix), AlertStore(client, prefix)
+    alert_ids = [a.decode() for a in await client.smembers(alerts.patient_index(patient_id))]
     async with client.pipeline(transaction=True) as pipe:
-        pipe.delete(f"{base}state:{patient_id}")
-        for alert_id in alert_ids:
-            pipe.delete(f"{base}alert:{alert_id}", f"{base}alert:{alert_id}:history")
-            pipe.zrem(f"{base}alerts:open", alert_id)
-            pipe.zrem(f"{base}alerts:recent", alert_id)
-        pipe.delete(f"{base}patient-alerts:{patient_id}")
-        pipe.hdel(f"{base}identity", patient_id)
+        pipe.delete(states.prefix + patient_id)
+        alerts.queue_erase(pipe, patient_id, alert_ids)
+        pipe.hdel(identity_key(prefix), patient_id)
         done = await pipe.execute()
     return {"state": int(done[0]), "alerts": len(alert_ids)}

@@ -68,7 +68,7 @@ class Progress:
         return lags, stalled
 
 
-async def highwaters(application: Application) -> dict[tuple[str, int], int]:
+def highwaters(application: Application) -> dict[tuple[str, int], int]:
     """High watermarks of the assigned partitions of the topics whose progress is noted."""
     consumer = application.faust.consumer
     tracked = application.progress_topics
@@ -137,7 +137,7 @@ def register(application: Application) -> None:
     @app.timer(interval=CHECK_EVERY_S)
     async def watch() -> None:
         lags, stalled = application.progress.assess(
-            await highwaters(application), settings.stall_after_s, time.monotonic()
+            highwaters(application), settings.stall_after_s, time.monotonic()
         )
         for (topic, partition), lag in lags.items():
             metrics.consumer_lag.labels(topic, str(partition)).set(lag)

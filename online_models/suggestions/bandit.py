@@ -22,9 +22,10 @@ import hashlib
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-__all__ = ["ARMS", "BanditPolicy", "Choice", "SuggestionBandit", "block_of"]
+__all__ = ["ARMS", "BanditPolicy", "Choice", "Chooser", "FixedArm", "SuggestionBandit",
+           "UniformRandom", "block_of"]  # fmt: skip
 
 ARMS = ("walk", "break_sedentary", "rest", "sleep_routine", "none")
 BLOCKS = ("morning", "midday", "evening")
@@ -64,6 +65,18 @@ class Choice:
     propensities: dict[str, float]
 
 
+class Chooser(Protocol):
+    """What a suggester asks of its policy: choose among eligible arms, learn from rewards."""
+
+    def choose(self, eligible: list[str], block: str, seed: str) -> Choice: ...
+
+    def learn(self, arm: str, block: str, reward: float) -> None: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+    def load(self, data: dict[str, Any]) -> None: ...
+
+
 @dataclass
 class SuggestionBandit:
     """One patient's posterior per (arm, block): [n, sum of rewards]."""
@@ -91,7 +104,7 @@ class SuggestionBandit:
         >>> bandit.choose(["walk", "none"], "morning", seed="p-1|1800000000") == choice
         True
         """
-        rng = random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))
+        rng = _rng(seed)
         posteriors = {arm: self.posterior(arm, block) for arm in eligible}
         wins = dict.fromkeys(eligible, 0)
         for _ in range(self.policy.draws):
@@ -119,3 +132,43 @@ class SuggestionBandit:
 
     def load(self, data: dict[str, Any]) -> None:
         self.stats = {k: list(v) for k, v in data["stats"].items()}
+
+
+def _rng(seed: str) -> random.Random:
+    return random.Random(int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big"))
+
+
+class UniformRandom:
+    """Comparison policy: every eligible arm equally likely, learning nothing.
+
+    >>> UniformRandom().choose(["walk", "none"], "morning", seed="s").propensity
+    0.5
+    """
+
+    def choose(self, eligible: list[str], block: str, seed: str) -> Choice:
+        p = 1.0 / len(eligible)
+        return Choice(_rng(seed).choice(eligible), p, dict.fromkeys(eligible, p))
+
+    def learn(self, arm: str, block: str, reward: float) -> None:
+        """Learns nothing."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load(self, data: dict[str, Any]) -> None:
+        """Nothing to restore."""
+
+
+@dataclass(frozen=True)
+class FixedArm(UniformRandom):
+    """Comparison policy: always ``arm`` when eligible, else nothing.
+
+    >>> FixedArm("walk").choose(["rest", "none"], "evening", seed="s").arm
+    'none'
+    """
+
+    arm: str = "none"
+
+    def choose(self, eligible: list[str], block: str, seed: str) -> Choice:
+        arm = self.arm if self.arm in eligible else "none"
+        return Choice(arm, 1.0, {a: float(a == arm) for a in eligible})

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from online_models.context import DAY_S, HALF_DAY_S
-from online_models.suggestions.goals import next_goal
 from online_models.suggestions.safety import ClinicalState
 from online_models.suggestions.suggester import Situation
 from online_models.suggestions.zones import target
@@ -26,7 +25,8 @@ TEMPERATURE_VALID_S = 6 * 3600.0
 
 
 def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situation:
-    """The patient at event time ``t``."""
+    """The patient at event time ``t``. The day's step goal is set on the first call of a
+    local day and kept for the rest of it (``Suggester.goal_of_day``)."""
     phenotype, profile = state.phenotype, state.profile
     day_index = phenotype.day_index(t)  # the patient's local day
     today = phenotype.features_of_day(day_index)
@@ -61,6 +61,6 @@ def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situa
         clinical=clinical,
         sedentary_min=max(0.0, sedentary),
         steps_today=int(today.get("steps") or 0),
-        step_goal=next_goal(days, None, goals.get("steps_per_day")),
+        step_goal=state.suggester.goal_of_day(day_index, days, goals.get("steps_per_day")),
         target=target(profile, resting),
     )

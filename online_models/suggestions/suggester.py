@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from online_models.suggestions.bandit import BanditPolicy, SuggestionBandit, block_of
+from online_models.suggestions.bandit import BanditPolicy, Chooser, SuggestionBandit, block_of
 from online_models.suggestions.decisions import (
     WINDOW_S,
     DecisionPoints,
@@ -34,6 +34,7 @@ from online_models.suggestions.decisions import (
     decision_id,
     reward,
 )
+from online_models.suggestions.goals import next_goal
 from online_models.suggestions.safety import ClinicalState, SafetyPolicy, refusals
 from online_models.suggestions.zones import ExerciseTarget
 
@@ -87,10 +88,12 @@ def _iso(ts: float) -> str:
 class Suggester:
     """The suggestion state of one patient (pure; travels in the patient's checkpoint)."""
 
-    def __init__(self, patient_id: str, policy: SuggesterPolicy | None = None) -> None:
+    def __init__(self, patient_id: str, policy: SuggesterPolicy | None = None,
+                 chooser: Chooser | None = None) -> None:  # fmt: skip
+        """``chooser`` replaces the learning bandit (the evaluation's comparison policies)."""
         self.patient_id = patient_id
         self.policy = policy or SuggesterPolicy()
-        self.bandit = SuggestionBandit(self.policy.bandit)
+        self.bandit: Chooser = chooser or SuggestionBandit(self.policy.bandit)
         self.points = DecisionPoints()
         self.log = StepLog()
         self.pending: list[list[Any]] = []  # [decision_id, decided_at, arm learned, block]
@@ -98,6 +101,7 @@ class Suggester:
         self.recent: list[list[Any]] = []  # last sent: [suggestion id, kind, decided_at, reward]
         self.not_for_me: dict[str, int] = {}  # arm -> "not for me" answers
         self.ignored = 0  # sent suggestions in a row answered "not now" or followed by no steps
+        self.goal: list[int | None] = [None, None]  # [local day index, that day's step goal]
 
     def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
         self.log.add(steps, ts, end_ts)
@@ -105,13 +109,26 @@ class Suggester:
     def step(self, event_ts: float, now: float, profile: dict[str, Any],
              situation: Callable[[float], Situation]) -> Suggestions:  # fmt: skip
         out = Suggestions()
-        self._close_windows(event_ts, out)
+        self.close_windows(event_ts, out)
         tz = profile.get("tz") or "UTC"
         for decided_at in self.points.crossed(event_ts, tz, profile.get("decision_times") or ()):
-            self._decide(decided_at, now, tz, situation(decided_at), out)
+            self.decide(decided_at, now, tz, situation(decided_at), out)
         return out
 
-    def _decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions) -> None:
+    def goal_of_day(self, day: int, recent_days: list[tuple[int, int]],
+                    clinician_cap: int | None) -> int | None:  # fmt: skip
+        """The step goal of local day ``day``: fixed for the day once set, and at most 10 %
+        above the previous day's goal (``goals.next_goal``)."""
+        known_day, known = self.goal
+        if known_day == day:
+            return known
+        goal = next_goal(recent_days, known, clinician_cap)
+        if known_day is None or day > known_day:
+            self.goal = [day, goal]
+        return goal
+
+    def decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions) -> None:
+        """One decision at event time ``t`` (processing time ``now``) in situation ``s``."""
         local = datetime.fromtimestamp(t, ZoneInfo(tz))
         block = block_of(local.hour + local.minute / 60)
         context: dict[str, Any] = {
@@ -217,7 +234,8 @@ class Suggester:
             "decided_at": decision["decided_at"],
         }  # fmt: skip
 
-    def _close_windows(self, event_ts: float, out: Suggestions) -> None:
+    def close_windows(self, event_ts: float, out: Suggestions) -> None:
+        """Learn from the reward windows that event time ``event_ts`` closed."""
         still = []
         for entry in self.pending:
             did, t, arm, block = entry
@@ -239,7 +257,7 @@ class Suggester:
         return {"bandit": self.bandit.to_dict(), "points": self.points.to_dict(),
                 "log": self.log.to_dict(), "pending": self.pending,
                 "sent": self.sent_by_day, "recent": self.recent,
-                "nfm": self.not_for_me, "ignored": self.ignored}  # fmt: skip
+                "nfm": self.not_for_me, "ignored": self.ignored, "goal": self.goal}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.bandit.load(data["bandit"])
@@ -250,6 +268,7 @@ class Suggester:
         self.recent = [list(r) for r in data.get("recent", [])]
         self.not_for_me = dict(data.get("nfm", {}))
         self.ignored = data.get("ignored", 0)
+        self.goal = list(data.get("goal", [None, None]))
 
     def view(self) -> list[dict[str, Any]]:
         """Recent suggestions with their reward once known, newest first (the patient API)."""

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 from alerts.messages import AlertMessage, DeviceState
 from online_models.deviation import Z_CORROBORATE
+from online_models.suggestions.safety import AlertStatus
 
 if TYPE_CHECKING:
     from online_models.deviation import DeviationResult
@@ -159,6 +160,18 @@ class AlertEngine:
         """True while any clinical episode is open (baselines must not learn then)."""
         return any(
             e.status != "resolved" and e.kind not in TECHNICAL for e in self.episodes.values()
+        )
+
+    def status(self) -> AlertStatus:
+        """Open, latest resolved and pending clinical episodes (the suggestion safety gate)."""
+        clinical = [e for e in self.episodes.values() if e.kind not in TECHNICAL]
+        resolved = [e for e in clinical if e.resolved_at is not None]
+        latest = max(resolved, key=lambda e: e.resolved_at or 0.0, default=None)
+        return AlertStatus(
+            open=any(e.status != "resolved" for e in clinical),
+            resolved_at=latest.resolved_at if latest else None,
+            resolved_low=latest is not None and _peak(latest) == "low",
+            watching=any(kind not in TECHNICAL for kind in self.pending),
         )
 
     def decide(
@@ -395,6 +408,12 @@ class AlertEngine:
         self.opened_by_day = data.get("by_day", {})
         self.suppressed = data.get("suppressed", 0)
         self.pending = data.get("pending", {})
+
+
+def _peak(episode: Episode) -> str:
+    """The highest severity an episode reached."""
+    seen: list[str] = [episode.severity, *(str(entry[1]) for entry in episode.history)]
+    return max(seen, key=SEVERITY_RANK.__getitem__)
 
 
 def drift_severity(drift: DriftResult | None, medium_z: float) -> str:

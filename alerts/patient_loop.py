@@ -14,6 +14,7 @@ from alerts.engine import TECHNICAL, AlertEngine
 from alerts.messages import AlertMessage, DeviceState
 from online_models.risk import RiskModel
 from online_models.state import PatientState
+from online_models.suggestions.population import PopulationPrior
 from online_models.suggestions.situation import situation
 from online_models.suggestions.suggester import Suggestions
 
@@ -31,11 +32,13 @@ class Applied:
 
 
 def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
-                model: RiskModel, now: float) -> Applied:  # fmt: skip
+                model: RiskModel, now: float,
+                population: PopulationPrior | None = None) -> Applied:  # fmt: skip
     """Fold one ``vitals.clean`` event into a patient.
 
     The event is a reading, a batch of readings, an outcome (labels for the risk model) or a
-    care-team verdict (stops escalation, labels the latest risk snapshot).
+    care-team verdict (stops escalation, labels the latest risk snapshot). ``model`` and
+    ``population`` (the suggestion bandit's pooled prior) are shared by all patients.
     """
     verdict = doc.get("feedback")
     if verdict is not None:
@@ -67,7 +70,7 @@ def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
     alerts = engine.decide(state.assess(event_ts, model), event_ts, now, device)
     state.learning = not engine.open_episode  # an episode is not the new normal
     suggestions = state.suggester.step(
-        event_ts, now, state.profile, lambda t: situation(state, engine.open_episode, t)
+        event_ts, now, state.profile, lambda t: situation(state, engine.status(), t), population
     )
     return Applied(replayed, alerts, suggestions=suggestions)
 

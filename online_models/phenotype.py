@@ -1,16 +1,20 @@
 """Digital phenotype: daily behaviour and physiology features, streamed, trended 7 vs 28 days.
 
-Per UTC day (the patient's time zone is not in the data) from the readings as they arrive, in
+Per local day of the patient (profile ``tz``, default UTC) from the readings as they arrive, in
 any order within the last 28 days:
 
 - resting heart rate: mean of the 20 lowest heart rates while awake and not active (a robust
   low percentile; cf. the resting-HR definitions in Quer G et al., Nat Med 2021;27:73-77);
 - HRV: mean RMSSD (device value, or computed from R-R intervals);
 - steps; active minutes (cadence >= 100 steps/min, Tudor-Locke C et al., Br J Sports Med
-  2018;52:776-788); sedentary bouts (>= 30 min awake with no steps) and sedentary minutes;
+  2018;52:776-788); sedentary bouts and sedentary minutes: 30 min to 4 h awake without a step
+  block of at least 15 steps/min (cf. HeartSteps' anti-sedentary trigger, < 150 steps in 40
+  min: Spruijt-Metz D et al., Transl Behav Med 2022;12:1-12); a longer gap is a night or a
+  watch off the wrist, not a bout;
 - sleep: minutes asleep, minutes in bed, efficiency (asleep / in bed), midpoint (circular mean
-  of sleep-interval midpoints, hours UTC);
-- wear: minutes with any reading; coverage = wear minutes / 1440.
+  of sleep-interval midpoints, local hours); a night counts on the day the patient woke up;
+- wear: minutes within 5 minutes after any reading (wearables sample every 1-5 minutes);
+  coverage = wear minutes / 1440.
 
 Circadian rhythm from hourly step counts of the last 7 days (van Someren EJ et al.,
 Chronobiol Int 1999;16:505-518): interdaily stability (IS), intradaily variability (IV) and
@@ -34,6 +38,9 @@ KEEP_DAYS = 28  # closed days kept besides the current one
 # steps/min of moderate intensity (Tudor-Locke C et al., IJBNPA 2011;8:79)
 MODERATE_CADENCE = 100.0
 SEDENTARY_BOUT_S = 30 * 60.0
+SEDENTARY_MAX_S = 4 * 3600.0  # a longer gap between movements is a night or the watch off
+WEAR_MARK_MIN = 5  # a reading shows the device worn for this many minutes from it
+MOVING_CADENCE = 15.0  # steps/min: a step block at least this brisk ends sedentary time
 LOW_HR_N = 20
 TREND_FEATURES = ("resting_hr", "hrv", "steps", "active_min", "sleep_min", "coverage")
 ASLEEP_STAGES = frozenset({"light", "deep", "rem", "asleep"})
@@ -121,7 +128,7 @@ class Phenotype:
         self.policy = policy or PhenotypePolicy()
         self.days: dict[int, Day] = {}
         self.hourly_steps: dict[int, int] = {}  # epoch hour -> steps, last 7 days
-        self.sed_start: float | None = None  # start of the current run of step-free minutes
+        self.moved_at: float | None = None  # end of the latest movement (or of sleep)
         self.latest_day = 0
         self._trends: tuple[int, dict[str, dict[str, float | None]]] | None = None
         self.tz = "UTC"  # the patient's days are local days (profile ``tz``)
@@ -151,6 +158,29 @@ class Phenotype:
     def day_index(self, ts: float) -> int:
         """The patient's local day of ``ts`` (days since the epoch)."""
         return int(self.local(ts) // DAY_S)
+
+    def worn_share(self, start: float, end: float) -> float:
+        """Share of the minutes in [start, end) with the device worn (days whose minute bitmap
+        was already folded count as worn).
+
+        >>> p = Phenotype()
+        >>> for minute in range(0, 60, 5):
+        ...     p.learn_one("heart_rate", 60, ts=minute * 60.0)
+        >>> p.worn_share(0.0, 3600.0), p.worn_share(0.0, 7200.0)
+        (1.0, 0.5)
+        """
+        minutes = worn = 0
+        ts = start
+        while ts < end:
+            local = self.local(ts)
+            day = self.days.get(int(local // DAY_S))
+            minutes += 1
+            if (day is not None and (day.wear >> int((local % DAY_S) // 60)) & 1) or (
+                day is not None and not day.wear and day.wear_min
+            ):
+                worn += 1
+            ts += 60.0
+        return worn / minutes if minutes else 0.0
 
     def features_of_day(self, index: int) -> dict[str, Any]:
         day = self.days.get(index)
@@ -186,11 +216,15 @@ class Phenotype:
     ) -> None:
         """Fold one normalized reading (canonical unit) into the features."""
         local = self.local(ts)
-        day = self._day(local)
+        # A night counts on the day the patient woke up.
+        day = self._day(self.local(end_ts) if signal == "sleep" and end_ts else local)
         if day is None:
             return
-        if day.wear or not day.wear_min:
-            day.wear |= 1 << int((local % DAY_S) // 60)
+        if signal != "sleep" and (day.wear or not day.wear_min):
+            # A reading shows the device worn over its interval, or 5 minutes from a sample.
+            minute = int((local % DAY_S) // 60)
+            span = round((end_ts - ts) / 60) if end_ts and end_ts > ts else WEAR_MARK_MIN
+            day.wear |= ((1 << max(1, min(span, 1440 - minute))) - 1) << minute
         if signal == "heart_rate" and context == "rest":
             if len(day.hr_low) < self.policy.low_hr_n or value < day.hr_low[-1]:
                 bisect.insort(day.hr_low, float(value))
@@ -210,19 +244,24 @@ class Phenotype:
             day.active_min += minutes
         hour = int(local // 3600)  # local hours: the circadian measures are of the local day
         self.hourly_steps[hour] = self.hourly_steps.get(hour, 0) + steps
-        if steps == 0:
-            if self.sed_start is None or ts < self.sed_start:
-                self.sed_start = ts
+        if steps / minutes < MOVING_CADENCE:
             return
-        if self.sed_start is not None and ts - self.sed_start >= self.policy.sedentary_bout_s:
+        still = ts - self.moved_at if self.moved_at is not None else 0.0
+        if self.policy.sedentary_bout_s <= still <= SEDENTARY_MAX_S:
             day.sed_bouts += 1
-            day.sed_min += (ts - self.sed_start) / 60.0
-        self.sed_start = None
+            day.sed_min += still / 60.0
+        self.moved_at = max(end_ts, self.moved_at or end_ts)
+
+    def sedentary_s(self, ts: float) -> float:
+        """How long the patient has been still at ``ts``: since the latest movement or
+        waking, 0 beyond ``SEDENTARY_MAX_S`` (then it is not known to be sitting)."""
+        still = ts - self.moved_at if self.moved_at is not None else 0.0
+        return still if 0.0 < still <= SEDENTARY_MAX_S else 0.0
 
     def _sleep(self, day: Day, value: dict[str, Any], ts: float, end_ts: float) -> None:
         minutes = (end_ts - ts) / 60.0
         asleep = value.get("minutes", minutes) if value.get("stage") in ASLEEP_STAGES else 0.0
-        self.sed_start = None  # sleep is not sedentary behaviour
+        self.moved_at = max(end_ts, self.moved_at or end_ts)  # sleep is not sedentary
         day.bed_min += minutes
         day.sleep_min += asleep
         if asleep:
@@ -276,12 +315,12 @@ class Phenotype:
     def to_dict(self) -> dict[str, Any]:
         return {"days": {str(i): d.to_list() for i, d in self.days.items()},
                 "hours": {str(h): s for h, s in self.hourly_steps.items()},
-                "sed": self.sed_start, "latest": self.latest_day}  # fmt: skip
+                "moved": self.moved_at, "latest": self.latest_day}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.days = {int(i): Day.from_list(v) for i, v in data["days"].items()}
         self.hourly_steps = {int(h): s for h, s in data["hours"].items()}
-        self.sed_start = data["sed"]
+        self.moved_at = data.get("moved")  # checkpoints before 0.4 kept "sed", another meaning
         self.latest_day = data["latest"]
 
 

@@ -8,6 +8,7 @@ is answered from memory by its owner, else from its checkpoint.
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ import orjson
 from faust.web import View
 from pydantic import ValidationError
 
-from alerts.engine import TECHNICAL
+from alerts.engine import TECHNICAL, AlertEngine
 from online_models.state import PatientState
 from streams.auth import Authenticator, Principal
 from vigilstream.messages import Feedback, SuggestionFeedback, describe_error
@@ -107,9 +108,12 @@ class CareTeamApi:
         if state is None:
             return error(web, 404, "no such patient")
         now = state.last_event_ts(default=time.time())
-        engine_open = any(a["patient_id"] == patient_id and a["kind"] not in TECHNICAL
-                          for a in await self.store.list("open", None))  # fmt: skip
-        s = situation(state, engine_open, now)
+        engine = AlertEngine(patient_id)
+        engine.load(state.extras.get("alerts") or {})  # as of the patient's latest checkpoint
+        status = engine.status()
+        open_now = any(a["patient_id"] == patient_id and a["kind"] not in TECHNICAL
+                       for a in await self.store.list("open", None))  # fmt: skip
+        s = situation(state, replace(status, open=status.open or open_now), now)
         target = s.target
         return web.json({
             "patient_id": patient_id,

@@ -25,6 +25,7 @@ from alerts.engine import AlertEngine, AlertPolicy
 from alerts.patient_loop import Applied, apply_event, tick
 from online_models.risk import RiskModel
 from online_models.state import PatientState
+from online_models.suggestions.population import PopulationPrior
 from online_models.suggestions.suggester import Suggestions
 from streams.failure import retry_until_done
 from streams.registry import PatientRegistry
@@ -95,6 +96,9 @@ class Monitor:
         )  # fmt: skip
         self.model = RiskModel()
         self.model_key = f"{settings.topic_prefix}vigil:risk-model"
+        self.population = PopulationPrior()  # the suggestion bandit's pooled prior
+        self.population_key = f"{settings.topic_prefix}vigil:suggestion-prior"
+        self.saved_decisions = 0
         self.saved_examples = 0
         self.unacked: list[EventT] = []  # applied, not yet covered by a saved checkpoint
         self.clean_topic = application.topics.clean.get_topic_name()
@@ -119,7 +123,9 @@ class Monitor:
             state.set_profile(profile)
         started, n_before, now = time.perf_counter(), state.n_readings, time.time()
         try:
-            applied = apply_event(doc, state, self.engines.of(state), self.model, now)
+            applied = apply_event(
+                doc, state, self.engines.of(state), self.model, now, self.population
+            )
         except Exception as exc:  # a defect in the core must not stop every other patient
             log.error("event not applied: %s in the core", type(exc).__name__)
             self.metrics.events_failed.inc()
@@ -220,25 +226,34 @@ class Monitor:
         for severity, count in self.engines.open_by_severity().items():
             self.metrics.open_alerts.labels(severity).set(count)
         try:
-            await self.save_risk_model()
+            await self.save_shared_models()
         except Exception as exc:
-            log.warning("risk model not saved: %s", type(exc).__name__)
+            log.warning("shared models not saved: %s", type(exc).__name__)
             self.metrics.checkpoint_failures.inc()
         return True
 
-    async def restore_risk_model(self) -> None:
+    async def restore_shared_models(self) -> None:
+        """The models all patients share: the risk model and the suggestions' pooled prior."""
         try:
             blob = await self.application.redis.get(self.model_key)
             if blob is not None:
                 self.model.load(orjson.loads(blob))
                 self.saved_examples = self.model.examples
+            blob = await self.application.redis.get(self.population_key)
+            if blob is not None:
+                self.population.load(orjson.loads(blob))
+                self.saved_decisions = self.population.decisions
         except Exception as exc:  # a missing or unreadable model starts afresh
-            log.warning("risk model not restored: %s", type(exc).__name__)
+            log.warning("shared models not restored: %s", type(exc).__name__)
 
-    async def save_risk_model(self) -> None:
+    async def save_shared_models(self) -> None:
         if self.model.examples != self.saved_examples:
             await self.application.redis.set(self.model_key, orjson.dumps(self.model.to_dict()))
             self.saved_examples = self.model.examples
+        if self.population.decisions != self.saved_decisions:
+            blob = orjson.dumps(self.population.to_dict())
+            await self.application.redis.set(self.population_key, blob)
+            self.saved_decisions = self.population.decisions
         for name, value in self.model.validation.report().items():
             if value is not None:
                 self.metrics.risk_validation.labels(name).set(value)
@@ -274,8 +289,8 @@ def register(application: Application) -> Monitor:
         await monitor.tick(time.time())
 
     @app.task
-    async def restore_risk_model() -> None:
-        await monitor.restore_risk_model()
+    async def restore_shared_models() -> None:
+        await monitor.restore_shared_models()
 
     @app.timer(interval=settings.checkpoint_interval_s)
     async def checkpoint() -> None:

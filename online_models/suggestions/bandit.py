@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -68,7 +69,8 @@ class Choice:
 class Chooser(Protocol):
     """What a suggester asks of its policy: choose among eligible arms, learn from rewards."""
 
-    def choose(self, eligible: list[str], block: str, seed: str) -> Choice: ...
+    def choose(self, eligible: list[str], block: str, seed: str,
+               prior: Callable[[str, str], float] | None = None) -> Choice: ...  # fmt: skip
 
     def learn(self, arm: str, block: str, reward: float) -> None: ...
 
@@ -84,9 +86,12 @@ class SuggestionBandit:
     policy: BanditPolicy = field(default_factory=BanditPolicy)
     stats: dict[str, list[float]] = field(default_factory=dict)
 
-    def posterior(self, arm: str, block: str) -> tuple[float, float]:
-        """Mean and SD of the arm's mean reward in this block."""
-        prior_mean = dict(self.policy.prior_mean)[arm]
+    def posterior(
+        self, arm: str, block: str, prior: Callable[[str, str], float] | None = None
+    ) -> tuple[float, float]:
+        """Mean and SD of the arm's mean reward in this block; ``prior`` gives the prior mean
+        (``PopulationPrior.mean``), else the literature's."""
+        prior_mean = prior(arm, block) if prior is not None else dict(self.policy.prior_mean)[arm]
         n, total = self.stats.get(f"{arm}/{block}", [0.0, 0.0])
         prior_precision = 1.0 / self.policy.prior_sd**2
         data_precision = n / self.policy.reward_sd**2
@@ -94,7 +99,8 @@ class SuggestionBandit:
         mean = (prior_mean * prior_precision + total / self.policy.reward_sd**2) / precision
         return mean, math.sqrt(1.0 / precision)
 
-    def choose(self, eligible: list[str], block: str, seed: str) -> Choice:
+    def choose(self, eligible: list[str], block: str, seed: str,
+               prior: Callable[[str, str], float] | None = None) -> Choice:  # fmt: skip
         """Thompson sampling over the eligible arms, with the floor; deterministic in ``seed``.
 
         >>> bandit = SuggestionBandit()
@@ -105,7 +111,7 @@ class SuggestionBandit:
         True
         """
         rng = _rng(seed)
-        posteriors = {arm: self.posterior(arm, block) for arm in eligible}
+        posteriors = {arm: self.posterior(arm, block, prior) for arm in eligible}
         wins = dict.fromkeys(eligible, 0)
         for _ in range(self.policy.draws):
             sample = {arm: rng.gauss(m, s) for arm, (m, s) in posteriors.items()}
@@ -145,7 +151,8 @@ class UniformRandom:
     0.5
     """
 
-    def choose(self, eligible: list[str], block: str, seed: str) -> Choice:
+    def choose(self, eligible: list[str], block: str, seed: str,
+               prior: Callable[[str, str], float] | None = None) -> Choice:  # fmt: skip
         p = 1.0 / len(eligible)
         return Choice(_rng(seed).choice(eligible), p, dict.fromkeys(eligible, p))
 
@@ -169,6 +176,7 @@ class FixedArm(UniformRandom):
 
     arm: str = "none"
 
-    def choose(self, eligible: list[str], block: str, seed: str) -> Choice:
+    def choose(self, eligible: list[str], block: str, seed: str,
+               prior: Callable[[str, str], float] | None = None) -> Choice:  # fmt: skip
         arm = self.arm if self.arm in eligible else "none"
         return Choice(arm, 1.0, {a: float(a == arm) for a in eligible})

@@ -6,6 +6,17 @@ or nothing, and the reasons are recorded and counted:
 
 - ``open_alert``: a clinical alert episode is open or escalated — the care team is assessing
   the patient;
+- ``recovering``: a clinical episode that reached medium or high severity resolved less than
+  72 h ago (24 h for a low one, which is more often a false alarm) — recovery comes before
+  training (return-to-activity after acute illness is graded and follows clinical review;
+  cf. the graduated return-to-play protocols after viral illness, Elliott N et al., Br J
+  Sports Med 2020;54:1174-5);
+- ``watching``: a clinical condition is present but not yet confirmed as an alert (the alarm
+  delay of ``alerts.engine``) — the monitor is not sure the patient is well;
+- ``deviation``: the patient's vitals are >= 3 SD from their own resting baseline, corroborated
+  (``online_models.deviation``) — below the alert threshold (4.5) but not their normal;
+- ``drift``: a corroborated day-level drift of resting vitals (``online_models.drift``), the
+  slow pattern of heart-failure decompensation and infection;
 - ``news2``: NEWS2 aggregate >= 3 — RCP 2017: the "low" band calls for assessment, not
   exercise;
 - ``fever``: body temperature >= 38.0 °C — no exercise with fever (ESC 2020 guidelines on
@@ -24,7 +35,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ClinicalState", "SafetyPolicy", "refusals"]
+__all__ = ["AlertStatus", "ClinicalState", "SafetyPolicy", "refusals"]
+
+
+@dataclass(frozen=True)
+class AlertStatus:
+    """What the alert engine says of a patient's clinical episodes (``AlertEngine.status``)."""
+
+    open: bool = False
+    resolved_at: float | None = None  # event time the latest clinical episode resolved
+    resolved_low: bool = False  # and it never went above low severity
+    watching: bool = False  # a clinical condition present, not yet confirmed
 
 
 @dataclass(frozen=True)
@@ -33,6 +54,9 @@ class SafetyPolicy:
     fever_c: float = 38.0
     resting_hr_rise_bpm: float = 5.0
     short_sleep_min: float = 240.0
+    recovery_h: float = 72.0  # after a medium or high clinical episode: no exertion this long
+    recovery_low_h: float = 24.0  # after a low one
+    deviation_z: float = 3.0  # corroborated personal deviation from this: no exertion
 
 
 @dataclass(frozen=True)
@@ -40,6 +64,11 @@ class ClinicalState:
     """What the gate looks at, at one decision point."""
 
     open_clinical_alert: bool = False
+    hours_since_clinical_alert: float | None = None  # since the latest clinical one resolved
+    latest_alert_low: bool = False  # that episode never went above low severity
+    watching: bool = False  # a clinical condition present, not yet confirmed as an alert
+    deviation_z: float | None = None  # corroborated personal deviation (SD), else None
+    drift: bool = False  # a corroborated day-level drift of resting vitals
     news2_total: int | None = None
     body_temperature: float | None = None
     resting_hr_delta_7v28: float | None = None
@@ -59,6 +88,16 @@ def refusals(state: ClinicalState, policy: SafetyPolicy | None = None) -> list[s
     out = []
     if state.open_clinical_alert:
         out.append("open_alert")
+    since = state.hours_since_clinical_alert
+    hold = policy.recovery_low_h if state.latest_alert_low else policy.recovery_h
+    if since is not None and since < hold:
+        out.append("recovering")
+    if state.watching:
+        out.append("watching")
+    if state.deviation_z is not None and state.deviation_z >= policy.deviation_z:
+        out.append("deviation")
+    if state.drift:
+        out.append("drift")
     if state.news2_total is not None and state.news2_total > policy.news2_max:
         out.append("news2")
     if state.body_temperature is not None and state.body_temperature >= policy.fever_c:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from online_models.context import DAY_S, HALF_DAY_S
-from online_models.suggestions.safety import ClinicalState
+from online_models.suggestions.safety import AlertStatus, ClinicalState
 from online_models.suggestions.suggester import Situation
 from online_models.suggestions.zones import target
 
@@ -22,9 +22,18 @@ if TYPE_CHECKING:
 __all__ = ["situation"]
 
 TEMPERATURE_VALID_S = 6 * 3600.0
+NIGHT_WORN_SHARE = 0.8  # a night's sleep counts when the watch was worn this much of it
 
 
-def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situation:
+def _night_recorded(state: PatientState, window: tuple[float, float], t: float) -> bool:
+    """Was the watch worn through last night's habitual sleep window (before ``t``)?"""
+    noon = t - (t + HALF_DAY_S) % DAY_S  # the latest noon (UTC) at or before t
+    if noon + window[1] > t:
+        noon -= DAY_S
+    return state.phenotype.worn_share(noon + window[0], noon + window[1]) >= NIGHT_WORN_SHARE
+
+
+def situation(state: PatientState, alerts: AlertStatus, t: float) -> Situation:
     """The patient at event time ``t``. The day's step goal is set on the first call of a
     local day and kept for the rest of it (``Suggester.goal_of_day``)."""
     phenotype, profile = state.phenotype, state.profile
@@ -32,6 +41,9 @@ def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situa
     today = phenotype.features_of_day(day_index)
     yesterday = phenotype.features_of_day(day_index - 1)
     sleep = today.get("sleep_min") or yesterday.get("sleep_min") or None
+    window = state.activity.habitual
+    if sleep is not None and window is not None and not _night_recorded(state, window, t):
+        sleep = None  # a short record of a night the watch was off for is not a short night
     temperature = state.latest.get("body_temperature")
     trends = phenotype.trends().get("resting_hr", {})
     resting = trends.get("mean_7d") or today.get("resting_hr") or yesterday.get("resting_hr")
@@ -41,8 +53,19 @@ def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situa
         if (f := phenotype.features_of_day(i))
     ]
     goals = profile.get("activity_goals") or {}
+    deviation = state.deviation_result(t)
+    since = None
+    if alerts.open:
+        since = 0.0
+    elif alerts.resolved_at is not None:
+        since = max(0.0, t - alerts.resolved_at) / 3600.0
     clinical = ClinicalState(
-        open_clinical_alert=open_clinical_alert,
+        open_clinical_alert=alerts.open,
+        hours_since_clinical_alert=since,
+        latest_alert_low=alerts.resolved_low and not alerts.open,
+        watching=alerts.watching,
+        deviation_z=deviation.score if deviation.corroborated else None,
+        drift=state.drift.result(t).corroborated,
         news2_total=state.news2(t).total,
         body_temperature=(temperature[0] if temperature and t - temperature[1]
                           <= TEMPERATURE_VALID_S else None),
@@ -50,9 +73,10 @@ def situation(state: PatientState, open_clinical_alert: bool, t: float) -> Situa
         sleep_last_night_min=sleep,
         exercise_restricted=bool(profile.get("exercise_restricted")),
     )  # fmt: skip
-    window = state.activity.habitual
     tod = (t + HALF_DAY_S) % DAY_S
-    sedentary = (t - phenotype.sed_start) / 60.0 if phenotype.sed_start is not None else 0.0
+    sedentary = phenotype.sedentary_s(t) / 60.0
+    if window is not None:  # still since the habitual wake time at most (sleep data come late)
+        sedentary = min(sedentary, ((tod - window[1]) % DAY_S) / 60.0)
     context = state.context(t)
     return Situation(
         asleep=context == "asleep",

@@ -35,6 +35,7 @@ from online_models.suggestions.decisions import (
     reward,
 )
 from online_models.suggestions.goals import next_goal
+from online_models.suggestions.population import PopulationPrior
 from online_models.suggestions.safety import ClinicalState, SafetyPolicy, refusals
 from online_models.suggestions.zones import ExerciseTarget
 
@@ -107,12 +108,15 @@ class Suggester:
         self.log.add(steps, ts, end_ts)
 
     def step(self, event_ts: float, now: float, profile: dict[str, Any],
-             situation: Callable[[float], Situation]) -> Suggestions:  # fmt: skip
+             situation: Callable[[float], Situation],
+             population: PopulationPrior | None = None) -> Suggestions:  # fmt: skip
+        """Close the reward windows and make the decisions event time ``event_ts`` reached;
+        ``population`` is the pooled prior shared by the worker's patients, if any."""
         out = Suggestions()
-        self.close_windows(event_ts, out)
+        self.close_windows(event_ts, out, population)
         tz = profile.get("tz") or "UTC"
         for decided_at in self.points.crossed(event_ts, tz, profile.get("decision_times") or ()):
-            self.decide(decided_at, now, tz, situation(decided_at), out)
+            self.decide(decided_at, now, tz, situation(decided_at), out, population)
         return out
 
     def goal_of_day(self, day: int, recent_days: list[tuple[int, int]],
@@ -127,7 +131,8 @@ class Suggester:
             self.goal = [day, goal]
         return goal
 
-    def decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions) -> None:
+    def decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions,
+               population: PopulationPrior | None = None) -> None:  # fmt: skip
         """One decision at event time ``t`` (processing time ``now``) in situation ``s``."""
         local = datetime.fromtimestamp(t, ZoneInfo(tz))
         block = block_of(local.hour + local.minute / 60)
@@ -145,7 +150,12 @@ class Suggester:
             return
         refused = refusals(s.clinical, self.policy.safety)
         eligible = self._eligible(refused, block, s)
-        choice = self.bandit.choose(eligible, block, seed=f"{self.patient_id}|{t:.3f}")
+        choice = self.bandit.choose(
+            eligible,
+            block,
+            seed=f"{self.patient_id}|{t:.3f}",
+            prior=population.mean if population else None,
+        )
         context.update(refusals=refused, propensities=choice.propensities)
         day = local.date().isoformat()
         suppressed = refused[0] if refused else None
@@ -234,7 +244,8 @@ class Suggester:
             "decided_at": decision["decided_at"],
         }  # fmt: skip
 
-    def close_windows(self, event_ts: float, out: Suggestions) -> None:
+    def close_windows(self, event_ts: float, out: Suggestions,
+                      population: PopulationPrior | None = None) -> None:  # fmt: skip
         """Learn from the reward windows that event time ``event_ts`` closed."""
         still = []
         for entry in self.pending:
@@ -244,6 +255,8 @@ class Suggester:
                 continue
             value, before, after = reward(self.log, t)
             self.bandit.learn(arm, block, value)
+            if population is not None:
+                population.learn(arm, block, value)
             for item in self.recent:
                 if item[0] == did:
                     item[3] = round(value, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from online_models.phenotype import DAY_S, Phenotype
@@ -33,17 +35,21 @@ def test_a_small_fixed_day() -> None:
     day = p.day_features(D0 + 1)
     assert day["steps"] == 30 * 110 + 10 * 50
     assert day["active_min"] == 30.0
-    assert day["sedentary_bouts"] == 1 and day["sedentary_min"] == 60.0
+    # Still from waking (07:00) to the walk (08:00), and from 08:30 to the stroll at 09:30.
+    assert day["sedentary_bouts"] == 2 and day["sedentary_min"] == 120.0
     assert day["resting_hr"] == 69.5
     assert day["hrv"] == 35.0
-    # Sleep attributed to day 0 (the day each span starts; the first span starts on day -1).
-    assert day["sleep_min"] == 210.0 and day["sleep_efficiency"] == pytest.approx(210 / 240)
-    previous = p.day_features(D0 - 1)
-    assert previous["sleep_min"] == 240.0
-    # Midpoint of the deep span 03:30-07:00 is 05:15.
-    assert day["sleep_midpoint_h"] == pytest.approx(5.25)
-    # Minutes with data: 3 sleep starts + 100 step minutes + 25 + 1 HR + 2 HRV.
-    assert day["wear_min"] == 2 + 100 + 26 + 2
+    # The whole night counts on day 0, the day the patient woke up.
+    assert day["sleep_min"] == 450.0 and day["sleep_efficiency"] == round(450 / 480, 3)
+    assert p.day_features(D0 - 1) == {}
+    # Midpoint: circular mean of 01:00 (240 min asleep) and 05:15 (210 min), by hand.
+    a, b = math.radians(15.0), math.radians(5.25 * 15)
+    mid = math.degrees(math.atan2(240 * math.sin(a) + 210 * math.sin(b),
+                                  240 * math.cos(a) + 210 * math.cos(b))) / 15  # fmt: skip
+    assert day["sleep_midpoint_h"] == pytest.approx(mid, abs=0.01)
+    # Worn minutes: 100 one-minute step blocks; heart rate 10:00-10:24 marks 10:00-10:28 (29)
+    # and 11:00 five more; HRV at 12:00 and 12:01 marks 12:00-12:05 (6).
+    assert day["wear_min"] == 100 + 29 + 5 + 6
 
 
 def test_trends_compare_7_and_28_days() -> None:

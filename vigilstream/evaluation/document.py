@@ -98,6 +98,66 @@ def targets_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+POLICY_NAMES = {
+    "learned": "learned (per-patient Thompson sampling)",
+    "uniform_random": "uniform random",
+    "walk": "always walk",
+    "break_sedentary": "always break sedentary time",
+    "rest": "always rest",
+    "sleep_routine": "always sleep routine",
+    "none": "no suggestions",
+}
+
+
+def suggestions_table(result: dict[str, Any]) -> list[str]:
+    lines = [
+        "| policy | mean proximal reward (steps) | extra steps / patient-day | sent / patient-day "
+        "| followed | step goal met (days) | exertion during an episode or open alert |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, row in result["suggestions"]["policies"].items():
+        lines.append(
+            f"| {POLICY_NAMES[name]} | {_fmt(row['mean_reward'])} | "
+            f"{_fmt(row['extra_steps_per_day'])} | {_fmt(row['sent_per_patient_day'])} | "
+            f"{_fmt(row['followed_share'])} | {_fmt(row['goal_attainment'])} | "
+            f"{row['unsafe_exertion']} |"
+        )
+    return lines
+
+
+def suggestion_targets_table(results: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| target (issue #12) | "
+        + " | ".join(f"seed {r['seed']}, {r['patients']} x {r['days']} d" for r in results)
+        + " |",
+        "|---|" + "---:|" * len(results),
+    ]
+    for name, t in results[0]["suggestions"]["targets"].items():
+        cells = []
+        for r in results:
+            got = r["suggestions"]["targets"][name]
+            cells.append(f"{_fmt(got['value'])} {({True: '✔', False: '✘'}).get(got['met'], '')}")
+        lines.append(f"| {name} (target {t['target']}) | " + " | ".join(cells) + " |")
+    for label, key in (("unsafe exertion by episode phase", "unsafe_by_phase"),):
+        lines.append(
+            f"| {label} | "
+            + " | ".join(
+                str(r["suggestions"]["policies"]["learned"][key] or "none") for r in results
+            )
+            + " |"
+        )
+    lines.append(
+        "| exertion refused, share of well patients' decisions | "
+        + " | ".join(
+            _fmt(r["suggestions"]["gate_on_well_patients"]["refused_share"]) for r in results
+        )
+        + " |"
+    )
+    lines.append("| exercise targets (patients) | " + " | ".join(
+        str(r["suggestions"]["zones"]) for r in results) + " |")  # fmt: skip
+    return lines
+
+
 def render(results: list[dict[str, Any]], command: str, plots: list[str] | None = None) -> str:
     """The whole document: ``results[0]`` is the default cohort, the others held-out seeds;
     ``plots`` are image paths relative to the document."""
@@ -155,6 +215,26 @@ def render(results: list[dict[str, Any]], command: str, plots: list[str] | None 
         f"{main['ingest']['expected_malformed']}.",
         "",
         *(["### Plots", "", *[f"![{Path(p).stem}]({p})" for p in plots], ""] if plots else []),
+        "## Activity suggestions: every policy on the same cohort",
+        "",
+        "Simulated patients respond to suggestions (`vigilstream/simulation/response.py`: a "
+        "personal chance of following each kind, by time of day, fading over weeks and with "
+        "recent suggestions, none when ill). The learned policy is the worker's own; each "
+        "comparison policy decides at the same decision points in the same situation (safety "
+        "gate, daily cap, staleness) in a parallel world that shares the cohort's steps and the "
+        "patients' random numbers, so the policies differ only by what they chose "
+        "(`vigilstream/evaluation/suggestions.py`).",
+        "",
+        *suggestions_table(main),
+        "",
+        *suggestion_targets_table(results),
+        "",
+        "An episode's *subclinical* phase is its start, before any vital sign has moved by "
+        "about one NEWS2 band (heart rate 10 bpm, respiration 3/min, SpO2 2 %, temperature "
+        "0.5 °C, systolic 15 mmHg; a heart-failure decompensation takes 4-7 days to get "
+        "there): the body has not changed enough for any monitor to see, so exertion "
+        "suggestions there are counted but cannot be gated on evidence.",
+        "",
         "## Targets, on the default cohort and on seeds nobody tuned on",
         "",
         *targets_table(results),

@@ -24,10 +24,12 @@ from alerts.patient_loop import apply_event, tick
 from online_models.policy import ModelPolicy
 from online_models.risk import RiskModel
 from online_models.state import PatientState
+from online_models.suggestions.population import PopulationPrior
 from streams.dedupe import DuplicateFilter
 from streams.normalize import Ingestor, IngestPolicy, clean_events
 from vigilstream.evaluation.baselines import NEWS2_TRIGGER, Rearm, out_of_limits
 from vigilstream.evaluation.scoring import DETECTION_GRACE_S
+from vigilstream.evaluation.suggestions import SuggestionTrial
 from vigilstream.progress import Progress
 from vigilstream.simulation.recording import Cohort
 
@@ -71,6 +73,7 @@ class Replay:
     # Readings of each episode (by index) from its onset to its critical point that arrived in
     # time to detect it: an episode with none was unobservable (device off, phone offline).
     observed: Counter[int] = field(default_factory=Counter)
+    suggestions: dict[str, Any] = field(default_factory=dict)  # the trial's result
 
 
 def replay(
@@ -79,9 +82,11 @@ def replay(
     progress: bool | None = None,
     model_policy: ModelPolicy | None = None,
     alert_policy: AlertPolicy | None = None,
+    trial: SuggestionTrial | None = None,
 ) -> Replay:
     """Run every message of the cohort through the core; see the module doc. The policies are
-    the models' and the alert engine's hyperparameters (defaults: the worker's)."""
+    the models' and the alert engine's hyperparameters (defaults: the worker's); ``trial``
+    compares suggestion policies beside the patients' own (``suggestions``)."""
     out = Replay()
     traced = traced or set()
     out.traces = {pid: Trace() for pid in traced}
@@ -92,7 +97,7 @@ def replay(
     ingestor = Ingestor(IngestPolicy(), DuplicateFilter(), consent.get)
     states: dict[str, PatientState] = {}
     engines: dict[str, AlertEngine] = {}
-    model = out.risk_model
+    model, population = out.risk_model, PopulationPrior()
     news2_rearm, limit_rearm = Rearm(), Rearm()
     next_offline_check = -1.0
     started = time.perf_counter()
@@ -131,7 +136,7 @@ def replay(
             if message.topic == "outcomes":
                 outcome = orjson.loads(message.value)
                 state, engine = patient(outcome["patient_id"])
-                apply_event({"outcome": outcome}, state, engine, model, now)
+                apply_event({"outcome": outcome}, state, engine, model, now, population)
                 continue
             result = ingestor.ingest(message.value, now)
             out.rejected.update(r.reason for r in result.rejections)
@@ -148,7 +153,12 @@ def replay(
                     bad = out_of_limits(r["signal"], r["value"])
                     if bad is not None and limit_rearm.step(f"{pid}|{r['signal']}", bad, r["ts"]):
                         out.thresholds.append(Opening(pid, "population_threshold", r["ts"]))
-                record(apply_event(doc, state, engine, model, now).alerts)
+                if trial is not None:
+                    trial.before(pid, readings, state)
+                applied = apply_event(doc, state, engine, model, now, population)
+                record(applied.alerts)
+                if trial is not None:
+                    trial.after(pid, readings, state, engine, applied.suggestions, now)
                 event_ts = max(r["ts"] for r in readings)
                 if news2_rearm.step(pid, state.news2(event_ts).total >= NEWS2_TRIGGER, event_ts):
                     out.news2_only.append(Opening(pid, "news2", event_ts))
@@ -156,6 +166,8 @@ def replay(
                     _trace(out.traces[pid], state, readings, event_ts)
         bar.update(len(cohort.messages) - bar.done)
     out.seconds = time.perf_counter() - started
+    if trial is not None:
+        out.suggestions = trial.result(states)
     for pid, state in states.items():
         state.extras["alerts"] = engines[pid].to_dict()
         out.state_bytes.append(len(state.to_bytes()))

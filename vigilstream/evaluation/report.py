@@ -88,12 +88,43 @@ def table(result: dict[str, Any]) -> str:
         f"ingest: duplicates {ingest['duplicates']}, dead letters {ingest['dead_letters']} "
         f"(simulator's malformed share {ingest['expected_malformed']})"
     )
+    lines += ["", *suggestion_lines(result["suggestions"])]
     lines.append("")
     lines.append("targets (issue #6):")
     for name, t in result["targets"].items():
         mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
         lines.append(f"  {name:32} target {t['target']:<6} reached {_fmt(t['value']):>8}  {mark}")
     return "\n".join(lines)
+
+
+POLICY_COLUMNS = (
+    ("mean_reward", "reward"),
+    ("extra_steps_per_day", "extra/day"),
+    ("sent_per_patient_day", "sent/pt-day"),
+    ("followed_share", "followed"),
+    ("goal_attainment", "goal met"),
+    ("unsafe_exertion", "unsafe"),
+)
+
+
+def suggestion_lines(section: dict[str, Any]) -> list[str]:
+    """The suggestions trial: every policy on the same cohort, and the targets of issue #12."""
+    lines = ["suggestions (proximal reward = steps 30 min after minus 30 min before a decision):",
+             f"  {'policy':16}" + "".join(f"{h:>13}" for _, h in POLICY_COLUMNS)]  # fmt: skip
+    for name, row in section["policies"].items():
+        lines.append(f"  {name:16}" + "".join(f"{_fmt(row[k]):>13}" for k, _ in POLICY_COLUMNS))
+    gate = section["gate_on_well_patients"]
+    lines.append(
+        f"  learned / uniform {_fmt(section['learned_vs_uniform'])}; learned - best fixed arm "
+        f"({section['best_fixed_arm']}) {_fmt(section['learned_minus_best_fixed'])} steps; "
+        f"unsafe by phase {section['policies']['learned']['unsafe_by_phase']}; exertion "
+        f"refused at {_fmt(gate['refused_share'])} of well patients' decisions; "
+        f"targets {section['zones']}"
+    )
+    for name, t in section["targets"].items():
+        mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
+        lines.append(f"  {name:32} target {t['target']!s:<6} reached {_fmt(t['value']):>8}  {mark}")
+    return lines
 
 
 def write_html(result: dict[str, Any], run: Replay, cohort: Cohort, directory: Path) -> Path:

@@ -13,6 +13,7 @@ from vigilstream.evaluation.scoring import (
     percentiles,
     score,
 )
+from vigilstream.evaluation.suggestions import SuggestionTrial
 from vigilstream.simulation.recording import Cohort
 
 TARGETS = {  # issue #6
@@ -22,6 +23,12 @@ TARGETS = {  # issue #6
     "max_recall_disparity": 0.05,
     "lead_time_hours_scale_h": 2.0,
     "lead_time_days_scale_h": 24.0,
+}
+SUGGESTION_TARGETS = {  # issue #12, on cohorts of >= 200 patients x 28 days
+    "learned_vs_uniform": 1.3,  # mean proximal reward, learned / uniform random
+    "learned_minus_best_fixed": 0.0,  # steps: above every fixed arm
+    "unsafe_exertion": 0,  # exertion suggestions during a true episode or an open alert
+    "max_sent_in_a_day": 3,  # suggestions sent to one patient on one local day
 }
 
 
@@ -37,7 +44,8 @@ def evaluate(
     cohort: Cohort, progress: bool | None = None, traced: set[str] | None = None
 ) -> tuple[dict[str, Any], Replay]:
     """Replay and score a cohort: (result object, the replay for plots)."""
-    run = replay(cohort, traced, progress)
+    trial = SuggestionTrial(cohort)
+    run = replay(cohort, traced, progress, trial=trial)
     truth = [
         Truth(e.patient_id, e.kind, e.scale, e.onset, e.critical, e.end) for e in cohort.episodes
     ]
@@ -69,6 +77,7 @@ def evaluate(
             "dead_letters": dict(sorted(run.rejected.items())),
             "expected_malformed": cohort.counts.get("malformed", {}),
         },
+        "suggestions": run.suggestions,
         "speed": {
             "events": run.events,
             "readings": run.readings,
@@ -77,6 +86,7 @@ def evaluate(
         },
     }
     result["targets"] = check_targets(result)
+    result["suggestions"]["targets"] = check_suggestion_targets(result["suggestions"])
     return result, run
 
 
@@ -117,5 +127,20 @@ def check_targets(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
     return {
         name: {"target": TARGETS[name], "value": v, "met": None if v is None else ok(v)}
+        for name, (v, ok) in values.items()
+    }
+
+
+def check_suggestion_targets(section: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each target of issue #12: the value reached and whether it is met."""
+    learned = section["policies"]["learned"]
+    values = {
+        "learned_vs_uniform": (section["learned_vs_uniform"], lambda v: v >= 1.3),
+        "learned_minus_best_fixed": (section["learned_minus_best_fixed"], lambda v: v > 0),
+        "unsafe_exertion": (learned["unsafe_exertion"], lambda v: v == 0),
+        "max_sent_in_a_day": (learned["max_sent_in_a_day"], lambda v: v <= 3),
+    }
+    return {
+        name: {"target": SUGGESTION_TARGETS[name], "value": v, "met": None if v is None else ok(v)}
         for name, (v, ok) in values.items()
     }

@@ -1,6 +1,6 @@
 """Suggestions through the real worker: a decision point reached in event time, a target from
-the patient's measured resting heart rate, and the safety gate for a patient with an open
-deterioration alert."""
+the patient's measured resting heart rate, the safety gate for a patient with an open
+deterioration alert, feedback, and a policy that survives kill -9."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 from kafka import KafkaProducer
 
+from online_models.state import PatientState
+from online_models.suggestions.bandit import SuggestionBandit
+from online_models.suggestions.population import PopulationPrior
 from online_models.suggestions.zones import target
 from tests.helpers import WorkerProcess, read_topic, wait_for
 from tests.integration.test_faults import metric_sum
@@ -106,3 +109,85 @@ def answer_feedback(worker: WorkerProcess, suggestion: dict, calm: list[str]) ->
     status, view = worker.get(f"/api/patients/{pid}/suggestions", "view-tok")
     recent = json.loads(view)["recent"]
     assert [r["suggestion_id"] for r in recent] == [sid]
+
+
+def saved(settings: Settings, pid: str) -> tuple[PatientState | None, PopulationPrior]:
+    """The patient's checkpoint and the pooled suggestion prior, as saved in Redis."""
+    import redis
+
+    client = redis.Redis.from_url(settings.redis_url)
+    try:
+        blob = client.get(f"{settings.topic_prefix}vigil:state:{pid}")
+        pooled = client.get(f"{settings.topic_prefix}vigil:suggestion-prior")
+    finally:
+        client.close()
+    population = PopulationPrior()
+    if pooled is not None:
+        population.load(json.loads(pooled))
+    return (PatientState.from_bytes(blob, pid)[0] if blob else None), population
+
+
+def test_the_policy_survives_kill_9_with_the_same_posterior(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """A decision, its reward window closed (a brisk walk after it), a checkpoint, kill -9: the
+    next worker decides the following point from the same posterior and pooled prior."""
+    pid = "p-bandit"
+    start = time.time() - 55 * 60
+    first_point, second_point = start + 10 * 60, start + 50 * 60
+    hhmm = [datetime.fromtimestamp(t, UTC).strftime("%H:%M") for t in (first_point, second_point)]
+    first_point, second_point = (t - t % 60 for t in (first_point, second_point))
+    producer = KafkaProducer(**settings.kafka_client_options())
+    profile = {"patient_id": pid, "age": 55, "tz": "UTC", "decision_times": hhmm}
+    producer.send(settings.topic("patients"), json.dumps(profile).encode(), key=pid.encode())
+
+    def send(minutes: range) -> None:
+        for minute in minutes:
+            ts = start + minute * 60
+            for doc in minute_vitals(pid, ts, sick=False):
+                if doc["signal"] == "steps" and 15 <= minute < 35:
+                    doc["value"] = 110  # walking after the first decision: a large reward
+                producer.send(settings.topic("vitals.raw"), json.dumps(doc).encode(),
+                              key=pid.encode())  # fmt: skip
+        producer.flush()
+
+    first = WorkerProcess(settings, tmp_path / "first.log")
+    try:
+        first.wait_healthy()
+        send(range(0, 46))  # past the first point and its 30-minute reward window
+
+        def learned() -> tuple[PatientState, PopulationPrior] | None:
+            state, population = saved(settings, pid)
+            if state is None or not state.suggester.bandit.to_dict()["stats"]:
+                return None
+            return (state, population) if population.decisions else None
+
+        checkpoint, population = wait_for(learned, "a checkpoint holding the learned reward")
+        first.proc.kill()  # kill -9: no goodbye, no last checkpoint
+        first.proc.wait()
+    finally:
+        first.stop()
+    second = WorkerProcess(settings, tmp_path / "second.log")
+    try:
+        second.wait_healthy()
+        send(range(46, 55))  # past the second point
+
+        def second_decision() -> dict | None:
+            found = [v for _, v in read_topic(settings, "suggestions.decisions", 2, timeout=3)]
+            return next((d for d in found if d["decided_at"] == _iso(second_point)), None)
+
+        decision = wait_for(second_decision, "the restarted worker's decision", 120)
+    finally:
+        second.stop()
+    propensities = decision["context"]["propensities"]
+    block = decision["context"]["block"]
+    seed = f"{pid}|{second_point:.3f}"
+    restored = checkpoint.suggester.bandit.choose(list(propensities), block, seed,
+                                                  population.mean)  # fmt: skip
+    fresh = SuggestionBandit().choose(list(propensities), block, seed, PopulationPrior().mean)
+    assert propensities == restored.propensities and decision["arm"] == restored.arm
+    assert propensities != fresh.propensities  # what a policy that forgot would have said
+
+
+def _iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")

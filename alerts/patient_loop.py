@@ -70,8 +70,9 @@ def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
     alerts = engine.decide(state.assess(event_ts, model), event_ts, now, device)
     state.learning = not engine.open_episode  # an episode is not the new normal
     suggestions = state.suggester.step(
-        event_ts, now, state.profile, lambda t: situation(state, engine.status(), t), population
-    )
+        event_ts, now, state.profile, lambda t: situation(state, engine.status(), t), population,
+        still_since=state.phenotype.moved_at,
+    )  # fmt: skip
     return Applied(replayed, alerts, suggestions=suggestions)
 
 

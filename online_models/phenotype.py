@@ -170,16 +170,19 @@ class Phenotype:
         (1.0, 0.5)
         """
         minutes = worn = 0
-        ts = start
-        while ts < end:
-            local = self.local(ts)
-            day = self.days.get(int(local // DAY_S))
-            minutes += 1
-            if (day is not None and (day.wear >> int((local % DAY_S) // 60)) & 1) or (
-                day is not None and not day.wear and day.wear_min
-            ):
-                worn += 1
-            ts += 60.0
+        a, b = self.local(start), self.local(end)
+        while a < b:  # day by day: the bits of [a, b) in each day's minute bitmap
+            index = int(a // DAY_S)
+            first = int((a % DAY_S) // 60)
+            last = min(1440, first + math.ceil((b - a) / 60))
+            span = last - first
+            day = self.days.get(index)
+            if day is not None and not day.wear and day.wear_min:
+                worn += span  # a folded day: counted as worn
+            elif day is not None:
+                worn += ((day.wear >> first) & ((1 << span) - 1)).bit_count()
+            minutes += span
+            a = (index + 1) * DAY_S
         return worn / minutes if minutes else 0.0
 
     def features_of_day(self, index: int) -> dict[str, Any]:

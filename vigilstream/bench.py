@@ -147,6 +147,68 @@ def bench_models(patients: int = 20, days: int = 7) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def bench_suggestions(patients: int = 20, days: int = 14, chunk: int = 10) -> dict[str, Any]:
+    """The suggestion budgets of issue #12: a decision's cost (the situation, the safety gate
+    and the bandit: p95 of the steps that decided), the suggestion state per patient, and the
+    hot path with suggestions against the same path with them switched off."""
+    import orjson
+
+    from alerts.engine import AlertEngine
+    from alerts.patient_loop import apply_event
+    from online_models.risk import RiskModel
+    from online_models.state import PatientState
+    from online_models.suggestions.population import PopulationPrior
+    from online_models.suggestions.suggester import Suggester, Suggestions
+
+    class Off(Suggester):
+        def step(self, *args: Any, **kwargs: Any) -> Suggestions:
+            return Suggestions()
+
+        def note_steps(self, *args: Any) -> None:
+            """Switched off."""
+
+    decisions: list[float] = []
+    sizes: list[int] = []
+    seconds = {"on": 0.0, "off": 0.0}
+    readings = 0
+    for seed in range(patients):
+        data = week_of_readings(seed, days)
+        events = [data[i : i + chunk] for i in range(0, len(data), chunk)]
+        for mode in ("off", "on"):
+            state = PatientState(f"p-{seed}", {"age": 40 + seed * 2, "tz": "Europe/Paris"})
+            if mode == "off":
+                state.suggester = Off(state.patient_id)
+            engine, model = AlertEngine(state.patient_id), RiskModel()
+            population = PopulationPrior()
+
+            def timed(*args: Any, step: Any = state.suggester.step, **kwargs: Any) -> Suggestions:
+                started = time.perf_counter()
+                out = step(*args, **kwargs)
+                if out.decisions:
+                    decisions.append((time.perf_counter() - started) / len(out.decisions))
+                return out
+
+            state.suggester.step = timed  # type: ignore[method-assign]
+            started = time.perf_counter()
+            for event in events:
+                apply_event({"readings": event}, state, engine, model, event[-1]["ts"], population)
+            seconds[mode] += time.perf_counter() - started
+            if mode == "on":
+                readings += len(data)
+                sizes.append(len(orjson.dumps(state.suggester.to_dict())))
+    decisions.sort()
+    sizes.sort()
+    return {
+        "patients": patients, "days": days, "decisions": len(decisions),
+        "decision_ms_p50": round(decisions[len(decisions) // 2] * 1e3, 3),
+        "decision_ms_p95": round(decisions[int(len(decisions) * 0.95)] * 1e3, 3),
+        "state_bytes_p50": sizes[len(sizes) // 2],
+        "state_bytes_p95": sizes[min(len(sizes) - 1, int(len(sizes) * 0.95))],
+        "hot_path_us_per_reading": round(seconds["on"] / readings * 1e6, 2),
+        "hot_path_overhead_pct": round((seconds["on"] / seconds["off"] - 1) * 100, 1),
+    }  # fmt: skip
+
+
 def _produce(settings: Settings, payloads: list[bytes]) -> None:
     from kafka import KafkaProducer
 
@@ -237,6 +299,7 @@ def run_bench(settings: Settings, messages: int, batch_size: int, as_json: bool)
     """Run both benchmarks and print a table (or one JSON object)."""
     core = bench_core()
     models = bench_models()
+    suggestions = bench_suggestions()
     stack = LocalStack(settings.state_dir)
     started_stack = not all(stack.status().values())
     servers = stack.up()
@@ -248,7 +311,8 @@ def run_bench(settings: Settings, messages: int, batch_size: int, as_json: bool)
     finally:
         if started_stack:
             stack.down()
-    report = {"core_us_per_reading": core, "models": models, "pipeline": pipeline,
+    report = {"core_us_per_reading": core, "models": models, "suggestions": suggestions,
+              "pipeline": pipeline,
               "cpu_count": os.cpu_count()}  # fmt: skip
     if as_json:
         print(json.dumps(report, indent=2))
@@ -260,6 +324,12 @@ def run_bench(settings: Settings, messages: int, batch_size: int, as_json: bool)
           f"{models['readings']} readings): update {models['update_us_median']} µs median, "
           f"{models['update_us_p95']} µs p95; state {models['state_bytes_p50']} B p50, "
           f"{models['state_bytes_p95']} B p95")  # fmt: skip
+    sg = suggestions
+    print(f"suggestions (budgets: decision <= 1 ms p95, state <= 2048 B p95, hot path <= +5 %): "
+          f"decision {sg['decision_ms_p50']} ms p50, {sg['decision_ms_p95']} ms p95 "
+          f"({sg['decisions']} decisions); state {sg['state_bytes_p50']} B p50, "
+          f"{sg['state_bytes_p95']} B p95; hot path {sg['hot_path_us_per_reading']} µs per "
+          f"reading, {sg['hot_path_overhead_pct']:+} % against suggestions off")  # fmt: skip
     print("pipeline on the embedded broker (rate over the output timestamps):")
     for name, row in pipeline.items():
         if isinstance(row, dict):

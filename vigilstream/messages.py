@@ -432,8 +432,9 @@ class Suggestion(Message):
 
 
 SuppressionReason = Literal[
-    "open_alert", "news2", "fever", "resting_hr_trend", "short_sleep", "exercise_restricted",
-    "daily_cap", "quiet_hours", "asleep", "active", "stale",
+    "open_alert", "recovering", "watching", "deviation", "drift", "news2", "fever",
+    "resting_hr_trend", "short_sleep", "exercise_restricted", "daily_cap", "quiet_hours",
+    "asleep", "active", "stale",
 ]  # fmt: skip
 
 

@@ -89,20 +89,20 @@ class DecisionPoints:
 
 @dataclass
 class StepLog:
-    """Step counts of the last ``keep_s`` of event time: [start, end, steps]."""
+    """Step counts of the recent event time: [start, end, steps]. The owner prunes what no
+    reward window can need any more (``prune``), so the log holds about an hour."""
 
-    keep_s: float = 5400.0  # a window closes 30 min after its decision: 1 h back, and margin
     blocks: list[list[float]] = field(default_factory=list)
-    latest: float = 0.0
 
     def add(self, steps: float, ts: float, end_ts: float | None) -> None:
-        """O(1) amortized for readings in event-time order (the hot path: every step count)."""
+        """O(1) (the hot path: every step count)."""
         end = end_ts if end_ts is not None and end_ts > ts else ts + 60.0
         self.blocks.append([ts, end, float(steps)])
-        self.latest = max(self.latest, end)
-        blocks, horizon = self.blocks, self.latest - self.keep_s
-        while blocks and blocks[0][1] < horizon:
-            blocks.pop(0)
+
+    def prune(self, horizon: float) -> None:
+        """Forget the blocks that ended before ``horizon``."""
+        if self.blocks and self.blocks[0][1] < horizon:
+            self.blocks = [b for b in self.blocks if b[1] >= horizon]
 
     def between(self, start: float, end: float) -> float:
         """Steps in [start, end), prorated over the blocks that overlap it.
@@ -119,11 +119,20 @@ class StepLog:
         return total
 
     def to_dict(self) -> dict[str, Any]:
-        return {"blocks": self.blocks}
+        """Compact: seconds from the first block's start, duration, steps (all integers)."""
+        if not self.blocks:
+            return {"base": 0, "b": []}
+        base = int(min(b[0] for b in self.blocks))
+        flat = [int(x) for a, e, n in self.blocks for x in (round(a - base), round(e - a), n)]
+        return {"base": base, "b": flat}
 
     def load(self, data: dict[str, Any]) -> None:
-        self.blocks = [list(b) for b in data["blocks"]]
-        self.latest = max((b[1] for b in self.blocks), default=0.0)
+        if "blocks" in data:  # checkpoints before 0.4
+            self.blocks = [list(b) for b in data["blocks"]]
+            return
+        base, flat = data["base"], data["b"]
+        self.blocks = [[base + flat[i], base + flat[i] + flat[i + 1], float(flat[i + 2])]
+                       for i in range(0, len(flat), 3)]  # fmt: skip
 
 
 def reward(

@@ -52,6 +52,7 @@ class SuggesterPolicy:
     ignored_limit: int = 3  # this many ignored in a row: one fewer a day (habituation)
     stale_after_s: float = 3600.0  # a decision this far behind processing time is not sent
     sedentary_min: float = 60.0  # break_sedentary needs a sedentary bout this long
+    trigger_gap_s: float = 3600.0  # no sedentary-triggered decision this soon after another
     short_sleep_min: float = 360.0  # sleep_routine in the evening after nights shorter
     walk_minutes: int = 10
     version: str = "ts-gauss-1"
@@ -103,21 +104,49 @@ class Suggester:
         self.not_for_me: dict[str, int] = {}  # arm -> "not for me" answers
         self.ignored = 0  # sent suggestions in a row answered "not now" or followed by no steps
         self.goal: list[int | None] = [None, None]  # [local day index, that day's step goal]
+        self.bout: float | None = None  # the sedentary bout that last triggered a decision
+        self.last_decided = -1e18  # event time of the latest decision
 
     def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
         self.log.add(steps, ts, end_ts)
 
     def step(self, event_ts: float, now: float, profile: dict[str, Any],
-             situation: Callable[[float], Situation],
-             population: PopulationPrior | None = None) -> Suggestions:  # fmt: skip
-        """Close the reward windows and make the decisions event time ``event_ts`` reached;
-        ``population`` is the pooled prior shared by the worker's patients, if any."""
+             situation: Callable[[float], Situation], population: PopulationPrior | None = None,
+             still_since: float | None = None) -> Suggestions:  # fmt: skip
+        """Close the reward windows and make the decisions event time ``event_ts`` reached:
+        the scheduled points it crossed, and the moment a sedentary bout (the patient still
+        since ``still_since``) reached ``sedentary_min`` while awake. ``population`` is the
+        pooled prior shared by the worker's patients, if any."""
         out = Suggestions()
         self.close_windows(event_ts, out, population)
         tz = profile.get("tz") or "UTC"
+        last = self.points.last_ts
         for decided_at in self.points.crossed(event_ts, tz, profile.get("decision_times") or ()):
             self.decide(decided_at, now, tz, situation(decided_at), out, population)
+        if still_since is not None and last is not None:
+            self._sedentary_point(still_since, last, event_ts, now, tz, situation, out, population)
+        horizon = min([event_ts, *(p[1] for p in self.pending)]) - WINDOW_S
+        self.log.prune(horizon)  # what no reward window, open or to come, needs
         return out
+
+    def _sedentary_point(self, still_since: float, last: float, event_ts: float, now: float,
+                         tz: str, situation: Callable[[float], Situation], out: Suggestions,
+                         population: PopulationPrior | None) -> None:  # fmt: skip
+        """An event-triggered decision point: the moment the patient has been still for
+        ``sedentary_min`` (once per bout, not within ``trigger_gap_s`` of another decision;
+        cf. the anti-sedentary decision points of HeartSteps V2, Spruijt-Metz D et al.,
+        Transl Behav Med 2022;12:1-12)."""
+        t = still_since + self.policy.sedentary_min * 60.0
+        t -= t % 60.0  # decisions fall on whole minutes, like the scheduled ones
+        if not last < t <= event_ts or self.bout == still_since:
+            return
+        if t - self.last_decided < self.policy.trigger_gap_s:
+            return
+        s = situation(t)
+        if s.asleep or s.quiet_hours or s.sedentary_min < self.policy.sedentary_min:
+            return  # not a sedentary bout while awake: no decision point
+        self.bout = still_since
+        self.decide(t, now, tz, s, out, population)
 
     def goal_of_day(self, day: int, recent_days: list[tuple[int, int]],
                     clinician_cap: int | None) -> int | None:  # fmt: skip
@@ -134,6 +163,7 @@ class Suggester:
     def decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions,
                population: PopulationPrior | None = None) -> None:  # fmt: skip
         """One decision at event time ``t`` (processing time ``now``) in situation ``s``."""
+        self.last_decided = max(self.last_decided, t)
         local = datetime.fromtimestamp(t, ZoneInfo(tz))
         block = block_of(local.hour + local.minute / 60)
         context: dict[str, Any] = {
@@ -270,7 +300,8 @@ class Suggester:
         return {"bandit": self.bandit.to_dict(), "points": self.points.to_dict(),
                 "log": self.log.to_dict(), "pending": self.pending,
                 "sent": self.sent_by_day, "recent": self.recent,
-                "nfm": self.not_for_me, "ignored": self.ignored, "goal": self.goal}  # fmt: skip
+                "nfm": self.not_for_me, "ignored": self.ignored, "goal": self.goal,
+                "bout": self.bout, "last": self.last_decided}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.bandit.load(data["bandit"])
@@ -282,6 +313,8 @@ class Suggester:
         self.not_for_me = dict(data.get("nfm", {}))
         self.ignored = data.get("ignored", 0)
         self.goal = list(data.get("goal", [None, None]))
+        self.bout = data.get("bout")
+        self.last_decided = data.get("last", -1e18)
 
     def view(self) -> list[dict[str, Any]]:
         """Recent suggestions with their reward once known, newest first (the patient API)."""

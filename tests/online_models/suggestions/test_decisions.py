@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -52,8 +53,13 @@ def test_reward_is_steps_after_minus_before_and_ids_are_stable() -> None:
     assert decision_id("p-1", 1800.0) == decision_id("p-1", 1800.0) != decision_id("p-2", 1800.0)
 
 
-def test_the_step_log_forgets_old_blocks() -> None:
-    log = StepLog(keep_s=3600)
+def test_the_step_log_forgets_old_blocks_and_keeps_the_rest_through_a_checkpoint() -> None:
+    log = StepLog()
     log.add(100, ts=0.0, end_ts=60.0)
     log.add(100, ts=7200.0, end_ts=7260.0)
-    assert log.between(0.0, 120.0) == 0.0 and log.between(7200.0, 7300.0) == 100.0
+    log.add(40, ts=7260.0, end_ts=7560.0)
+    log.prune(3600.0)
+    assert log.between(0.0, 120.0) == 0.0 and log.between(7200.0, 7300.0) == 100.0 + 40 / 7.5
+    copy = StepLog()
+    copy.load(json.loads(json.dumps(log.to_dict())))
+    assert copy.blocks == log.blocks

@@ -73,3 +73,16 @@ def test_the_thresholds_are_a_policy() -> None:
         "news2",
         "fever",
     ]
+
+
+def test_every_reason_the_gate_gives_is_in_the_message_contract() -> None:
+    from typing import get_args
+
+    from vigilstream.messages import SuppressionReason
+
+    everything = ClinicalState(open_clinical_alert=True, hours_since_clinical_alert=0.0,
+                               watching=True, deviation_z=9.0, drift=True, news2_total=9,
+                               body_temperature=40.0, resting_hr_delta_7v28=9.0,
+                               sleep_last_night_min=60, exercise_restricted=True)  # fmt: skip
+    reasons = refusals(everything)
+    assert len(reasons) == 10 and set(reasons) <= set(get_args(SuppressionReason))

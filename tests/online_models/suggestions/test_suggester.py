@@ -112,3 +112,29 @@ def test_not_for_me_twice_removes_the_arm_and_ignores_lower_the_cap() -> None:
     assert patient.feedback("d-unknown", "done") is False
     patient.ignored = patient.policy.ignored_limit
     assert patient.daily_cap() == patient.policy.daily_cap - 1
+
+
+def test_an_hour_of_sitting_is_a_decision_point_once_per_bout() -> None:
+    s = Suggester("p-sit")
+    still_since = DAY0 + 4 * 3600  # 10:00 local: sitting from then on
+    decided = []
+
+    def sitting(t: float) -> Situation:
+        return Situation(clinical=ClinicalState(news2_total=0),
+                         sedentary_min=max(0.0, (t - still_since) / 60))  # fmt: skip
+
+    for k in range(4 * 12):  # 10:00-14:00 in 5-minute events
+        ts = still_since + k * 300
+        out = s.step(ts, ts + 5, PROFILE, sitting, still_since=still_since)
+        decided += [datetime.fromisoformat(d["decided_at"]).astimezone(ZoneInfo(TZ))
+                    .strftime("%H:%M") for d in out.decisions]  # fmt: skip
+    # 11:00 (an hour of sitting) and the scheduled 12:00 would be an hour apart: both; the bout
+    # triggers once however long it lasts.
+    assert decided == ["11:00", "12:00"]
+    asleep = Suggester("p-night")
+    asleep.step(still_since, still_since, PROFILE, lambda t: Situation(asleep=True),
+                still_since=still_since)  # fmt: skip
+    out = asleep.step(still_since + 3900, still_since + 3900, PROFILE,
+                      lambda t: Situation(asleep=True, sedentary_min=65),
+                      still_since=still_since)  # fmt: skip
+    assert [d["suppressed"] for d in out.decisions] == []  # no sedentary point asleep

@@ -165,12 +165,11 @@ class AlertEngine:
     def status(self) -> AlertStatus:
         """Open, latest resolved and pending clinical episodes (the suggestion safety gate)."""
         clinical = [e for e in self.episodes.values() if e.kind not in TECHNICAL]
-        resolved = [e for e in clinical if e.resolved_at is not None]
-        latest = max(resolved, key=lambda e: e.resolved_at or 0.0, default=None)
+        resolved = [(e.resolved_at, _peak(e) == "low") for e in clinical if e.resolved_at]
         return AlertStatus(
             open=any(e.status != "resolved" for e in clinical),
-            resolved_at=latest.resolved_at if latest else None,
-            resolved_low=latest is not None and _peak(latest) == "low",
+            resolved_at=max((at for at, low in resolved if not low), default=None),
+            resolved_low_at=max((at for at, low in resolved if low), default=None),
             watching=any(kind not in TECHNICAL for kind in self.pending),
         )
 

@@ -7,7 +7,7 @@ or nothing, and the reasons are recorded and counted:
 - ``open_alert``: a clinical alert episode is open or escalated — the care team is assessing
   the patient;
 - ``recovering``: a clinical episode that reached medium or high severity resolved less than
-  72 h ago (24 h for a low one, which is more often a false alarm) — recovery comes before
+  72 h ago, or a low one (more often a false alarm) less than 24 h ago — recovery comes before
   training (return-to-activity after acute illness is graded and follows clinical review;
   cf. the graduated return-to-play protocols after viral illness, Elliott N et al., Br J
   Sports Med 2020;54:1174-5);
@@ -43,8 +43,8 @@ class AlertStatus:
     """What the alert engine says of a patient's clinical episodes (``AlertEngine.status``)."""
 
     open: bool = False
-    resolved_at: float | None = None  # event time the latest clinical episode resolved
-    resolved_low: bool = False  # and it never went above low severity
+    resolved_at: float | None = None  # event time a medium or high clinical episode resolved
+    resolved_low_at: float | None = None  # ... and one that never went above low
     watching: bool = False  # a clinical condition present, not yet confirmed
 
 
@@ -64,8 +64,8 @@ class ClinicalState:
     """What the gate looks at, at one decision point."""
 
     open_clinical_alert: bool = False
-    hours_since_clinical_alert: float | None = None  # since the latest clinical one resolved
-    latest_alert_low: bool = False  # that episode never went above low severity
+    hours_since_clinical_alert: float | None = None  # since a medium/high one resolved (0: open)
+    hours_since_low_alert: float | None = None  # since a low one resolved
     watching: bool = False  # a clinical condition present, not yet confirmed as an alert
     deviation_z: float | None = None  # corroborated personal deviation (SD), else None
     drift: bool = False  # a corroborated day-level drift of resting vitals
@@ -88,9 +88,10 @@ def refusals(state: ClinicalState, policy: SafetyPolicy | None = None) -> list[s
     out = []
     if state.open_clinical_alert:
         out.append("open_alert")
-    since = state.hours_since_clinical_alert
-    hold = policy.recovery_low_h if state.latest_alert_low else policy.recovery_h
-    if since is not None and since < hold:
+    since, since_low = state.hours_since_clinical_alert, state.hours_since_low_alert
+    if (since is not None and since < policy.recovery_h) or (
+        since_low is not None and since_low < policy.recovery_low_h
+    ):
         out.append("recovering")
     if state.watching:
         out.append("watching")

@@ -54,15 +54,15 @@ def situation(state: PatientState, alerts: AlertStatus, t: float) -> Situation:
     ]
     goals = profile.get("activity_goals") or {}
     deviation = state.deviation_result(t)
-    since = None
-    if alerts.open:
-        since = 0.0
-    elif alerts.resolved_at is not None:
-        since = max(0.0, t - alerts.resolved_at) / 3600.0
+
+    def hours_since(resolved: float | None) -> float | None:
+        return None if resolved is None else max(0.0, t - resolved) / 3600.0
+
+    since = 0.0 if alerts.open else hours_since(alerts.resolved_at)
     clinical = ClinicalState(
         open_clinical_alert=alerts.open,
         hours_since_clinical_alert=since,
-        latest_alert_low=alerts.resolved_low and not alerts.open,
+        hours_since_low_alert=hours_since(alerts.resolved_low_at),
         watching=alerts.watching,
         deviation_z=deviation.score if deviation.corroborated else None,
         drift=state.drift.result(t).corroborated,

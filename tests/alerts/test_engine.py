@@ -7,6 +7,7 @@ from online_models.deviation import DeviationResult
 from online_models.news2 import score
 from online_models.risk import RiskEstimate
 from online_models.state import Assessment, PatientState
+from online_models.suggestions.safety import AlertStatus
 from vigilstream import messages
 
 T0 = 1_800_000_000.0
@@ -305,3 +306,20 @@ def test_daily_cap_spares_news2_high() -> None:
     assert opened == 2 and engine.suppressed == 4
     high = _calm_assessment(news2=score({"respiratory_rate": 26, "heart_rate": 135, "spo2": 91}))
     assert [m["severity"] for m in engine.decide(high, T0 + 9000, T0 + 9000)] == ["high"]
+
+
+def test_status_tells_the_suggestion_gate_what_is_open_resolved_and_pending() -> None:
+    state, engine = PatientState("p-gate", {"age": 60}), AlertEngine("p-gate")
+    assert engine.status() == AlertStatus()
+    for minute in range(30):  # a high deterioration episode, then calm until it resolves
+        feed(state, SICK if minute < 10 else CALM, T0 + minute * 60)
+        engine.decide(state.assess(T0 + minute * 60), T0 + minute * 60, T0 + minute * 60)
+        if minute == 5:
+            assert engine.status().open
+    t = T0 + 29 * 60
+    while engine.status().open:
+        t += 300
+        feed(state, CALM, t)
+        engine.decide(state.assess(t), t, t)
+    status = engine.status()
+    assert status.resolved_at == t and status.resolved_low_at is None  # it peaked high

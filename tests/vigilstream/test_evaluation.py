@@ -104,6 +104,27 @@ def test_evaluate_json_has_the_spec_shape_and_matches_ingest(small_run: Path, ca
     assert "slices.png" in pngs and "risk-roc-pr.png" in pngs
     assert any(name.startswith("timeline-") for name in pngs)
     assert "NEWS2" in (report / "index.html").read_text()
+    check_suggestions(result["suggestions"])
+
+
+def check_suggestions(section: dict) -> None:
+    """Every policy decided at the same points; each comparison did only what it is."""
+    policies = section["policies"]
+    assert set(policies) == {"learned", "uniform_random", "walk", "break_sedentary", "rest",
+                             "sleep_routine", "none"}  # fmt: skip
+    assert len({p["decisions"] for p in policies.values()}) == 1 and policies["none"]["decisions"]
+    assert (
+        policies["none"]["sent_per_patient_day"] == 0
+        and policies["none"]["extra_steps_per_day"] == 0
+    )
+    for arm in ("walk", "break_sedentary", "rest", "sleep_routine"):
+        assert set(policies[arm]["sent_by_kind"]) <= {arm}
+    for name in ("rest", "sleep_routine", "none"):  # nothing asks for exertion
+        assert policies[name]["unsafe_exertion"] == 0 and policies[name]["extra_steps_per_day"] == 0
+    assert all(p["max_sent_in_a_day"] <= 3 for p in policies.values())
+    assert policies["learned"]["sent_per_patient_day"] > 0
+    assert set(section["targets"]) == {"learned_vs_uniform", "learned_minus_best_fixed",
+                                       "unsafe_exertion", "max_sent_in_a_day"}  # fmt: skip
 
 
 def test_evaluate_table_names_the_targets(small_run: Path, capsys) -> None:
@@ -111,3 +132,4 @@ def test_evaluate_table_names_the_targets(small_run: Path, capsys) -> None:
     assert main(["evaluate", "--input", str(small_run)]) == 0
     out = capsys.readouterr().out
     assert "episode recall" in out and "NEWS2>=5 only" in out and "targets (issue #6)" in out
+    assert "suggestions (proximal reward" in out and "learned_vs_uniform" in out

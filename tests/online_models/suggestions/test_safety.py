@@ -21,8 +21,10 @@ ROWS = [
     (ClinicalState(open_clinical_alert=True), ["open_alert"]),
     (ClinicalState(hours_since_clinical_alert=71.9), ["recovering"]),
     (ClinicalState(hours_since_clinical_alert=72.0), []),
-    (ClinicalState(hours_since_clinical_alert=23.9, latest_alert_low=True), ["recovering"]),
-    (ClinicalState(hours_since_clinical_alert=24.0, latest_alert_low=True), []),
+    (ClinicalState(hours_since_low_alert=23.9), ["recovering"]),
+    (ClinicalState(hours_since_low_alert=24.0), []),
+    # a low episode since does not shorten the hold of an earlier high one
+    (ClinicalState(hours_since_clinical_alert=48.0, hours_since_low_alert=30.0), ["recovering"]),
     (ClinicalState(watching=True), ["watching"]),
     (ClinicalState(deviation_z=2.9), []),
     (ClinicalState(deviation_z=3.0), ["deviation"]),

@@ -146,7 +146,7 @@ class Suggester:
         if s.asleep or s.quiet_hours or s.sedentary_min < self.policy.sedentary_min:
             return  # not a sedentary bout while awake: no decision point
         self.bout = still_since
-        self.decide(t, now, tz, s, out, population)
+        self.decide(t, now, tz, s, out, population, trigger="sedentary")
 
     def goal_of_day(self, day: int, recent_days: list[tuple[int, int]],
                     clinician_cap: int | None) -> int | None:  # fmt: skip
@@ -161,13 +161,17 @@ class Suggester:
         return goal
 
     def decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions,
-               population: PopulationPrior | None = None) -> None:  # fmt: skip
-        """One decision at event time ``t`` (processing time ``now``) in situation ``s``."""
+               population: PopulationPrior | None = None,
+               trigger: str = "scheduled") -> None:  # fmt: skip
+        """One decision at event time ``t`` (processing time ``now``) in situation ``s``; a
+        ``sedentary`` trigger offers only a break from sitting (or nothing), as HeartSteps V2
+        kept its anti-sedentary messages apart from its walking suggestions."""
         self.last_decided = max(self.last_decided, t)
         local = datetime.fromtimestamp(t, ZoneInfo(tz))
         block = block_of(local.hour + local.minute / 60)
         context: dict[str, Any] = {
             "block": block,
+            "trigger": trigger,
             "local_time": local.strftime("%H:%M"),
             "sedentary_min": s.sedentary_min,
             "steps_today": s.steps_today,
@@ -179,7 +183,7 @@ class Suggester:
             out.decisions.append(self._decision(t, "none", 1.0, False, unavailable, context))
             return
         refused = refusals(s.clinical, self.policy.safety)
-        eligible = self._eligible(refused, block, s)
+        eligible = self._eligible(refused, block, s, trigger)
         choice = self.bandit.choose(
             eligible,
             block,
@@ -208,14 +212,15 @@ class Suggester:
         cap = self.policy.daily_cap
         return max(1, cap - 1) if self.ignored >= self.policy.ignored_limit else cap
 
-    def _eligible(self, refused: list[str], block: str, s: Situation) -> list[str]:
+    def _eligible(self, refused: list[str], block: str, s: Situation,
+                  trigger: str) -> list[str]:  # fmt: skip
         if refused:
-            return ["rest", "none"]
-        arms = ["walk"]
+            return ["none"] if trigger == "sedentary" else ["rest", "none"]
+        arms = [] if trigger == "sedentary" else ["walk"]
         if s.sedentary_min >= self.policy.sedentary_min:
             arms.append("break_sedentary")
         sleep = s.clinical.sleep_last_night_min
-        if block == "evening" and sleep is not None and sleep < self.policy.short_sleep_min:
+        if trigger == "scheduled" and block == "evening" and sleep is not None and sleep < self.policy.short_sleep_min:
             arms.append("sleep_routine")
         wanted = [a for a in arms if self.not_for_me.get(a, 0) < self.policy.not_for_me_limit]
         return [*wanted, "none"]

@@ -111,13 +111,15 @@ POLICY_NAMES = {
 
 def suggestions_table(result: dict[str, Any]) -> list[str]:
     lines = [
-        "| policy | mean proximal reward (steps) | extra steps / patient-day | sent / patient-day "
-        "| followed | step goal met (days) | exertion during an episode or open alert |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| policy | mean proximal reward (steps) | effect: reward minus no suggestions | extra "
+        "steps / patient-day | sent / patient-day | followed | step goal met (days) | exertion "
+        "during an episode or open alert |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, row in result["suggestions"]["policies"].items():
         lines.append(
             f"| {POLICY_NAMES[name]} | {_fmt(row['mean_reward'])} | "
+            f"{_fmt(row['effect_vs_none'])} | "
             f"{_fmt(row['extra_steps_per_day'])} | {_fmt(row['sent_per_patient_day'])} | "
             f"{_fmt(row['followed_share'])} | {_fmt(row['goal_attainment'])} | "
             f"{row['unsafe_exertion']} |"

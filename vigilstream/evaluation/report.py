@@ -99,6 +99,7 @@ def table(result: dict[str, Any]) -> str:
 
 POLICY_COLUMNS = (
     ("mean_reward", "reward"),
+    ("effect_vs_none", "effect"),
     ("extra_steps_per_day", "extra/day"),
     ("sent_per_patient_day", "sent/pt-day"),
     ("followed_share", "followed"),
@@ -115,7 +116,8 @@ def suggestion_lines(section: dict[str, Any]) -> list[str]:
         lines.append(f"  {name:16}" + "".join(f"{_fmt(row[k]):>13}" for k, _ in POLICY_COLUMNS))
     gate = section["gate_on_well_patients"]
     lines.append(
-        f"  learned / uniform {_fmt(section['learned_vs_uniform'])}; learned - best fixed arm "
+        f"  learned / uniform (effect) {_fmt(section['learned_vs_uniform'])}, (raw reward) "
+        f"{_fmt(section['learned_vs_uniform_raw'])}; learned - best fixed arm "
         f"({section['best_fixed_arm']}) {_fmt(section['learned_minus_best_fixed'])} steps; "
         f"unsafe by phase {section['policies']['learned']['unsafe_by_phase']}; exertion "
         f"refused at {_fmt(gate['refused_share'])} of well patients' decisions; "

@@ -139,17 +139,17 @@ class SuggestionTrial:
         event_ts = max(r["ts"] for r in readings)
         steps = [r for r in readings if r["signal"] == "steps"]
         made: dict[str, Suggestions] = {"learned": learned}
-        decided = [_epoch(d["decided_at"]) for d in learned.decisions]
+        decided = [(_epoch(d["decided_at"]), d["context"]["trigger"]) for d in learned.decisions]
         status = engine.status()
-        situations = {t: situation(state, status, t) for t in decided}
+        situations = {t: situation(state, status, t) for t, _ in decided}
         tz = state.profile.get("tz") or "UTC"
         for world in self.worlds[1:]:
             shadow, out = world.suggester(pid, state), Suggestions()
             for r in steps:
                 shadow.note_steps(r["value"], r["ts"], r.get("end_ts"))
             shadow.close_windows(event_ts, out)
-            for t in decided:
-                shadow.decide(t, now, tz, situations[t], out)
+            for t, trigger in decided:
+                shadow.decide(t, now, tz, situations[t], out, trigger=trigger)
             made[world.name] = out
         for t, s in situations.items():
             if s.step_goal is not None:
@@ -215,15 +215,21 @@ class SuggestionTrial:
                 "goal_attainment": round(sum(attained) / len(attained), 3) if attained else None,
                 "answers": dict(sorted(world.answers.items())),
             }
-        learned = policies["learned"]["mean_reward"]
-        uniform = policies["uniform_random"]["mean_reward"]
-        fixed = {n: policies[n]["mean_reward"] for n in POLICIES[2:]}
+        # The effect of a policy: its mean reward minus that of sending nothing at the same
+        # decisions (the steps patients take anyway cancel; they are the same in every world).
+        for row in policies.values():
+            row["effect_vs_none"] = round(row["mean_reward"] - policies["none"]["mean_reward"], 1)
+        learned = policies["learned"]["effect_vs_none"]
+        uniform = policies["uniform_random"]["effect_vs_none"]
+        fixed = {n: policies[n]["effect_vs_none"] for n in POLICIES[2:]}
+        raw = policies["learned"]["mean_reward"], policies["uniform_random"]["mean_reward"]
         best_fixed = max(fixed, key=lambda n: fixed[n])
         well = max(1, self.refused["decisions_when_well"])
         refused_share = round(self.refused["refused_when_well"] / well, 3)
         return {
             "policies": policies,
             "learned_vs_uniform": round(learned / uniform, 2) if uniform > 0 else None,
+            "learned_vs_uniform_raw": round(raw[0] / raw[1], 2) if raw[1] > 0 else None,
             "best_fixed_arm": best_fixed,
             "learned_minus_best_fixed": round(learned - fixed[best_fixed], 1),
             "zones": self._zones(states),

@@ -117,7 +117,7 @@ def test_not_for_me_twice_removes_the_arm_and_ignores_lower_the_cap() -> None:
 def test_an_hour_of_sitting_is_a_decision_point_once_per_bout() -> None:
     s = Suggester("p-sit")
     still_since = DAY0 + 4 * 3600  # 10:00 local: sitting from then on
-    decided = []
+    decided, triggered = [], []
 
     def sitting(t: float) -> Situation:
         return Situation(clinical=ClinicalState(news2_total=0),
@@ -128,9 +128,12 @@ def test_an_hour_of_sitting_is_a_decision_point_once_per_bout() -> None:
         out = s.step(ts, ts + 5, PROFILE, sitting, still_since=still_since)
         decided += [datetime.fromisoformat(d["decided_at"]).astimezone(ZoneInfo(TZ))
                     .strftime("%H:%M") for d in out.decisions]  # fmt: skip
+        triggered += [d for d in out.decisions if d["context"]["trigger"] == "sedentary"]
     # 11:00 (an hour of sitting) and the scheduled 12:00 would be an hour apart: both; the bout
     # triggers once however long it lasts.
     assert decided == ["11:00", "12:00"]
+    (sat,) = triggered  # the 11:00 one, offering only a break from sitting or nothing
+    assert set(sat["context"]["propensities"]) == {"break_sedentary", "none"}
     asleep = Suggester("p-night")
     asleep.step(still_since, still_since, PROFILE, lambda t: Situation(asleep=True),
                 still_since=still_since)  # fmt: skip

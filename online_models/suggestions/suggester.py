@@ -220,7 +220,12 @@ class Suggester:
         if s.sedentary_min >= self.policy.sedentary_min:
             arms.append("break_sedentary")
         sleep = s.clinical.sleep_last_night_min
-        if trigger == "scheduled" and block == "evening" and sleep is not None and sleep < self.policy.short_sleep_min:
+        if (
+            trigger == "scheduled"
+            and block == "evening"
+            and sleep is not None
+            and sleep < self.policy.short_sleep_min
+        ):
             arms.append("sleep_routine")
         wanted = [a for a in arms if self.not_for_me.get(a, 0) < self.policy.not_for_me_limit]
         return [*wanted, "none"]

@@ -74,6 +74,8 @@ def main(argv: list[str]) -> int:
             "1",
             "--also-seeds",
             "101,202",
+            "--also-days",
+            "28",
             "--markdown",
             "EVALUATION.md",
             "--report",

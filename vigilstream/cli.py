@@ -116,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --markdown: held-out seeds of the same size, reported beside it",
     )
+    ev.add_argument(
+        "--also-days",
+        type=int,
+        default=None,
+        help="days of the held-out cohorts (default: --days)",
+    )
 
     demo = sub.add_parser("demo", parents=[common], help="everything at once on the local stack")
     demo.add_argument(
@@ -212,6 +218,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.report,
         args.markdown,
         args.also_seeds,
+        also_days=args.also_days,
     )
 
 

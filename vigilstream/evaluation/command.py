@@ -108,6 +108,7 @@ def run_evaluate(
     markdown: str | None = None,
     also_seeds: list[int] | None = None,
     traced: int = 4,
+    also_days: int | None = None,
 ) -> int:
     from vigilstream.evaluation.report import table, write_html
     from vigilstream.evaluation.results import evaluate
@@ -129,7 +130,9 @@ def run_evaluate(
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(max_workers=1)
-        size = (len(cohort.patients), cohort.days)
+        if also_days is not None and also_days < 1:
+            raise UsageError("--also-days must be at least 1")
+        size = (len(cohort.patients), also_days or cohort.days)
         others = [pool.submit(evaluate_seed, s, *size) for s in also_seeds]
     result, run = evaluate(cohort, traced=_traced(cohort, traced) if report else None)
     if report:

@@ -81,7 +81,8 @@ def targets_table(results: list[dict[str, Any]]) -> list[str]:
     head = (
         "| target (issue #6) | "
         + " | ".join(
-            f"seed {r['seed']}{' (default)' if i == 0 else ''}" for i, r in enumerate(results)
+            f"seed {r['seed']}, {r['patients']} x {r['days']} d{' (default)' if i == 0 else ''}"
+            for i, r in enumerate(results)
         )
         + " |"
     )

@@ -165,7 +165,8 @@ def replay(
                 if pid in traced:
                     _trace(out.traces[pid], state, readings, event_ts)
         bar.update(len(cohort.messages) - bar.done)
-    out.seconds = time.perf_counter() - started
+    # Core speed: the comparison policies' parallel worlds are the evaluation's, not the core's.
+    out.seconds = time.perf_counter() - started - (trial.seconds if trial is not None else 0.0)
     if trial is not None:
         out.suggestions = trial.result(states)
     for pid, state in states.items():

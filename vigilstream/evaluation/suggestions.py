@@ -20,6 +20,7 @@ episode (ground truth, onset to end) or had an open clinical alert.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,6 +88,7 @@ class SuggestionTrial:
     targets: dict[str, str] = field(default_factory=dict)  # pid -> latest target basis
     refused: Counter[str] = field(default_factory=Counter)  # the gate on well patients
     episode_of: dict[str, list[Any]] = field(default_factory=dict)
+    seconds: float = 0.0  # spent in the trial (the replay reports core speed without it)
 
     def __post_init__(self) -> None:
         for e in self.cohort.episodes:
@@ -118,6 +120,7 @@ class SuggestionTrial:
 
     def before(self, pid: str, readings: Any, state: PatientState) -> None:
         """Credit the extra steps of a world's responses once data of their time arrive."""
+        started = time.perf_counter()
         for world in self.worlds:
             blocks = world.uncredited.get(pid)
             if not blocks:
@@ -132,10 +135,12 @@ class SuggestionTrial:
                 else:
                     kept.append((a, b, steps))
             world.uncredited[pid] = kept
+        self.seconds += time.perf_counter() - started
 
     def after(self, pid: str, readings: Any, state: PatientState, engine: AlertEngine,
               learned: Suggestions, now: float) -> None:  # fmt: skip
         """Mirror the event into the shadow worlds and let every world's patient respond."""
+        started = time.perf_counter()
         event_ts = max(r["ts"] for r in readings)
         steps = [r for r in readings if r["signal"] == "steps"]
         made: dict[str, Suggestions] = {"learned": learned}
@@ -163,6 +168,7 @@ class SuggestionTrial:
                 self.refused["refused_when_well"] += bool(refusals)
         for world in self.worlds:
             self._account(world, pid, state, engine, made[world.name], situations, now)
+        self.seconds += time.perf_counter() - started
 
     def _account(self, world: World, pid: str, state: PatientState, engine: AlertEngine,
                  out: Suggestions, situations: dict[float, Situation],

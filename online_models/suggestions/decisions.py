@@ -80,6 +80,26 @@ class DecisionPoints:
         self._cache_key = (tz, wanted)
         return sorted(out)
 
+    def later_today(
+        self, ts: float, tz: str, times: tuple[str, ...] | list[str] = ()
+    ) -> list[float]:
+        """The scheduled instants after ``ts`` on the same local day.
+
+        >>> from datetime import UTC
+        >>> noon = datetime(2026, 11, 27, 12, 0, tzinfo=UTC).timestamp()
+        >>> len(DecisionPoints().later_today(noon, "UTC"))        # 15:00, 18:00, 20:30
+        3
+        """
+        zone = ZoneInfo(tz)
+        day = datetime.fromtimestamp(ts, zone).date()
+        out = []
+        for hhmm in tuple(times) or DEFAULT_TIMES:
+            hour, minute = (int(x) for x in hhmm.split(":"))
+            instant = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).timestamp()
+            if instant > ts:
+                out.append(instant)
+        return sorted(out)
+
     def to_dict(self) -> dict[str, Any]:
         return {"last": self.last_ts}
 

@@ -124,14 +124,16 @@ class Suggester:
         for decided_at in self.points.crossed(event_ts, tz, profile.get("decision_times") or ()):
             self.decide(decided_at, now, tz, situation(decided_at), out, population)
         if still_since is not None and last is not None:
-            self._sedentary_point(still_since, last, event_ts, now, tz, situation, out, population)
+            self._sedentary_point(still_since, last, event_ts, now, tz, situation, out,
+                                  population, profile.get("decision_times") or ())  # fmt: skip
         horizon = min([event_ts, *(p[1] for p in self.pending)]) - WINDOW_S
         self.log.prune(horizon)  # what no reward window, open or to come, needs
         return out
 
     def _sedentary_point(self, still_since: float, last: float, event_ts: float, now: float,
                          tz: str, situation: Callable[[float], Situation], out: Suggestions,
-                         population: PopulationPrior | None) -> None:  # fmt: skip
+                         population: PopulationPrior | None,
+                         times: list[str] | tuple[str, ...]) -> None:  # fmt: skip
         """An event-triggered decision point: the moment the patient has been still for
         ``sedentary_min`` (once per bout, not within ``trigger_gap_s`` of another decision;
         cf. the anti-sedentary decision points of HeartSteps V2, Spruijt-Metz D et al.,
@@ -146,7 +148,8 @@ class Suggester:
         if s.asleep or s.quiet_hours or s.sedentary_min < self.policy.sedentary_min:
             return  # not a sedentary bout while awake: no decision point
         self.bout = still_since
-        self.decide(t, now, tz, s, out, population, trigger="sedentary")
+        reserved = len(self.points.later_today(t, tz, times))
+        self.decide(t, now, tz, s, out, population, trigger="sedentary", reserved=reserved)
 
     def goal_of_day(self, day: int, recent_days: list[tuple[int, int]],
                     clinician_cap: int | None) -> int | None:  # fmt: skip
@@ -161,11 +164,15 @@ class Suggester:
         return goal
 
     def decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions,
-               population: PopulationPrior | None = None,
-               trigger: str = "scheduled") -> None:  # fmt: skip
-        """One decision at event time ``t`` (processing time ``now``) in situation ``s``; a
-        ``sedentary`` trigger offers only a break from sitting (or nothing), as HeartSteps V2
-        kept its anti-sedentary messages apart from its walking suggestions."""
+               population: PopulationPrior | None = None, trigger: str = "scheduled",
+               reserved: int = 0) -> None:  # fmt: skip
+        """One decision at event time ``t`` (processing time ``now``) in situation ``s``.
+
+        A ``sedentary`` trigger offers only a break from sitting (or nothing), as HeartSteps V2
+        kept its anti-sedentary messages apart from its walking suggestions, and sends only
+        from the part of the daily cap that the ``reserved`` scheduled points still to come
+        today cannot use: the scheduled points are the programme's plan, a sitting nudge must
+        not crowd them out (``reserved``)."""
         self.last_decided = max(self.last_decided, t)
         local = datetime.fromtimestamp(t, ZoneInfo(tz))
         block = block_of(local.hour + local.minute / 60)
@@ -198,6 +205,8 @@ class Suggester:
             sent, suppressed = False, "stale"
         elif sent and self.sent_by_day.get(day, 0) >= self.daily_cap():
             sent, suppressed = False, "daily_cap"
+        elif sent and self.sent_by_day.get(day, 0) + reserved >= self.daily_cap():
+            sent, suppressed = False, "reserved"
         decision = self._decision(t, choice.arm, choice.propensity, sent, suppressed, context)
         out.decisions.append(decision)
         if sent:

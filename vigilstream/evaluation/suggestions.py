@@ -145,6 +145,7 @@ class SuggestionTrial:
         steps = [r for r in readings if r["signal"] == "steps"]
         made: dict[str, Suggestions] = {"learned": learned}
         decided = [(_epoch(d["decided_at"]), d["context"]["trigger"]) for d in learned.decisions]
+        times = state.profile.get("decision_times") or ()
         status = engine.status()
         situations = {t: situation(state, status, t) for t, _ in decided}
         tz = state.profile.get("tz") or "UTC"
@@ -154,7 +155,10 @@ class SuggestionTrial:
                 shadow.note_steps(r["value"], r["ts"], r.get("end_ts"))
             shadow.close_windows(event_ts, out)
             for t, trigger in decided:
-                shadow.decide(t, now, tz, situations[t], out, trigger=trigger)
+                reserved = (
+                    len(shadow.points.later_today(t, tz, times)) if trigger != "scheduled" else 0
+                )
+                shadow.decide(t, now, tz, situations[t], out, trigger=trigger, reserved=reserved)
             made[world.name] = out
         for t, s in situations.items():
             if s.step_goal is not None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from online_models.suggestions.bandit import FixedArm
 from online_models.suggestions.safety import ClinicalState
 from online_models.suggestions.suggester import Situation, Suggester
 from online_models.suggestions.zones import target
@@ -141,3 +142,24 @@ def test_an_hour_of_sitting_is_a_decision_point_once_per_bout() -> None:
                       lambda t: Situation(asleep=True, sedentary_min=65),
                       still_since=still_since)  # fmt: skip
     assert [d["suppressed"] for d in out.decisions] == []  # no sedentary point asleep
+
+
+def test_a_sitting_nudge_never_crowds_out_the_scheduled_points_still_to_come() -> None:
+    def sitting_since(since: float):
+        return lambda t: Situation(clinical=ClinicalState(news2_total=0),
+                                   sedentary_min=max(0.0, (t - since) / 60))  # fmt: skip
+
+    morning = Suggester("p-am", chooser=FixedArm("break_sedentary"))
+    since = DAY0 + 4 * 3600  # 10:00: four scheduled points (12:00 ... 20:30) still to come
+    morning.step(since, since, PROFILE, sitting_since(since), still_since=since)
+    out = morning.step(since + 3700, since + 3700, PROFILE, sitting_since(since),
+                       still_since=since)  # fmt: skip
+    (decision,) = out.decisions
+    assert (decision["arm"], decision["sent"], decision["suppressed"]) == (
+        "break_sedentary", False, "reserved")  # fmt: skip
+    evening = Suggester("p-pm", chooser=FixedArm("break_sedentary"))
+    since = DAY0 + 14.75 * 3600  # 20:45: no scheduled point left today
+    evening.step(since, since, PROFILE, sitting_since(since), still_since=since)
+    out = evening.step(since + 3700, since + 3700, PROFILE, sitting_since(since),
+                       still_since=since)  # fmt: skip
+    assert [s["kind"] for s in out.sent] == ["break_sedentary"]

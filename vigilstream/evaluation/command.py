@@ -155,6 +155,8 @@ def run_evaluate(
         Path(markdown).write_text(render([result, *held_out], command, plots))
         print(f"wrote {markdown}", file=sys.stderr)
     print(json.dumps(result) if as_json else table(result))
+    if others:
+        pool.shutdown(cancel_futures=True)
     return 0
 
 

@@ -21,11 +21,10 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["ARMS", "BanditPolicy", "Choice", "Chooser", "FixedArm", "SuggestionBandit",
+__all__ = ["ARMS", "BanditPolicy", "Choice", "Chooser", "FixedArm", "Prior", "SuggestionBandit",
            "UniformRandom", "block_of"]  # fmt: skip
 
 ARMS = ("walk", "break_sedentary", "rest", "sleep_routine", "none")
@@ -69,11 +68,20 @@ class Choice:
     propensities: dict[str, float]
 
 
+class Prior(Protocol):
+    """A population prior: the mean reward of an arm in a block for any patient, and how far
+    patients spread around it (None: the policy's ``prior_sd``)."""
+
+    def mean(self, arm: str, block: str) -> float: ...
+
+    def spread(self, arm: str) -> float | None: ...
+
+
 class Chooser(Protocol):
     """What a suggester asks of its policy: choose among eligible arms, learn from rewards."""
 
     def choose(self, eligible: list[str], block: str, seed: str,
-               prior: Callable[[str, str], float] | None = None) -> Choice: ...  # fmt: skip
+               prior: Prior | None = None) -> Choice: ...  # fmt: skip
 
     def learn(self, arm: str, block: str, reward: float) -> None: ...
 
@@ -89,16 +97,15 @@ class SuggestionBandit:
     policy: BanditPolicy = field(default_factory=BanditPolicy)
     stats: dict[str, list[float]] = field(default_factory=dict)
 
-    def posterior(
-        self, arm: str, block: str, prior: Callable[[str, str], float] | None = None
-    ) -> tuple[float, float]:
+    def posterior(self, arm: str, block: str, prior: Prior | None = None) -> tuple[float, float]:
         """Mean and SD of the arm's mean reward for this patient in this block.
 
         Two levels, so that one patient's few rewards go further: how the patient differs
         from the prior on this arm (``prior_sd``) is learned from their rewards in the *other*
         blocks, and this block may differ from that by ``block_sd`` more; this block's own
-        rewards then update it (normal-normal conjugate updates throughout). ``prior`` gives
-        the prior mean (``PopulationPrior.mean``), else the literature's.
+        rewards then update it (normal-normal conjugate updates throughout). ``prior`` (the
+        ``PopulationPrior``) gives the prior mean and the spread between patients, else the
+        literature's mean and ``prior_sd``.
 
         >>> b = SuggestionBandit()
         >>> for _ in range(30):
@@ -109,7 +116,7 @@ class SuggestionBandit:
         policy = self.policy
 
         def base(b: str) -> float:
-            return prior(arm, b) if prior is not None else dict(policy.prior_mean)[arm]
+            return prior.mean(arm, b) if prior is not None else dict(policy.prior_mean)[arm]
 
         noise = policy.reward_sd**2
         n_other = residual = 0.0
@@ -118,7 +125,8 @@ class SuggestionBandit:
                 n, total = self.stats.get(f"{arm}/{other}", (0.0, 0.0))
                 n_other, residual = n_other + n, residual + total - n * base(other)
         # The patient's offset on this arm, from the other blocks.
-        precision = 1.0 / policy.prior_sd**2 + n_other / noise
+        between = (prior.spread(arm) if prior is not None else None) or policy.prior_sd
+        precision = 1.0 / between**2 + n_other / noise
         offset, offset_var = (residual / noise) / precision, 1.0 / precision
         # This block: prior from the offset, widened, then its own rewards.
         prior_var = offset_var + policy.block_sd**2
@@ -128,7 +136,7 @@ class SuggestionBandit:
         return mean, math.sqrt(1.0 / precision)
 
     def choose(self, eligible: list[str], block: str, seed: str,
-               prior: Callable[[str, str], float] | None = None) -> Choice:  # fmt: skip
+               prior: Prior | None = None) -> Choice:  # fmt: skip
         """Thompson sampling over the eligible arms, with the floor; deterministic in ``seed``.
 
         >>> bandit = SuggestionBandit()
@@ -156,6 +164,14 @@ class SuggestionBandit:
                 break
         return Choice(arm, propensities[arm], propensities)
 
+    def arm_mean(self, arm: str) -> tuple[float, float]:
+        """How many rewards the patient gave on ``arm`` (all blocks) and their mean."""
+        n = total = 0.0
+        for block in BLOCKS:
+            got = self.stats.get(f"{arm}/{block}", (0.0, 0.0))
+            n, total = n + got[0], total + got[1]
+        return n, (total / n if n else 0.0)
+
     def learn(self, arm: str, block: str, reward: float) -> None:
         """A closed reward window of a decision made with ``arm`` in ``block``."""
         n, total = self.stats.get(f"{arm}/{block}", [0.0, 0.0])
@@ -180,7 +196,7 @@ class UniformRandom:
     """
 
     def choose(self, eligible: list[str], block: str, seed: str,
-               prior: Callable[[str, str], float] | None = None) -> Choice:  # fmt: skip
+               prior: Prior | None = None) -> Choice:  # fmt: skip
         p = 1.0 / len(eligible)
         return Choice(_rng(seed).choice(eligible), p, dict.fromkeys(eligible, p))
 
@@ -205,6 +221,6 @@ class FixedArm(UniformRandom):
     arm: str = "none"
 
     def choose(self, eligible: list[str], block: str, seed: str,
-               prior: Callable[[str, str], float] | None = None) -> Choice:  # fmt: skip
+               prior: Prior | None = None) -> Choice:  # fmt: skip
         arm = self.arm if self.arm in eligible else "none"
         return Choice(arm, 1.0, {a: float(a == arm) for a in eligible})

@@ -195,7 +195,7 @@ class Suggester:
             eligible,
             block,
             seed=f"{self.patient_id}|{t:.3f}",
-            prior=population.mean if population else None,
+            prior=population,
         )
         context.update(refusals=refused, propensities=choice.propensities)
         day = local.date().isoformat()
@@ -304,8 +304,8 @@ class Suggester:
                 continue
             value, before, after = reward(self.log, t)
             self.bandit.learn(arm, block, value)
-            if population is not None:
-                population.learn(arm, block, value)
+            if population is not None and isinstance(self.bandit, SuggestionBandit):
+                population.learn(arm, block, value, patient=self.bandit.arm_mean(arm))
             for item in self.recent:
                 if item[0] == did:
                     item[3] = round(value, 1)

@@ -182,9 +182,8 @@ def test_the_policy_survives_kill_9_with_the_same_posterior(
     propensities = decision["context"]["propensities"]
     block = decision["context"]["block"]
     seed = f"{pid}|{second_point:.3f}"
-    restored = checkpoint.suggester.bandit.choose(list(propensities), block, seed,
-                                                  population.mean)  # fmt: skip
-    fresh = SuggestionBandit().choose(list(propensities), block, seed, PopulationPrior().mean)
+    restored = checkpoint.suggester.bandit.choose(list(propensities), block, seed, population)
+    fresh = SuggestionBandit().choose(list(propensities), block, seed, PopulationPrior())
     assert propensities == restored.propensities and decision["arm"] == restored.arm
     assert propensities != fresh.propensities  # what a policy that forgot would have said
 

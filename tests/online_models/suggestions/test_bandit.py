@@ -70,7 +70,22 @@ def test_a_new_patient_starts_from_the_population_prior() -> None:
         population.learn("walk", "morning", 235.0)
         population.learn("break_sedentary", "morning", -15.0)
     newcomer = SuggestionBandit()
-    assert newcomer.posterior("walk", "morning", population.mean)[0] == pytest.approx(185.0)
+    assert newcomer.posterior("walk", "morning", population)[0] == pytest.approx(185.0)
     picks = [newcomer.choose(["walk", "break_sedentary", "none"], "morning", f"n|{i}",
-                             population.mean).arm for i in range(40)]  # fmt: skip
+                             population).arm for i in range(40)]  # fmt: skip
     assert picks.count("walk") > 25  # starts from what works for people like them
+
+
+def test_patients_who_differ_little_make_a_newcomer_explore_less() -> None:
+    alike, unknown = PopulationPrior(), PopulationPrior()
+    for i in range(600):  # walks add ~60 steps more than breaks, for everyone alike
+        for prior in (alike, unknown):
+            prior.learn("walk", "midday", 95.0)
+            prior.learn("break_sedentary", "midday", 35.0)
+        alike.learn("walk", "midday", 95.0, patient=(50, 95.0 + (10 if i % 2 else -10)))
+    assert alike.spread("walk") == 25.0 and unknown.spread("walk") is None  # floor of 25 steps
+    newcomer = SuggestionBandit()
+    arms = ["walk", "break_sedentary"]
+    sure = newcomer.choose(arms, "midday", "n|1", alike).propensities["walk"]
+    unsure = newcomer.choose(arms, "midday", "n|1", unknown).propensities["walk"]
+    assert sure > unsure

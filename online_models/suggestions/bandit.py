@@ -28,7 +28,10 @@ __all__ = ["ARMS", "BanditPolicy", "Choice", "Chooser", "FixedArm", "Prior", "Su
            "UniformRandom", "block_of"]  # fmt: skip
 
 ARMS = ("walk", "break_sedentary", "rest", "sleep_routine", "none")
-BLOCKS = ("morning", "midday", "evening")
+# Contexts of the posteriors: the time-of-day blocks of scheduled decisions, and "sitting" for
+# the decisions an hour of sitting triggers (their steps before are ~0, so their rewards run
+# higher whatever is chosen: pooled with the others they would flatter the arms offered there).
+BLOCKS = ("morning", "midday", "evening", "sitting")
 
 
 def block_of(local_hour: float) -> str:

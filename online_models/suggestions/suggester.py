@@ -191,9 +191,10 @@ class Suggester:
             return
         refused = refusals(s.clinical, self.policy.safety)
         eligible = self._eligible(refused, block, s, trigger)
+        context_key = "sitting" if trigger == "sedentary" else block  # see bandit.BLOCKS
         choice = self.bandit.choose(
             eligible,
-            block,
+            context_key,
             seed=f"{self.patient_id}|{t:.3f}",
             prior=population,
         )
@@ -214,7 +215,9 @@ class Suggester:
             out.sent.append(self._suggestion(decision, s))
             self.recent = [*self.recent, [decision["decision_id"], choice.arm, t, None]][-RECENT:]
         # What the patient received is what the reward teaches: a suppressed send is "none".
-        self.pending.append([decision["decision_id"], t, choice.arm if sent else "none", block])
+        self.pending.append(
+            [decision["decision_id"], t, choice.arm if sent else "none", context_key]
+        )
 
     def daily_cap(self) -> int:
         """The daily cap, one lower while suggestions keep being ignored (habituation)."""

@@ -150,14 +150,11 @@ class SuggestionBandit:
         True
         """
         rng = _rng(seed)
-        draws, gauss = self.policy.draws, rng.gauss
-        samples = []  # one row of draws per arm, then the winner of each draw
-        for arm in eligible:
-            m, s = self.posterior(arm, block, prior)
-            samples.append([gauss(m, s) for _ in range(draws)])
+        posteriors = {arm: self.posterior(arm, block, prior) for arm in eligible}
         wins = dict.fromkeys(eligible, 0)
-        for column in zip(*samples, strict=True):
-            wins[eligible[column.index(max(column))]] += 1
+        for _ in range(self.policy.draws):
+            sample = {arm: rng.gauss(m, s) for arm, (m, s) in posteriors.items()}
+            wins[max(sample, key=sample.__getitem__)] += 1
         floor = min(self.policy.floor, 1.0 / len(eligible))
         free = 1.0 - floor * len(eligible)
         propensities = {arm: floor + free * wins[arm] / self.policy.draws for arm in eligible}

@@ -283,12 +283,15 @@ _ERR = {
     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
 }
 _ERRORS = {"401": _ERR, "403": _ERR, "404": _ERR, "422": _ERR, "429": _ERR}
-_PATIENT_ID = {
-    "name": "patient_id",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
-}
+
+
+def _path(name: str, pattern: str | None = None) -> dict[str, Any]:
+    """An OpenAPI path parameter."""
+    schema = {"type": "string", **({"pattern": pattern} if pattern else {})}
+    return {"name": name, "in": "path", "required": True, "schema": schema}
+
+
+_PATIENT_ID = _path("patient_id", "^[A-Za-z0-9._-]{1,64}$")
 _JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 
 OPENAPI: dict[str, Any] = {
@@ -345,14 +348,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "one alert with its history",
                 **_bearer("viewer"),
-                "parameters": [
-                    {
-                        "name": "alert_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                "parameters": [_path("alert_id")],
                 "responses": {"200": _JSON_OK, **_ERRORS},
             }
         },
@@ -360,14 +356,7 @@ OPENAPI: dict[str, Any] = {
             "post": {
                 "summary": "acknowledge with a verdict; written to alerts.feedback",
                 **_bearer("clinician"),
-                "parameters": [
-                    {
-                        "name": "alert_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                "parameters": [_path("alert_id")],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -410,14 +399,7 @@ OPENAPI: dict[str, Any] = {
                 "summary": "the patient's answer to a suggestion; written to suggestions.feedback",
                 "security": [{"bearer": []}],
                 "x-role": "clinician, or patient:<the suggestion's patient>",
-                "parameters": [
-                    {
-                        "name": "suggestion_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "string"},
-                    }
-                ],
+                "parameters": [_path("suggestion_id")],
                 "requestBody": {
                     "required": True,
                     "content": {
@@ -442,9 +424,7 @@ OPENAPI: dict[str, Any] = {
             "get": {
                 "summary": "the program's own patient id behind a pseudonym (audited)",
                 **_bearer("clinician"),
-                "parameters": [
-                    {"name": "alias", "in": "path", "required": True, "schema": {"type": "string"}}
-                ],
+                "parameters": [_path("alias")],
                 "responses": {"200": _JSON_OK, **_ERRORS},
             }
         },

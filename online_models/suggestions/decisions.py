@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -63,19 +63,13 @@ class DecisionPoints:
         day = datetime.fromtimestamp(last, zone).date()
         end_day = datetime.fromtimestamp(event_ts, zone).date()
         while day <= end_day:
-            for hhmm in wanted:
-                hour, minute = (int(x) for x in hhmm.split(":"))
-                instant = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone)
-                ts = instant.timestamp()
-                if last < ts <= event_ts:
-                    out.append(ts)
+            out += [ts for ts in _instants(day, zone, wanted) if last < ts <= event_ts]
             day += timedelta(days=1)
         # Most events cross nothing: remember a lower bound of the next instant (the next local
         # day's start is safe whatever the times), so they return before any time-zone work.
-        next_day = datetime.fromtimestamp(event_ts, zone).date() + timedelta(days=1)
-        upcoming = [datetime(day.year, day.month, day.day, int(h), int(m), tzinfo=zone).timestamp()
-                    for day in (next_day - timedelta(days=1), next_day)
-                    for h, m in (hhmm.split(":") for hhmm in wanted)]  # fmt: skip
+        upcoming = _instants(end_day, zone, wanted) + _instants(
+            end_day + timedelta(days=1), zone, wanted
+        )
         self._quiet_until = min((t for t in upcoming if t > event_ts), default=event_ts)
         self._cache_key = (tz, wanted)
         return sorted(out)
@@ -91,20 +85,23 @@ class DecisionPoints:
         3
         """
         zone = ZoneInfo(tz)
-        day = datetime.fromtimestamp(ts, zone).date()
-        out = []
-        for hhmm in tuple(times) or DEFAULT_TIMES:
-            hour, minute = (int(x) for x in hhmm.split(":"))
-            instant = datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).timestamp()
-            if instant > ts:
-                out.append(instant)
-        return sorted(out)
+        today = datetime.fromtimestamp(ts, zone).date()
+        return sorted(t for t in _instants(today, zone, tuple(times) or DEFAULT_TIMES) if t > ts)
 
     def to_dict(self) -> dict[str, Any]:
         return {"last": self.last_ts}
 
     def load(self, data: dict[str, Any]) -> None:
         self.last_ts = data["last"]
+
+
+def _instants(day: date, zone: ZoneInfo, times: tuple[str, ...]) -> list[float]:
+    """The epoch seconds of the local ``HH:MM`` times on local ``day`` in ``zone``."""
+    out = []
+    for hhmm in times:
+        hour, minute = (int(x) for x in hhmm.split(":"))
+        out.append(datetime(day.year, day.month, day.day, hour, minute, tzinfo=zone).timestamp())
+    return out
 
 
 @dataclass

@@ -8,9 +8,10 @@ for the patient's ``Situation`` at that instant, then:
 2. the safety gate (``safety.refusals``): when it refuses exertion, only ``rest`` and ``none``
    are eligible and the decision records the first reason;
 3. the bandit chooses among the eligible arms with known propensities (``bandit``);
-4. a chosen suggestion is *sent* unless the daily cap is reached (``daily_cap``) or the
+4. a chosen suggestion is *sent* unless the daily cap is reached (``daily_cap``), the
    decision is far behind processing time (``stale``: a backlog or a replay of old data —
-   nobody wants yesterday's walking prompt);
+   nobody wants yesterday's walking prompt), or a sitting-triggered nudge would take cap the
+   day's remaining scheduled points need (``reserved``);
 5. every decision gets a reward window; when it closes in event time the reward (steps after
    minus before) trains the bandit and an outcome message is emitted.
 
@@ -148,8 +149,7 @@ class Suggester:
         if s.asleep or s.quiet_hours or s.sedentary_min < self.policy.sedentary_min:
             return  # not a sedentary bout while awake: no decision point
         self.bout = still_since
-        reserved = len(self.points.later_today(t, tz, times))
-        self.decide(t, now, tz, s, out, population, trigger="sedentary", reserved=reserved)
+        self.decide(t, now, tz, s, out, population, trigger="sedentary", times=times)
 
     def goal_of_day(self, day: int, recent_days: list[tuple[int, int]],
                     clinician_cap: int | None) -> int | None:  # fmt: skip
@@ -165,12 +165,12 @@ class Suggester:
 
     def decide(self, t: float, now: float, tz: str, s: Situation, out: Suggestions,
                population: PopulationPrior | None = None, trigger: str = "scheduled",
-               reserved: int = 0) -> None:  # fmt: skip
+               times: list[str] | tuple[str, ...] = ()) -> None:  # fmt: skip
         """One decision at event time ``t`` (processing time ``now``) in situation ``s``.
 
         A ``sedentary`` trigger offers only a break from sitting (or nothing), as HeartSteps V2
         kept its anti-sedentary messages apart from its walking suggestions, and sends only
-        from the part of the daily cap that the ``reserved`` scheduled points still to come
+        from the part of the daily cap that the scheduled points (``times``) still to come
         today cannot use: the scheduled points are the programme's plan, a sitting nudge must
         not crowd them out (``reserved``)."""
         self.last_decided = max(self.last_decided, t)
@@ -206,7 +206,8 @@ class Suggester:
             sent, suppressed = False, "stale"
         elif sent and self.sent_by_day.get(day, 0) >= self.daily_cap():
             sent, suppressed = False, "daily_cap"
-        elif sent and self.sent_by_day.get(day, 0) + reserved >= self.daily_cap():
+        elif (sent and trigger == "sedentary" and self.sent_by_day.get(day, 0)
+              + len(self.points.later_today(t, tz, times)) >= self.daily_cap()):  # fmt: skip
             sent, suppressed = False, "reserved"
         decision = self._decision(t, choice.arm, choice.propensity, sent, suppressed, context)
         out.decisions.append(decision)

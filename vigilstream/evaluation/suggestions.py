@@ -155,10 +155,7 @@ class SuggestionTrial:
                 shadow.note_steps(r["value"], r["ts"], r.get("end_ts"))
             shadow.close_windows(event_ts, out)
             for t, trigger in decided:
-                reserved = (
-                    len(shadow.points.later_today(t, tz, times)) if trigger != "scheduled" else 0
-                )
-                shadow.decide(t, now, tz, situations[t], out, trigger=trigger, reserved=reserved)
+                shadow.decide(t, now, tz, situations[t], out, trigger=trigger, times=times)
             made[world.name] = out
         for t, s in situations.items():
             if s.step_goal is not None:

@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     command, extra = argv[0], argv[1:]
     python = ensure_env()
     if command == "demo":
-        args = extra or ["--duration", "45"]
+        args = extra
         return subprocess.run(
             [str(python), "-m", "vigilstream", "demo", *args], cwd=ROOT
         ).returncode

@@ -19,8 +19,16 @@ from online_models.baselines import BaselinePolicy
 from online_models.context import ContextPolicy
 from online_models.deviation import DeviationPolicy
 from online_models.phenotype import PhenotypePolicy
+from online_models.suggestions.suggester import SuggesterPolicy
 
-__all__ = ["BaselinePolicy", "ContextPolicy", "DeviationPolicy", "ModelPolicy", "PhenotypePolicy"]
+__all__ = [
+    "BaselinePolicy",
+    "ContextPolicy",
+    "DeviationPolicy",
+    "ModelPolicy",
+    "PhenotypePolicy",
+    "SuggesterPolicy",
+]
 
 
 @dataclass(frozen=True)
@@ -31,3 +39,4 @@ class ModelPolicy:
     deviation: DeviationPolicy = field(default_factory=DeviationPolicy)
     phenotype: PhenotypePolicy = field(default_factory=PhenotypePolicy)
     context: ContextPolicy = field(default_factory=ContextPolicy)
+    suggester: SuggesterPolicy = field(default_factory=SuggesterPolicy)

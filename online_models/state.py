@@ -123,7 +123,7 @@ class PatientState:
         self.deviation = Deviation(policy.deviation)
         self.drift = DailyDrift()
         self.anomaly = VitalsAnomaly(patient_id)
-        self.suggester = Suggester(patient_id)  # activity suggestions (issue #12)
+        self.suggester = Suggester(patient_id, policy.suggester)  # activity suggestions (issue #12)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
         self.received_at = 0.0  # processing time of the last applied reading

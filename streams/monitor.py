@@ -23,10 +23,11 @@ import orjson
 
 from alerts.engine import AlertEngine, AlertPolicy
 from alerts.patient_loop import Applied, apply_event, tick
+from online_models.policy import ModelPolicy
 from online_models.risk import RiskModel
 from online_models.state import PatientState
 from online_models.suggestions.population import PopulationPrior
-from online_models.suggestions.suggester import Suggestions
+from online_models.suggestions.suggester import SuggesterPolicy, Suggestions
 from streams.failure import retry_until_done
 from streams.registry import PatientRegistry
 from streams.storage import RedisStateStore, StateStore
@@ -93,6 +94,8 @@ class Monitor:
         self.registry = PatientRegistry(
             store, self.metrics,
             self.engines.save_into, log_id=application.layout_id("vitals.clean"),
+            policy=ModelPolicy(suggester=SuggesterPolicy(
+                stale_after_s=settings.suggestion_stale_after_s)),
         )  # fmt: skip
         self.model = RiskModel()
         self.model_key = f"{settings.topic_prefix}vigil:risk-model"

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from online_models.policy import ModelPolicy
 from online_models.state import PatientState
 from streams.failure import retry_until_done
 from streams.storage import StateStore
@@ -37,12 +38,14 @@ class PatientRegistry:
         before_save: Callable[[PatientState], None] | None = None,
         log_id: str | None = None,
         full_every: int = FULL_CHECKPOINT_EVERY,
+        policy: ModelPolicy | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
         self.before_save = before_save
         self.log_id = log_id
         self.full_every = full_every
+        self.policy = policy
         self.states: dict[str, PatientState] = {}
         self.partition_of: dict[str, int] = {}
         self.dirty: set[str] = set()
@@ -58,9 +61,9 @@ class PatientRegistry:
                 self.metrics,
             )  # fmt: skip
             if blob is None:
-                state, how = PatientState(patient_id), "new"
+                state, how = PatientState(patient_id, policy=self.policy), "new"
             else:
-                state, how = PatientState.from_bytes(blob, patient_id)
+                state, how = PatientState.from_bytes(blob, patient_id, self.policy)
             if self.metrics is not None:  # a rebuilt state must not go unnoticed
                 self.metrics.state_restores.labels(how).inc()
             if self.log_id is not None and state.extras.get("log") != self.log_id:

@@ -1,18 +1,25 @@
-"""``vigilstream demo``: the embedded stack, a worker, a few wearables, and a live view.
+"""``vigilstream demo``: the product in a minute — a simulated cohort through a real worker.
 
-The demo starts the local stack (unless it already runs), starts a worker process against it,
-plays three synthetic patients' watches and phones into ``vitals.raw`` (single readings, phone
-sync batches, and now and then a malformed message), and shows what comes out on
-``vitals.clean`` and ``vitals.deadletter``. It ends by checking that every message it sent is
-accounted for, then stops what it started.
+The demo starts the embedded stack (unless it already runs), starts a worker process against
+it, and plays a simulated cohort (``vigilstream.simulation``: 12 patients, 12 days of watch and
+phone data by default, with the malformed and resent messages real devices send) into
+``vitals.raw`` in *accelerated event time*: the cohort's days ending now are delivered in about
+three quarters of ``--duration`` seconds, in the order the phones delivered them. The worker
+sees a history long enough for warm personal baselines, so deteriorations (hours) and drifts
+(days) open alerts and the suggestion policy sends suggestions. The live view
+(``vigilstream.demo_view``) shows throughput, dead letters, each clinical alert as it opens
+(kind, severity, the one sentence a nurse gets) and the suggestions as they are sent.
+
+At the end every message is accounted for: each valid reading came out on ``vitals.clean``,
+each resent one was counted as a duplicate by the worker, each malformed message was
+dead-lettered with its reason. Each run uses its own topic and key prefix, so runs never see
+each other's patients. Ctrl-C stops everything the demo started.
 """
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import random
+import re
 import secrets
 import subprocess
 import sys
@@ -22,72 +29,49 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from vigilstream.config import Settings
 from vigilstream.localstack import LocalStack, Server, free_port, port_in_use
 
-PATIENTS = ("demo-001", "demo-002", "demo-003")
+DAY = 86400.0
+PLAY_SHARE = 0.75  # of --duration spent delivering the cohort; the rest lets the worker finish
+DEFAULT_SEED = 16  # its 12 patients hold hours-scale deteriorations and a days-scale decline
 
 
 @dataclass
 class Tally:
-    """What the demo sent and what it has seen come out."""
+    """What the demo sent and what it has seen come out of the worker."""
 
+    expected_readings: int = 0
+    expected_duplicates: int = 0
+    expected_dead: Counter[str] = field(default_factory=Counter)
     sent_messages: int = 0
-    expected_clean: int = 0
-    expected_dead: int = 0
     clean: int = 0
     dead: Counter[str] = field(default_factory=Counter)
-    last: str = ""
+    duplicates: int = 0
+    alerts_opened: Counter[str] = field(default_factory=Counter)  # kind -> episodes opened
+    alert_changes: int = 0
+    suggestions: Counter[str] = field(default_factory=Counter)
+    event_time: float = 0.0  # the cohort's clock: event time of the latest delivered message
 
-    def line(self, elapsed: float) -> str:
-        dead = ", ".join(f"{k} {v}" for k, v in sorted(self.dead.items())) or "none"
-        return (
-            f"t+{elapsed:5.1f}s  sent {self.sent_messages:4d} messages  "
-            f"clean readings {self.clean:4d}/{self.expected_clean:<4d}  "
-            f"dead letters {sum(self.dead.values())}/{self.expected_dead} ({dead})  {self.last}"
-        )
-
-
-def _iso(ts: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts)) + f".{int(ts % 1 * 1000):03d}Z"
+    @property
+    def accounted(self) -> bool:
+        return (self.clean == self.expected_readings
+                and self.duplicates == self.expected_duplicates
+                and self.dead == self.expected_dead)  # fmt: skip
 
 
-class Wearables:
-    """A few synthetic patients: a watch every second, a phone sync every 5 s, a glitch now
-    and then. (The full cohort simulator is ``vigilstream simulate``.)"""
+@dataclass(frozen=True)
+class Shown:
+    """One line of the live view: an alert as it opens or escalates, or a suggestion sent."""
 
-    def __init__(self, seed: int = 7) -> None:
-        self.rng = random.Random(seed)
-        self.resting_hr = {p: self.rng.uniform(58, 78) for p in PATIENTS}
-        self.tick = 0
-
-    def messages(self, now: float) -> list[tuple[bytes, int, int]]:
-        """Messages for this second: (payload, valid readings in it, invalid readings in it)."""
-        self.tick += 1
-        out: list[tuple[bytes, int, int]] = []
-        for i, patient in enumerate(PATIENTS):
-            hr = self.resting_hr[patient] + 6 * math.sin(self.tick / 20 + i) + self.rng.gauss(0, 2)
-            reading = {
-                "patient_id": patient,
-                "device_id": f"watch-{i}",
-                "signal": "heart_rate",
-                "value": round(hr, 1),
-                "unit": "bpm",
-                "ts": _iso(now),
-                "seq": self.tick,
-            }
-            out.append((json.dumps(reading).encode(), 1, 0))
-        if self.tick % 5 == 0:
-            patient = PATIENTS[self.tick // 5 % len(PATIENTS)]
-            batch = {"patient_id": patient, "device_id": "phone-1", "readings": [
-                {"signal": "spo2", "value": round(self.rng.uniform(95, 99), 1), "ts": now - 4},
-                {"signal": "respiratory_rate", "value": self.rng.randint(12, 18), "ts": now - 3},
-                {"signal": "steps", "value": self.rng.randint(0, 90), "ts": now - 5, "end_ts": now},
-            ]}  # fmt: skip
-            out.append((json.dumps(batch).encode(), 3, 0))
-        if self.tick % 7 == 0:
-            out.append((b'{"patient_id": "demo-001", "signal": "heart_rate", "value": ', 0, 1))
-        return out
+    what: str  # "alert" or "suggestion"
+    event_time: float
+    patient_id: str
+    kind: str
+    severity: str
+    text: str
 
 
 def _wait_healthy(url: str, worker: subprocess.Popen[bytes], timeout: float) -> None:
@@ -128,66 +112,158 @@ def _consumer(settings: Settings, topics: list[str]) -> Any:
     return consumer
 
 
-def run_demo(settings: Settings, duration: float | None = None) -> int:
-    """Run the demo; returns the process exit code (0 when every message is accounted for)."""
+class Outputs:
+    """Reads the worker's output topics into the tally and the lines to show."""
+
+    CLINICAL_SHOWN = ("open", "escalated")
+
+    def __init__(self, settings: Settings, tally: Tally) -> None:
+        self.names = {name: settings.topic(name) for name in
+                      ("vitals.clean", "vitals.deadletter", "alerts", "suggestions")}  # fmt: skip
+        self.kind_of = {v: k for k, v in self.names.items()}
+        self.consumer = _consumer(settings, list(self.names.values()))
+        self.tally = tally
+
+    def drain(self, timeout_ms: int) -> list[Shown]:
+        shown: list[Shown] = []
+        for tp, records in self.consumer.poll(timeout_ms=timeout_ms, max_records=5000).items():
+            topic = self.kind_of[tp.topic]
+            for record in records:
+                doc = orjson.loads(record.value)
+                line = self._take(topic, doc)
+                if line is not None:
+                    shown.append(line)
+        return shown
+
+    def _take(self, topic: str, doc: dict[str, Any]) -> Shown | None:
+        tally = self.tally
+        if topic == "vitals.clean":
+            tally.clean += sum(1 for r in doc.get("readings", [doc]) if "signal" in r)
+        elif topic == "vitals.deadletter":
+            tally.dead[doc["reason"]] += 1
+        elif topic == "alerts":
+            tally.alert_changes += 1
+            if doc["status"] == "open":
+                tally.alerts_opened[doc["kind"]] += 1
+            if doc["status"] in self.CLINICAL_SHOWN and doc["kind"] not in TECHNICAL_KINDS:
+                return Shown("alert", _epoch(doc["event_time"]), doc["patient_id"], doc["kind"],
+                             f"{doc['severity']}{' ↑' if doc['status'] == 'escalated' else ''}",
+                             doc["summary"])  # fmt: skip
+        elif topic == "suggestions":
+            tally.suggestions[doc["kind"]] += 1
+            return Shown("suggestion", _epoch(doc["decided_at"]), doc["patient_id"],
+                         doc["kind"], "", doc["text"])  # fmt: skip
+        return None
+
+
+TECHNICAL_KINDS = ("device_offline", "battery_low", "not_worn")
+
+
+def _epoch(value: Any) -> float:
+    from datetime import datetime
+
+    if isinstance(value, int | float):
+        return float(value)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+
+
+def duplicates_counted(metrics_url: str) -> int:
+    """``vigil_readings_duplicate_total`` summed over its labels, from the worker's /metrics."""
+    with urllib.request.urlopen(metrics_url, timeout=5) as resp:
+        text = resp.read().decode()
+    pattern = re.compile(r"^vigil_readings_duplicate_total(?:\{[^}]*\})? ([0-9.e+]+)$", re.M)
+    return int(sum(float(v) for v in pattern.findall(text)))
+
+
+def plan_cohort(seed: int, patients: int, days: int, now: float) -> Any:
+    """The cohort the demo plays: ``days`` ending (a few minutes before) now."""
+    from vigilstream.simulation import simulate
+
+    return simulate(seed, patients, days, start=now - days * DAY - 600, progress=False)
+
+
+def expected_outcome(cohort: Any, tally: Tally) -> None:
+    """What the worker must produce for the cohort (the simulator knows what it broke)."""
+    tally.expected_readings = int(cohort.counts["readings"])
+    tally.expected_duplicates = int(cohort.counts["duplicate_readings"])
+    tally.expected_dead = Counter(cohort.counts["malformed"])
+
+
+def worker_environment(settings: Settings, web_port: int, tokens: dict[str, str],
+                       days: int, prefix: str) -> dict[str, str]:  # fmt: skip
+    """The demo worker's configuration: this run's prefix, tokens for both roles, and a stale
+    horizon that admits the cohort's accelerated history."""
+    return {**os.environ, "VIGIL_BROKER": settings.broker, "VIGIL_REDIS_URL": settings.redis_url,
+            "VIGIL_WEB_PORT": str(web_port), "VIGIL_STATE_DIR": str(settings.state_dir),
+            "VIGIL_TOPIC_PREFIX": prefix,
+            "VIGIL_API_TOKENS": ",".join(f"{t}:{role}" for role, t in tokens.items()),
+            "VIGIL_STALE_HORIZON_H": str(days * 24 + 24),
+            "VIGIL_SUGGESTION_STALE_AFTER_S": str((days + 1) * DAY),
+            "VIGIL_CHECKPOINT_INTERVAL_S": "5"}  # fmt: skip
+
+
+def run_demo(settings: Settings, duration: float | None = None, patients: int = 12,
+             days: int = 12, seed: int = DEFAULT_SEED, keep: bool = False) -> int:  # fmt: skip
+    """Run the demo; returns the process exit code (0 when every message is accounted for).
+
+    ``duration`` None plays the cohort over 75 s; ``keep`` leaves the worker and stack running
+    after the summary until Ctrl-C, to look around the care-team board.
+    """
     from kafka import KafkaProducer
 
+    from vigilstream.demo_view import DemoView
+
+    duration = 75.0 if duration is None else duration
+    if duration < 10 or patients < 1 or days < 2:
+        raise ValueError("--duration must be at least 10 s, --patients 1 or more, --days 2 or more")
     stack = LocalStack(settings.state_dir)
     started_stack = not all(stack.status().values())
     servers: dict[str, Server] = stack.up()
     web_port = settings.web_port if not port_in_use(settings.web_port) else free_port()
+    prefix = f"{settings.topic_prefix}demo-{secrets.token_hex(3)}-"
     settings = settings.model_copy(
         update={"broker": servers["broker"].address, "redis_url": servers["redis"].address,
-                "web_port": web_port}
+                "web_port": web_port, "topic_prefix": prefix}
     )  # fmt: skip
-    token = secrets.token_urlsafe(16)
-    env = {**os.environ, "VIGIL_BROKER": settings.broker, "VIGIL_REDIS_URL": settings.redis_url,
-           "VIGIL_WEB_PORT": str(web_port), "VIGIL_STATE_DIR": str(settings.state_dir),
-           "VIGIL_TOPIC_PREFIX": settings.topic_prefix,
-           "VIGIL_API_TOKENS": f"{token}:viewer", "VIGIL_CHECKPOINT_INTERVAL_S": "2"}  # fmt: skip
+    tokens = {"viewer": secrets.token_urlsafe(12), "clinician": secrets.token_urlsafe(12)}
+    base = f"http://{settings.web_host}:{web_port}"
+    view = DemoView(base, tokens, duration)
+    view.note(f"stack: broker {settings.broker}  redis {settings.redis_url}  prefix {prefix}")
+    cohort = plan_cohort(seed, patients, days, time.time())
+    tally = Tally()
+    expected_outcome(cohort, tally)
     log_path = settings.state_dir / "demo-worker.log"
-    print(f"stack: broker {settings.broker}  redis {settings.redis_url}")
-    print(f"worker: starting (log {log_path}) ...")
+    view.note(f"worker: starting (log {log_path}) ...")
     with open(log_path, "ab") as log:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "vigilstream", "worker"], env=env, stdout=log, stderr=log
-        )
-    tally = Tally()
+            [sys.executable, "-m", "vigilstream", "worker"],
+            env=worker_environment(settings, web_port, tokens, days, prefix),
+            stdout=log, stderr=log,
+        )  # fmt: skip
+    interrupted = False
     try:
-        _wait_healthy(f"http://{settings.web_host}:{web_port}/health", worker, timeout=90)
-        print(f"worker: healthy; metrics at http://{settings.web_host}:{web_port}/metrics")
-        clean_topic = settings.topic("vitals.clean")
-        consumer = _consumer(settings, [clean_topic, settings.topic("vitals.deadletter")])
+        _wait_healthy(f"{base}/health", worker, timeout=120)
+        view.started(cohort, tally)
+        outputs = Outputs(settings, tally)
         producer = KafkaProducer(**settings.kafka_client_options(), linger_ms=5)
-        wearables = Wearables()
-        started = time.monotonic()
-        next_tick = started
-        stop_at = started + duration if duration is not None else math.inf
-        while time.monotonic() < stop_at:
-            if time.monotonic() >= next_tick:
-                for payload, good, bad in wearables.messages(time.time()):
-                    producer.send(settings.topic("vitals.raw"), payload)
-                    tally.sent_messages += 1
-                    tally.expected_clean += good
-                    tally.expected_dead += bad
-                producer.flush()
-                next_tick += 1.0
-                print(tally.line(time.monotonic() - started), flush=True)
-            _drain(consumer, clean_topic, tally, timeout_ms=200)
-        # Let the last messages come through before judging.
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline and (
-            tally.clean < tally.expected_clean or sum(tally.dead.values()) < tally.expected_dead
-        ):
-            _drain(consumer, clean_topic, tally, timeout_ms=500)
-        print(tally.line(time.monotonic() - started))
-        base = f"http://{settings.web_host}:{web_port}"
-        for patient in PATIENTS:
-            print(_patient_line(base, patient, token))
-        consumer.close()
+        with view.live():
+            play(cohort, settings, producer, outputs, view, duration)
+            deadline = time.monotonic() + max(30.0, duration * (1 - PLAY_SHARE))
+            while time.monotonic() < deadline:
+                view.show(outputs.drain(timeout_ms=300))
+                tally.duplicates = duplicates_counted(f"{base}/metrics")
+                if tally.accounted:
+                    break
         producer.close()
+        outputs.consumer.close()
+        view.summary(tally)
+        if keep:
+            view.note("the worker keeps running: open the board above; Ctrl-C stops everything")
+            while worker.poll() is None:
+                time.sleep(1)
     except KeyboardInterrupt:
-        print("interrupted")
+        interrupted = True
+        view.note("interrupted: stopping what the demo started")
     finally:
         worker.terminate()
         try:
@@ -196,38 +272,27 @@ def run_demo(settings: Settings, duration: float | None = None) -> int:
             worker.kill()
         if started_stack:
             stack.down()
-            print("stack: stopped")
-    ok = tally.clean == tally.expected_clean and sum(tally.dead.values()) == tally.expected_dead
-    print("all messages accounted for" if ok else "MISMATCH: some messages were not accounted for")
-    return 0 if ok else 1
+            view.note("stack: stopped")
+    if interrupted:
+        return 130
+    return 0 if tally.accounted else 1
 
 
-def _patient_line(base: str, patient: str, token: str) -> str:
-    """One line of the patient view (GET /api/patients/{id}) the care-team API serves."""
-    request = urllib.request.Request(f"{base}/api/patients/{patient}")
-    request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            view = json.loads(resp.read())
-    except OSError as exc:
-        return f"{patient}: patient view unavailable ({exc})"
-    news2 = view["news2"]
-    hr = view["baselines"].get("heart_rate", {})
-    return (
-        f"{patient}: {view['readings']} readings  NEWS2 {news2['total']} ({news2['risk']}, "
-        f"missing {', '.join(news2['missing']) or 'none'})  heart-rate baseline "
-        f"{hr.get('mean')} ± {hr.get('sd')} bpm, n={hr.get('n')}, warm={hr.get('warm')}"
-    )
-
-
-def _drain(consumer: Any, clean_topic: str, tally: Tally, timeout_ms: int) -> None:
-    for tp, records in consumer.poll(timeout_ms=timeout_ms).items():
-        for record in records:
-            doc = json.loads(record.value)
-            if tp.topic == clean_topic:
-                readings = doc.get("readings", [doc])
-                tally.clean += len(readings)
-                last = readings[-1]
-                tally.last = f"last: {last['patient_id']} {last['signal']}={last['value']}"
-            else:
-                tally.dead[doc["reason"]] += 1
+def play(cohort: Any, settings: Settings, producer: Any, outputs: Outputs, view: Any,
+         duration: float) -> None:  # fmt: skip
+    """Deliver the cohort's messages in delivery order, its days squeezed into the play time."""
+    messages = cohort.messages
+    first, last = messages[0].at, messages[-1].at
+    speed = max(1.0, (last - first) / (duration * PLAY_SHARE))
+    names = {t: settings.topic(t) for t in ("vitals.raw", "patients", "outcomes")}
+    began = time.monotonic()
+    tally = outputs.tally
+    for m in messages:
+        due = began + (m.at - first) / speed
+        while (wait := due - time.monotonic()) > 0.05:
+            producer.flush()
+            view.show(outputs.drain(timeout_ms=int(min(wait, 0.25) * 1000)))
+        producer.send(names[m.topic], key=m.key.encode(), value=m.value)
+        tally.sent_messages += 1
+        tally.event_time = m.at
+    producer.flush()

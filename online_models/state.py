@@ -46,6 +46,7 @@ from online_models.baselines import Baselines
 from online_models.context import Activity
 from online_models.deviation import Deviation, DeviationResult
 from online_models.drift import DailyDrift, DriftResult
+from online_models.history import VitalsHistory
 from online_models.news2 import News2Result, score
 from online_models.news2_feed import SMOOTHED, News2Feed
 from online_models.phenotype import Phenotype
@@ -123,6 +124,7 @@ class PatientState:
         self.deviation = Deviation(policy.deviation)
         self.drift = DailyDrift()
         self.anomaly = VitalsAnomaly(patient_id)
+        self.history = VitalsHistory()  # hourly means for the care-team board
         self.suggester = Suggester(patient_id, policy.suggester)  # activity suggestions (issue #12)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
@@ -223,6 +225,7 @@ class PatientState:
 
     def _numeric(self, signal: str, value: float, ts: float) -> None:
         self._latest(signal, value, ts)
+        self.history.add(signal, value, ts)
         context = self.context(ts)
         if self.activity.exercising(ts):
             # Running: heart rate and respiration follow the effort; there is no baseline to
@@ -339,7 +342,7 @@ class PatientState:
             "recv": self.received_at,
             "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
             "snap": self.snapshots, "hst": self.anomaly.to_dict(), "extras": self.extras,
-            "sugg": self.suggester.to_dict(),
+            "sugg": self.suggester.to_dict(), "hist": self.history.to_dict(),
         }  # fmt: skip
 
     def to_bytes(self) -> bytes:
@@ -364,6 +367,7 @@ class PatientState:
         state.extras = doc["extras"]
         if "sugg" in doc:  # absent in checkpoints written before suggestions
             state.suggester.load(doc["sugg"])
+        state.history.load(doc.get("hist", {}))  # absent in checkpoints written before it
         return state
 
     @classmethod

@@ -87,13 +87,15 @@ class AlertStore:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
             for alert_id in ids:
-                pipe.hget(self._key(alert_id.decode()), "alert")
+                pipe.hmget(self._key(alert_id.decode()), "alert", "ack")
             docs = await pipe.execute()
         out = []
-        for doc in docs:
+        for doc, ack in docs:
             if doc is None:
                 continue
             alert = orjson.loads(doc)
+            if ack is not None:  # the care team's verdict travels with the alert
+                alert["ack"] = orjson.loads(ack)
             if status == "open" and alert["status"] == "resolved":
                 continue
             if status not in (None, "open") and alert["status"] != status:

@@ -165,9 +165,15 @@ class CareTeamApi:
             body = orjson.loads(await request.read())
         except orjson.JSONDecodeError:
             return error(view, 422, "body is not JSON")
+        status, answer = await self.give_verdict(who, alert_id, body)
+        return view.json(answer) if status == 200 else error(view, status, answer["detail"])
+
+    async def give_verdict(self, who: Principal, alert_id: str, body: Any) -> tuple[int, Any]:
+        """Record a clinician's verdict on an alert (the API's and the board's one way):
+        (200, answer) or (HTTP status, {"detail"})."""
         found = await self.store.get(alert_id)
         if found is None:
-            return error(view, 404, "no such alert")
+            return 404, {"detail": "no such alert"}
         try:
             feedback = Feedback.model_validate({
                 **(body if isinstance(body, dict) else {"verdict": None}),
@@ -175,16 +181,16 @@ class CareTeamApi:
                 "patient_id": found["patient_id"], "at": datetime.now(UTC),
             })  # fmt: skip
         except ValidationError as exc:
-            return error(view, 422, describe_error(exc))
+            return 422, {"detail": describe_error(exc)}
         doc = feedback.model_dump(mode="json")
         if not await self.store.acknowledge(alert_id, doc):  # the verdict is given once
             first = (await self.store.get(alert_id) or {}).get("ack")
-            return view.json({"acknowledged": alert_id, "feedback": first,
-                              "already_acknowledged": True})  # fmt: skip
+            return 200, {"acknowledged": alert_id, "feedback": first,
+                         "already_acknowledged": True}  # fmt: skip
         feedback_topic = self.application.topics.feedback
         await feedback_topic.send(key=alert_id.encode(), value=orjson.dumps(doc))
         await self.audit.record(who, "acknowledge", alert_id)
-        return view.json({"acknowledged": alert_id, "feedback": doc})
+        return 200, {"acknowledged": alert_id, "feedback": doc}
 
     async def suggestion_feedback(self, view: Any, request: Any, suggestion_id: str) -> Any:
         """The patient's answer (their own app's token, or a clinician's) to a suggestion."""

@@ -104,6 +104,8 @@ def register(application: Application) -> None:
     async def metrics(web: Any, request: Any) -> Any:
         return web.bytes(application.metrics.exposition(), content_type=PROMETHEUS_TEXT)
 
-    from streams import api
+    from streams import api, board, docs
 
-    api.register(application)
+    care_team_api = api.register(application)
+    board.register(application, care_team_api)
+    docs.register(application)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
@@ -168,8 +168,8 @@ class Board:
             return found
         _, who, form = found
         if who.role != "clinician":
-            return self.page(view, "error.html", 403,
-                             message="Acknowledging an alert needs the clinician role.")  # fmt: skip
+            needed = "Acknowledging an alert needs the clinician role."
+            return self.page(view, "error.html", 403, message=needed)
         body = {"verdict": form.get("verdict"), "note": form.get("note") or None}
         status, answer = await self.api.give_verdict(who, alert_id, body)
         if status != 200:

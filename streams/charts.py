@@ -32,14 +32,14 @@ def chart_svg(title: str, unit: str, points: list[tuple[float, float]], band: Ba
     """An SVG line chart of ``points`` (time, value) between ``start`` and ``end``.
 
     >>> svg = chart_svg("heart rate", "bpm", [(0, 60), (3600, 90)], Band(70, 5), 0, 7200)
-    >>> svg.count("<polyline"), "baseline 60–80" in svg, "<title>" in svg
+    >>> svg.count("<polyline"), "baseline 60-80" in svg, "<title>" in svg
     (1, True, True)
     >>> "no readings" in chart_svg("SpO2", "%", [], None, 0, 3600)
     True
     """
     label = f"{escape(title)} ({escape(unit)})"
-    head = (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-            f'aria-label="{label}" xmlns="http://www.w3.org/2000/svg"><title>{label}</title>')  # fmt: skip
+    head = (f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}" '
+            f'xmlns="http://www.w3.org/2000/svg"><title>{label}</title>')  # fmt: skip
     if not points:
         return (head + f'<text x="{WIDTH / 2}" y="{HEIGHT / 2}" text-anchor="middle">{label}: '
                 "no readings in this window</text></svg>")  # fmt: skip
@@ -61,10 +61,10 @@ def chart_svg(title: str, unit: str, points: list[tuple[float, float]], band: Ba
     if band is not None:
         top, bottom = y(band.high), y(band.low)
         parts.append(f'<rect class="band" x="{PAD}" y="{top:.1f}" width="{WIDTH - 2 * PAD}" '
-                     f'height="{bottom - top:.1f}"><title>personal baseline {band.low:.0f}–'
+                     f'height="{bottom - top:.1f}"><title>personal baseline {band.low:.0f}-'
                      f"{band.high:.0f} {escape(unit)}</title></rect>")  # fmt: skip
-        parts.append(f'<text x="{WIDTH - PAD}" y="{top - 3:.1f}" text-anchor="end" '
-                     f'class="band-label">baseline {band.low:.0f}–{band.high:.0f}</text>')  # fmt: skip
+        parts.append(f'<text x="{WIDTH - PAD}" y="{top - 3:.1f}" text-anchor="end" class="band-'
+                     f'label">baseline {band.low:.0f}-{band.high:.0f}</text>')  # fmt: skip
     line = " ".join(f"{x(t):.1f},{y(v):.1f}" for t, v in points)
     parts.append(f'<polyline class="series" fill="none" points="{line}"/>')
     parts += [f'<circle class="point" cx="{x(t):.1f}" cy="{y(v):.1f}" r="2.5"><title>{v:g}</title>'

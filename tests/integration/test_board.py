@@ -57,7 +57,10 @@ def sign_in(browser, base: str, token: str):  # type: ignore[no-untyped-def]
 
 
 def test_board_sign_in_inbox_patient_and_acknowledge(
-    settings: Settings, worker: WorkerProcess, browser, tmp_path: Path  # type: ignore[no-untyped-def]
+    settings: Settings,
+    worker: WorkerProcess,
+    browser,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
     start = time.time() - 3 * 3600
     produce(settings, minutes("p-board", [CALM] * 30 + [SICK] * 5, start), batch=7)
@@ -113,7 +116,9 @@ def test_board_sign_in_inbox_patient_and_acknowledge(
 
 
 def test_a_viewer_sees_but_cannot_acknowledge(
-    settings: Settings, worker: WorkerProcess, browser  # type: ignore[no-untyped-def]
+    settings: Settings,
+    worker: WorkerProcess,
+    browser,  # type: ignore[no-untyped-def]
 ) -> None:
     start = time.time() - 3 * 3600
     produce(settings, minutes("p-view", [CALM] * 30 + [SICK] * 5, start), batch=7)

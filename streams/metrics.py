@@ -9,6 +9,9 @@ from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
+    GCCollector,
+    PlatformCollector,
+    ProcessCollector,
     Counter,
     Gauge,
     Histogram,
@@ -27,6 +30,10 @@ class Metrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        if registry is None:  # the standard process_* and python_* series (CPU, memory, fds)
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
         self._ingest(self.registry)
         self._models(self.registry)
         self._alerts(self.registry)
@@ -111,6 +118,11 @@ class Metrics:
 
         self.open_alerts = Gauge(
             "vigil_open_alerts", "Open clinical and technical episodes of this worker's patients",
+            ["severity"], registry=r,
+        )  # fmt: skip
+        self.open_unacknowledged = Gauge(
+            "vigil_open_alerts_unacknowledged",
+            "Open episodes of this worker's patients without a care-team verdict yet",
             ["severity"], registry=r,
         )  # fmt: skip
         self.ack_seconds = Histogram(

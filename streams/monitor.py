@@ -57,13 +57,16 @@ class AlertEngines:
         self._engines[state.patient_id] = (state, engine)
         return engine
 
-    def open_by_severity(self) -> dict[str, int]:
+    def open_by_severity(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Open episodes by severity: (all, not yet acknowledged by the care team)."""
         counts = dict.fromkeys(("info", "low", "medium", "high"), 0)
+        unacknowledged = dict(counts)
         for _, engine in self._engines.values():
             for episode in engine.episodes.values():
                 if episode.status != "resolved":
                     counts[episode.severity] += 1
-        return counts
+                    unacknowledged[episode.severity] += not episode.acked
+        return counts, unacknowledged
 
     def forget(self, patient_ids: set[str]) -> None:
         for pid in patient_ids:
@@ -226,8 +229,10 @@ class Monitor:
         for event in covered:
             event.ack()
         self.metrics.patients_active.set(len(self.registry.states))
-        for severity, count in self.engines.open_by_severity().items():
+        counts, unacknowledged = self.engines.open_by_severity()
+        for severity, count in counts.items():
             self.metrics.open_alerts.labels(severity).set(count)
+            self.metrics.open_unacknowledged.labels(severity).set(unacknowledged[severity])
         try:
             await self.save_shared_models()
         except Exception as exc:

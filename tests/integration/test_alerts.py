@@ -143,6 +143,10 @@ def test_care_team_api_lists_gets_and_acknowledges(
     assert b"vigil_alert_ack_seconds_count 1.0" in metrics
     wait_for(lambda: b'vigil_open_alerts{severity="high"} 1.0' in worker.get("/metrics")[1],
              "the open-episode gauge, set at the next checkpoint")  # fmt: skip
+    wait_for(lambda: b'vigil_open_alerts_unacknowledged{severity="high"} 0.0'
+             in worker.get("/metrics")[1], "the acknowledged episode leaves the unacknowledged "
+             "gauge (what VigilHighAlertsUnacknowledged pages on)")  # fmt: skip
+    assert b"process_resident_memory_bytes" in worker.get("/metrics")[1]  # standard process series
 
     status, body = worker.get("/api/openapi.json")
     assert status == 200

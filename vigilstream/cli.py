@@ -11,9 +11,11 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
+from vigilstream import __version__
 from vigilstream.config import ConfigError, Settings, load_settings
+from vigilstream.demo import DEFAULT_SEED
 from vigilstream.evaluation.command import UsageError
 from vigilstream.localstack import LocalStack, StackError, export_lines
 
@@ -27,7 +29,11 @@ class CliError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors instead of a usage block."""
+    """argparse with one-line errors instead of a usage block, and every default in the help."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         raise CliError(f"{message} (see '{self.prog} --help')", code=2)
@@ -73,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Streaming monitor for wearables: personal baselines, NEWS2, explainable "
         "alerts for care teams.",
     )
+    parser.add_argument("--version", action="version", version=f"vigilstream {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     dev = sub.add_parser("dev", parents=[common], help="embedded local stack: broker + Redis")
@@ -92,9 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="produce to vitals.raw, patients and outcomes (kafka-python)",
     )
-    sim.add_argument("--patients", type=int, default=200)
-    sim.add_argument("--days", type=int, default=14)
-    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--patients", type=int, default=200, help="patients in the cohort")
+    sim.add_argument("--days", type=int, default=14, help="days of data per patient")
+    sim.add_argument("--seed", type=int, default=1, help="the cohort's random seed")
     sim.add_argument("--rate", type=float, help="messages per second to Kafka (default: max)")
     sim.add_argument(
         "--start",
@@ -103,9 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", parents=[common], help="replay a cohort through the core")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
-    ev.add_argument("--patients", type=int, default=200)
-    ev.add_argument("--days", type=int, default=14)
-    ev.add_argument("--seed", type=int, default=1)
+    ev.add_argument("--patients", type=int, default=200, help="patients in the cohort")
+    ev.add_argument("--days", type=int, default=14, help="days of data per patient")
+    ev.add_argument("--seed", type=int, default=1, help="the cohort's random seed")
     ev.add_argument("--input", metavar="FILE", help="a cohort written by 'simulate --out'")
     ev.add_argument("--report", metavar="DIR", help="write an HTML report with PNG plots")
     ev.add_argument("--markdown", metavar="FILE", help="write the results document (EVALUATION.md)")
@@ -128,20 +135,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--duration",
         type=float,
         default=75.0,
-        help="seconds to play the cohort and drain the worker (default: 75)",
+        help="seconds to play the cohort and drain the worker",
     )
-    demo.add_argument("--patients", type=int, default=12, help="simulated patients (default: 12)")
+    demo.add_argument("--patients", type=int, default=12, help="simulated patients")
     demo.add_argument(
         "--days",
         type=int,
         default=12,
-        help="days of history per patient, played in accelerated time (default: 12)",
+        help="days of history per patient, played in accelerated time",
     )
     demo.add_argument(
         "--seed",
         type=int,
-        default=None,
-        help="cohort seed (default: a cohort with a deterioration and a days-long decline)",
+        default=DEFAULT_SEED,
+        help="cohort seed; the default's 12 patients hold a deterioration and a days-long decline",
     )
     demo.add_argument(
         "--keep",
@@ -201,12 +208,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from vigilstream.demo import DEFAULT_SEED, run_demo
+    from vigilstream.demo import run_demo
 
     try:
         return run_demo(settings_from(args), duration=args.duration, patients=args.patients,
-                        days=args.days, seed=DEFAULT_SEED if args.seed is None else args.seed,
-                        keep=args.keep)  # fmt: skip
+                        days=args.days, seed=args.seed, keep=args.keep)  # fmt: skip
     except ValueError as exc:
         raise UsageError(str(exc)) from None
 

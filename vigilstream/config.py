@@ -140,6 +140,15 @@ class Settings(BaseSettings):
             raise ValueError(f"not a Redis URL (redis://, rediss:// or unix://): {value!r}")
         return value
 
+    @field_validator("webhook_urls")
+    @classmethod
+    def _check_webhooks(cls, value: str) -> str:
+        for url in (u.strip() for u in value.split(",") if u.strip()):
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) URL: {mask_url_password(url)!r}")
+        return value
+
     @field_validator("api_tokens")
     @classmethod
     def _check_tokens(cls, value: SecretStr | None) -> SecretStr | None:
@@ -305,8 +314,13 @@ def load_settings(**overrides: Any) -> Settings:
         settings = Settings(**given)
     except ValidationError as exc:
         err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "configuration"
-        raise ConfigError(f"invalid setting {where}: {err['msg']}") from None
+        field = str(err["loc"][0]) if err["loc"] else ""
+        # Name what the user set: the environment variable (and the flag, where there is one).
+        where = f"VIGIL_{field.upper()}" if field else "configuration"
+        if field in given:
+            where = f"--{field.replace('_', '-')} / {where}"
+        message = str(err["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"invalid setting {where}: {message}") from None
     missing = {"broker", "redis_url"} - settings.model_fields_set
     if missing:
         from vigilstream.localstack import running_addresses

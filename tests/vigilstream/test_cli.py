@@ -67,3 +67,53 @@ def test_config_masks_secrets(capsys, monkeypatch: pytest.MonkeyPatch, tmp_path)
     assert shown["redis_url"] == "redis://:********@r:6379/0"
     for secret in ("tok123", "pw-456", "pw-789"):
         assert secret not in out
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["--version"])
+    assert exit_.value.code == 0
+    assert capsys.readouterr().out.strip() == f"vigilstream {version('vigilstream')}"
+
+
+def test_every_option_of_every_command_has_help_and_shows_its_default() -> None:
+    import argparse
+
+    from vigilstream.cli import build_parser
+
+    def options(parser: argparse.ArgumentParser, name: str):  # type: ignore[no-untyped-def]
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub_name, sub in action.choices.items():
+                    yield from options(sub, f"{name} {sub_name}")
+            else:
+                yield name, action, parser
+
+    seen = 0
+    for name, action, parser in options(build_parser(), "vigilstream"):
+        assert action.help, f"{name} {action.option_strings or action.dest} has no help"
+        if name == "vigilstream demo" and action.dest == "duration":
+            assert "(default: 75.0)" in parser.format_help()
+        seen += 1
+    assert seen > 40
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"VIGIL_WEB_PORT": "abc"}, "VIGIL_WEB_PORT"),
+        (
+            {"VIGIL_WEBHOOK_URLS": "https://ok.example/hook, ftp://files.example"},
+            "VIGIL_WEBHOOK_URLS",
+        ),
+        ({"VIGIL_WEBHOOK_URLS": "not a url"}, "not an http(s) URL"),
+    ],
+)
+def test_configuration_errors_name_the_environment_variable(env, needle, capsys, monkeypatch) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert main(["worker"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and needle in err

@@ -111,7 +111,7 @@ def test_every_option_of_every_command_has_help_and_shows_its_default() -> None:
         ({"VIGIL_WEBHOOK_URLS": "not a url"}, "not an http(s) URL"),
     ],
 )
-def test_configuration_errors_name_the_environment_variable(env, needle, capsys, monkeypatch) -> None:
+def test_config_errors_name_the_environment_variable(env, needle, capsys, monkeypatch) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     assert main(["worker"]) == 1

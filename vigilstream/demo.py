@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -241,6 +242,7 @@ def run_demo(settings: Settings, duration: float | None = None, patients: int = 
             stdout=log, stderr=log,
         )  # fmt: skip
     interrupted = False
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop is a Ctrl-C
     try:
         _wait_healthy(f"{base}/health", worker, timeout=120)
         view.started(cohort, tally)
@@ -276,6 +278,10 @@ def run_demo(settings: Settings, duration: float | None = None, patients: int = 
     if interrupted:
         return 130
     return 0 if tally.accounted else 1
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def play(cohort: Any, settings: Settings, producer: Any, outputs: Outputs, view: Any,

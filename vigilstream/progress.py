@@ -1,10 +1,16 @@
-"""A dependency-free progress bar on stderr (only when stderr is a terminal, or when forced)."""
+"""Progress of long phases (simulating, evaluating, producing) on stderr, drawn by ``rich``.
+
+Shown only when stderr is a terminal (or when forced), so logs and pipes stay clean. Updates
+are handed to rich at most ten times a second: the loops calling ``update`` run per message.
+"""
 
 from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TextIO
 
 
 class Progress:
@@ -15,30 +21,55 @@ class Progress:
         self.total, self.label, self.done = max(total, 1), label, 0
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.started = time.monotonic()
-        self._last = 0.0
+        self._pending, self._last = 0, 0.0
+        self._bar: Any = None
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.progress import Progress as Bar
+
+            console = Console(file=self.stream, force_terminal=True if enabled else None)
+            self._bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeElapsedColumn(), TextColumn("left"), TimeRemainingColumn(),
+                            console=console)  # fmt: skip
+            self._task = self._bar.add_task(label, total=self.total)
 
     def __enter__(self) -> Progress:
+        if self._bar is not None:
+            self._bar.start()
         return self
 
     def update(self, n: int = 1) -> None:
         self.done += n
+        if self._bar is None:
+            return
+        self._pending += n
         now = time.monotonic()
-        if self.enabled and (now - self._last >= 0.2 or self.done >= self.total):
-            self._last = now
-            self._draw(now)
-
-    def _draw(self, now: float) -> None:
-        fraction = min(self.done / self.total, 1.0)
-        filled = int(30 * fraction)
-        elapsed = now - self.started
-        eta = elapsed / fraction - elapsed if fraction > 0 else 0.0
-        bar = "#" * filled + "-" * (30 - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {self.done}/{self.total} "
-                          f"{elapsed:5.0f}s elapsed, ~{eta:4.0f}s left")  # fmt: skip
-        self.stream.flush()
+        if now - self._last >= 0.1 or self.done >= self.total:
+            self._bar.advance(self._task, self._pending)
+            self._pending, self._last = 0, now
 
     def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.advance(self._task, self._pending)
+            self._bar.stop()
+
+
+@contextmanager
+def phase(label: str, stream: TextIO | None = None) -> Iterator[None]:
+    """A spinner with elapsed time for a phase without a count (e.g. waiting for held-out
+    seeds, writing plots); silent when not a terminal."""
+    stream = stream or sys.stderr
+    if not stream.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(file=stream).status(label):
+        yield

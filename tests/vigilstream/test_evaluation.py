@@ -103,7 +103,16 @@ def test_evaluate_json_has_the_spec_shape_and_matches_ingest(small_run: Path, ca
     pngs = sorted(p.name for p in report.glob("*.png"))
     assert "slices.png" in pngs and "risk-roc-pr.png" in pngs
     assert any(name.startswith("timeline-") for name in pngs)
-    assert "NEWS2" in (report / "index.html").read_text()
+    page = (report / "index.html").read_text()
+    # Real tables carrying the JSON's numbers, and interactive timelines that load no CDN.
+    recall = f"<td>{result['system']['recall']:.3f}</td>"
+    assert '<table id="detection">' in page and recall in page and "NEWS2" in page
+    for kind in result["episodes_by_kind"]["system"]:
+        assert f"<td>{kind.replace('_', ' ')}</td>" in page
+    timelines = sorted(report.glob("timeline-*.html"))
+    assert timelines and (report / "plotly.min.js").is_file()
+    assert all('src="plotly.min.js"' in t.read_text() and "cdn." not in t.read_text()
+               for t in timelines)  # fmt: skip
     check_suggestions(result["suggestions"])
 
 

@@ -112,6 +112,7 @@ def run_evaluate(
 ) -> int:
     from vigilstream.evaluation.report import table, write_html
     from vigilstream.evaluation.results import evaluate
+    from vigilstream.progress import phase
     from vigilstream.simulation import Cohort, simulate
 
     if source:
@@ -136,12 +137,14 @@ def run_evaluate(
         others = [pool.submit(evaluate_seed, s, *size) for s in also_seeds]
     result, run = evaluate(cohort, traced=_traced(cohort, traced) if report else None)
     if report:
-        page = write_html(result, run, cohort, Path(report))
+        with phase("writing the report"):
+            page = write_html(result, run, cohort, Path(report))
         print(f"report: {page}", file=sys.stderr)
     if markdown:
         from vigilstream.evaluation.document import render
 
-        held_out = [f.result() for f in others] if others else []
+        with phase("evaluating the held-out seeds in another process"):
+            held_out = [f.result() for f in others] if others else []
         command = " ".join(["vigilstream", *sys.argv[1:]]) if sys.argv[1:] else "vigilstream"
         plots = None
         if report:

@@ -1,8 +1,8 @@
-"""The evaluation as a readable table, and as an HTML report with PNG plots (matplotlib)."""
+"""The evaluation as a readable table, and as an HTML report: tables (jinja2), PNG plots
+(matplotlib) and interactive patient timelines (plotly)."""
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -129,86 +129,152 @@ def suggestion_lines(section: dict[str, Any]) -> list[str]:
     return lines
 
 
+UNITS = {"heart_rate": "bpm", "spo2": "%", "respiratory_rate": "breaths/min",
+         "body_temperature": "°C"}  # fmt: skip
+CLINICAL_KINDS = ("deterioration", "baseline_deviation", "trend", "risk")
+KIND_COLOURS = {"deterioration": "#b3261e", "baseline_deviation": "#c77700", "trend": "#6a3d9a",
+                "risk": "#1f78b4"}  # fmt: skip
+
+
 def write_html(result: dict[str, Any], run: Replay, cohort: Cohort, directory: Path) -> Path:
-    """``index.html`` with the table and PNG plots: patient timelines, slices, ROC and PR."""
+    """``index.html``: the results as HTML tables (jinja2), PNG plots with legends and units
+    (matplotlib), and an interactive timeline per traced patient (plotly, its script written
+    beside the pages, not fetched from a CDN)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from jinja2 import Environment, PackageLoader, select_autoescape
 
     directory.mkdir(parents=True, exist_ok=True)
-    images = []
+    images, interactive = [], []
     for pid, trace in run.traces.items():
         name = f"timeline-{pid}.png"
         _timeline(plt, pid, trace, run, cohort).savefig(directory / name, dpi=90)
-        images.append(
-            (
-                name,
-                f"Patient {pid}: vitals, resting heart-rate baseline (mean ± 2 SD), "
-                "episodes (shaded, critical point dashed) and alert openings",
-            )
-        )
+        images.append((name, f"Patient {pid}: vitals with units, resting heart-rate baseline "
+                       "(mean ± 2 SD), episodes (shaded, critical point dashed) and alert "
+                       "openings by kind"))  # fmt: skip
+        page = f"timeline-{pid}.html"
+        _interactive_timeline(pid, trace, run, cohort).write_html(
+            directory / page, include_plotlyjs="directory", full_html=True)  # fmt: skip
+        interactive.append((page, pid))
     _slices(plt, result).savefig(directory / "slices.png", dpi=90)
     images.append(("slices.png", "Recall and false alerts per patient-day by slice"))
     _curves(plt, run).savefig(directory / "risk-roc-pr.png", dpi=90)
     images.append(("risk-roc-pr.png", "Risk model, progressive validation: ROC and PR curves"))
     plt.close("all")
-    body = [f"<h1>vigilstream evaluation</h1><pre>{html.escape(table(result))}</pre>"]
-    body += [
-        f"<figure><img src='{n}'><figcaption>{html.escape(c)}</figcaption></figure>"
-        for n, c in images
-    ]
+    env = Environment(loader=PackageLoader("vigilstream.evaluation"),
+                      autoescape=select_autoescape(["html"]))  # fmt: skip
+    env.filters["fmt"] = _fmt
+    columns = {"vigilstream": result["system"], "NEWS2 ≥ 5 only": result["baselines"]["news2_only"],
+               "fixed thresholds": result["baselines"]["population_thresholds"]}  # fmt: skip
     page = directory / "index.html"
-    page.write_text(
-        "<!doctype html><meta charset='utf-8'><title>vigilstream evaluation</title>"
-        "<style>body{font-family:sans-serif;max-width:1100px;margin:auto}"
-        "img{max-width:100%}</style>" + "".join(body)
-    )
+    page.write_text(env.get_template("report.html").render(
+        result=result, columns=columns, rows=ROWS, images=images, interactive=interactive,
+        policy_columns=POLICY_COLUMNS, text=table(result)))  # fmt: skip
     return page
 
 
+def _interactive_timeline(pid: str, trace: Any, run: Replay, cohort: Cohort) -> Any:
+    """One patient's vitals, baseline band, episodes and alert openings, zoomable (plotly)."""
+    from datetime import UTC, datetime
+
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    signals = [s for s in UNITS if s in trace.vitals]
+    fig = make_subplots(rows=len(signals), cols=1, shared_xaxes=True, vertical_spacing=0.03)
+
+    def when(ts: float) -> datetime:
+        return datetime.fromtimestamp(ts, UTC)
+
+    for row, signal in enumerate(signals, start=1):
+        xs, ys = zip(*trace.vitals[signal], strict=True)
+        fig.add_trace(go.Scattergl(x=[when(x) for x in xs], y=ys, mode="markers",
+                                   marker={"size": 3}, name=signal.replace("_", " ")),
+                      row=row, col=1)  # fmt: skip
+        fig.update_yaxes(title_text=f"{signal.replace('_', ' ')} ({UNITS[signal]})", row=row,
+                         col=1)  # fmt: skip
+        if signal == "heart_rate" and trace.baseline:
+            bt, bm, bs = zip(*trace.baseline, strict=True)
+            times = [when(t) for t in bt]
+            upper = [m + 2 * s for m, s in zip(bm, bs, strict=True)]
+            lower = [m - 2 * s for m, s in zip(bm, bs, strict=True)]
+            band = go.Scatter(
+                x=times + times[::-1],
+                y=upper + lower[::-1],
+                fill="toself",
+                line={"width": 0},
+                opacity=0.2,
+                name="resting HR baseline ± 2 SD",
+            )
+            fig.add_trace(band, row=row, col=1)
+    for e in cohort.episodes:
+        if e.patient_id == pid:
+            fig.add_vrect(x0=when(e.onset), x1=when(e.end), fillcolor="red", opacity=0.1,
+                          line_width=0)  # fmt: skip
+            fig.add_vrect(x0=when(e.onset), x1=when(e.end), opacity=0, line_width=0, row=1,
+                          col=1, annotation_text=f"{e.kind} episode",
+                          annotation_position="top left")  # fmt: skip
+            fig.add_vline(x=when(e.critical).timestamp() * 1000, line_dash="dash",
+                          line_color="red")  # fmt: skip
+    for a in run.system:
+        if a.patient_id == pid and a.kind in CLINICAL_KINDS:
+            at = when(a.ts).timestamp() * 1000
+            fig.add_vline(x=at, line_color=KIND_COLOURS[a.kind])
+            fig.add_vline(x=at, line_width=0, row=1, col=1, annotation_textangle=-90,
+                          annotation_text=f"{a.kind} ({a.severity})",
+                          annotation_font_color=KIND_COLOURS[a.kind])  # fmt: skip
+    fig.update_layout(title=f"{pid}: vitals, baseline, episodes and alerts (UTC)",
+                      height=230 * len(signals) + 80, showlegend=True)  # fmt: skip
+    return fig
+
+
 def _timeline(plt: Any, pid: str, trace: Any, run: Replay, cohort: Cohort) -> Any:
-    signals = [
-        s
-        for s in ("heart_rate", "spo2", "respiratory_rate", "body_temperature")
-        if s in trace.vitals
-    ]
+    signals = [s for s in UNITS if s in trace.vitals]
     fig, axes = plt.subplots(
-        len(signals), 1, figsize=(11, 2.0 * len(signals)), sharex=True, squeeze=False
+        len(signals), 1, figsize=(11, 2.0 * len(signals) + 0.6), sharex=True, squeeze=False
     )
     start = cohort.start
+    shown: set[str] = set()
+
+    def once(label: str) -> str:  # a legend entry per kind of mark, not per mark
+        if label in shown:
+            return "_nolegend_"
+        shown.add(label)
+        return label
+
     for ax, signal in zip(axes[:, 0], signals, strict=True):
         xs, ys = zip(*trace.vitals[signal], strict=True)
-        ax.plot([(x - start) / 86400 for x in xs], ys, ".", ms=1.5, color="tab:blue")
-        ax.set_ylabel(signal.replace("_", " "), fontsize=8)
+        ax.plot([(x - start) / 86400 for x in xs], ys, ".", ms=1.5, color="tab:blue",
+                label=once("reading"))  # fmt: skip
+        ax.set_ylabel(f"{signal.replace('_', ' ')}\n({UNITS[signal]})", fontsize=8)
         if signal == "heart_rate" and trace.baseline:
             bt, bm, bs = zip(*trace.baseline, strict=True)
             days = [(t - start) / 86400 for t in bt]
-            ax.plot(days, bm, color="tab:green", lw=1)
+            ax.plot(days, bm, color="tab:green", lw=1, label=once("resting HR baseline"))
             ax.fill_between(
                 days,
                 [m - 2 * s for m, s in zip(bm, bs, strict=True)],
                 [m + 2 * s for m, s in zip(bm, bs, strict=True)],
                 color="tab:green",
                 alpha=0.15,
+                label=once("baseline ± 2 SD"),
             )
         for e in cohort.episodes:
             if e.patient_id == pid:
-                ax.axvspan(
-                    (e.onset - start) / 86400, (e.end - start) / 86400, color="tab:red", alpha=0.12
-                )
-                ax.axvline((e.critical - start) / 86400, color="tab:red", ls="--", lw=1)
+                ax.axvspan((e.onset - start) / 86400, (e.end - start) / 86400, color="tab:red",
+                           alpha=0.12, label=once(f"{e.kind} episode"))  # fmt: skip
+                ax.axvline((e.critical - start) / 86400, color="tab:red", ls="--", lw=1,
+                           label=once("critical point"))  # fmt: skip
         for a in run.system:
-            if a.patient_id == pid and a.kind in (
-                "deterioration",
-                "baseline_deviation",
-                "trend",
-                "risk",
-            ):
-                ax.axvline((a.ts - start) / 86400, color="black", lw=0.8)
-    axes[-1, 0].set_xlabel("day")
+            if a.patient_id == pid and a.kind in CLINICAL_KINDS:
+                ax.axvline((a.ts - start) / 86400, color=KIND_COLOURS[a.kind], lw=0.9,
+                           label=once(f"alert: {a.kind.replace('_', ' ')}"))  # fmt: skip
+    axes[-1, 0].set_xlabel("day of the cohort")
+    fig.legend(loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(pid)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

@@ -396,6 +396,17 @@ class AlertEngine:
             "explanation": explanation(assessment, episode.kind, device),
         }
 
+    def current(self, assessment: Assessment, as_of: float) -> list[tuple[str, dict[str, Any]]]:
+        """Each open clinical episode's explanation as of now: (alert_id, {"summary",
+        "explanation", "as_of"}). An episode only publishes a message when its state changes,
+        so its last message can say NEWS2 9 while the patient now scores 11; this is what the
+        care team should read beside it."""
+        return [(e.alert_id, {"summary": summary(e.kind, e.severity, "updated", assessment),
+                              "explanation": explanation(assessment, e.kind),
+                              "as_of": _iso(as_of)})
+                for e in self.episodes.values()
+                if e.status != "resolved" and e.kind not in TECHNICAL]  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
         return {"episodes": {kind: asdict(e) for kind, e in self.episodes.items()},
                 "margin": self.deviation_margin, "by_day": self.opened_by_day,

@@ -54,6 +54,7 @@ class AlertStore:
         entry = f"{alert['event_time']}|{alert['status']}|{alert['severity']}"
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(key, "alert", orjson.dumps(alert))
+            pipe.hdel(key, "current")  # the new message is the latest word until a checkpoint
             pipe.hsetnx(key + ":history", entry, orjson.dumps(change))
             pipe.sadd(self.patient_index(alert["patient_id"]), alert["alert_id"])
             if alert["status"] == "resolved":
@@ -62,6 +63,18 @@ class AlertStore:
                 pipe.zadd(self.prefix + "alerts:open", {alert["alert_id"]: updated_at})
             pipe.zadd(self.prefix + "alerts:recent", {alert["alert_id"]: updated_at})
             pipe.zremrangebyrank(self.prefix + "alerts:recent", 0, -RECENT_KEEP - 1)
+            await pipe.execute()
+
+    # Sets the "current" field only on an alert the store holds: an erased alert stays erased.
+    REFRESH = ("if redis.call('HEXISTS', KEYS[1], 'alert') == 1 then "
+               "return redis.call('HSET', KEYS[1], 'current', ARGV[1]) end return 0")  # fmt: skip
+
+    async def refresh(self, updates: list[tuple[str, dict[str, Any]]]) -> None:
+        """Record open alerts' current explanation (``AlertEngine.current``)."""
+        script = self.client.register_script(self.REFRESH)
+        async with self.client.pipeline(transaction=False) as pipe:
+            for alert_id, current in updates:
+                await script(keys=[self._key(alert_id)], args=[orjson.dumps(current)], client=pipe)
             await pipe.execute()
 
     async def get(self, alert_id: str) -> dict[str, Any] | None:
@@ -77,6 +90,8 @@ class AlertStore:
         alert["history"] = sorted(changes, key=lambda c: (c["event_time"], c["updated_at"]))
         if b"ack" in fields:
             alert["ack"] = orjson.loads(fields[b"ack"])
+        if b"current" in fields and alert["status"] != "resolved":
+            alert["current"] = orjson.loads(fields[b"current"])
         return alert
 
     async def list(self, status: str | None, severity: str | None,
@@ -87,15 +102,17 @@ class AlertStore:
             return []
         async with self.client.pipeline(transaction=False) as pipe:
             for alert_id in ids:
-                pipe.hmget(self._key(alert_id.decode()), "alert", "ack")
+                pipe.hmget(self._key(alert_id.decode()), "alert", "ack", "current")
             docs = await pipe.execute()
         out = []
-        for doc, ack in docs:
+        for doc, ack, current in docs:
             if doc is None:
                 continue
             alert = orjson.loads(doc)
             if ack is not None:  # the care team's verdict travels with the alert
                 alert["ack"] = orjson.loads(ack)
+            if current is not None and alert["status"] != "resolved":
+                alert["current"] = orjson.loads(current)
             if status == "open" and alert["status"] == "resolved":
                 continue
             if status not in (None, "open") and alert["status"] != status:

@@ -219,6 +219,7 @@ class Monitor:
     async def checkpoint(self) -> bool:
         """Save changed states, then acknowledge the events they cover; True when saved."""
         covered, self.unacked = self.unacked, []
+        changed = set(self.registry.dirty)
         started = time.perf_counter()
         saved = await self.registry.checkpoint()
         if saved < 0:
@@ -228,6 +229,7 @@ class Monitor:
             self.metrics.checkpoint_seconds.observe(time.perf_counter() - started)
         for event in covered:
             event.ack()
+        await self.refresh_open_alerts(changed)
         self.metrics.patients_active.set(len(self.registry.states))
         counts, unacknowledged = self.engines.open_by_severity()
         for severity, count in counts.items():
@@ -239,6 +241,25 @@ class Monitor:
             log.warning("shared models not saved: %s", type(exc).__name__)
             self.metrics.checkpoint_failures.inc()
         return True
+
+    async def refresh_open_alerts(self, patient_ids: set[str]) -> None:
+        """Write the current explanation of the changed patients' open clinical alerts into the
+        alert store (best effort: the next checkpoint writes it again)."""
+        updates = []
+        for pid in patient_ids:
+            state = self.registry.states.get(pid)
+            if state is None:
+                continue
+            engine = self.engines.of(state)
+            if any(e.status != "resolved" for e in engine.episodes.values()):
+                as_of = state.last_event_ts(default=time.time())
+                updates += engine.current(state.assess(as_of, self.model), as_of)
+        if not updates:
+            return
+        try:
+            await self.application.alert_store.refresh(updates)
+        except Exception as exc:
+            log.warning("open alerts not refreshed: %s", type(exc).__name__)
 
     async def restore_shared_models(self) -> None:
         """The models all patients share: the risk model and the suggestions' pooled prior."""

@@ -192,3 +192,30 @@ def test_a_silent_device_raises_device_offline_until_data_returns(
         assert [a["status"] for a in offline][:2] == ["open", "resolved"]
     finally:
         worker.stop()
+
+
+def test_an_open_alert_shows_the_patients_current_explanation(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    """An episode that stays high publishes no new message, but the store (API and board)
+    shows what the patient scores now beside what the alert was raised with."""
+    import json
+
+    better = {"respiratory_rate": 22, "spo2": 93, "heart_rate": 112, "body_temperature": 38.4,
+              "blood_pressure": {"systolic": 105, "diastolic": 70}}  # fmt: skip
+    start = time.time() - 3 * 3600
+    produce(settings, minutes("p-now", [CALM] * 10 + [SICK] * 5 + [better] * 20, start), batch=7)
+    (opened,) = deterioration_alerts(settings, expected=1)
+    raised = opened["explanation"]["news2"]["total"]
+
+    def current() -> dict | None:
+        status, body = worker.get(f"/api/alerts/{opened['alert_id']}", "view-tok")
+        return json.loads(body).get("current") if status == 200 else None
+
+    wait_for(lambda: (c := current()) is not None and c["explanation"]["news2"]["total"] < raised,
+             "the checkpoint's current explanation, lower than at opening")  # fmt: skip
+    now = current()
+    assert now is not None and now["as_of"] > opened["event_time"]
+    assert f"NEWS2 {now['explanation']['news2']['total']}" in now["summary"]
+    (listed,) = json.loads(worker.get("/api/alerts?status=open", "view-tok")[1])["alerts"]
+    assert listed["current"]["summary"] == now["summary"]

@@ -1,7 +1,8 @@
 """What an attacker and a care team see of the worker's web port, on a real worker.
 
-Every route of the worker's route table needs a token except ``/health``, ``/metrics`` and the
-API document; Faust's built-in pages are gone; identities come from JWTs; a verdict is given
+Every route of the worker's route table needs a token except ``/health``, ``/metrics``, the
+API document and its Swagger UI files; the board without a session only offers its sign-in
+form; Faust's built-in pages are gone; identities come from JWTs; a verdict is given
 once; failed authentication is rate-limited; errors are JSON; no version banner.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -24,6 +27,11 @@ from vigilstream.config import Settings
 
 pytestmark = pytest.mark.integration
 ISSUER, AUDIENCE = "https://idp.example.test/realms/ward", "vigilstream"
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
 
 
 def worker_routes(settings: Settings) -> list[tuple[str, str]]:
@@ -48,15 +56,37 @@ def test_no_route_answers_without_a_token(settings: Settings, tmp_path: Path) ->
         faust_pages = [("GET", "/table/profiles/p-1/"), ("GET", "/router/"), ("GET", "/table/"),
                        ("GET", "/graph/")]  # fmt: skip
         for method, path in [*routes, *faust_pages]:
+            if path.startswith("/board"):
+                continue  # HTML, below
             status, body = worker.request(method, path, body=b"{}" if method == "POST" else None)
             seen[(method, path)] = status
             if path in PUBLIC:
                 assert status == 200, (method, path)
+            elif path.startswith("/api/docs/"):
+                assert status == 404  # only the named Swagger UI files exist (p-probe is none)
             else:
                 assert status in (401, 404), (method, path, status)
                 assert set(json.loads(body)) == {"error", "detail"}
         assert seen[("GET", "/table/profiles/p-1/")] == 404
         assert seen[("GET", "/api/patients/p-probe")] == 401
+        board = [(m, p) for m, p in routes if p.startswith("/board")]
+        assert len(board) >= 6
+        opener = urllib.request.build_opener(NoRedirect)
+        for method, path in board:
+            request = urllib.request.Request(f"http://127.0.0.1:{worker.port}{path}",
+                                             data=b"token=" if method == "POST" else None,
+                                             method=method)  # fmt: skip
+            try:
+                with opener.open(request, timeout=5) as r:
+                    status, location, body = r.status, r.headers.get("Location"), r.read()
+            except urllib.error.HTTPError as exc:
+                status, location, body = exc.code, exc.headers.get("Location"), exc.read()
+            if (method, path) == ("GET", "/board/login"):
+                assert status == 200 and b'name="token"' in body
+            elif (method, path) == ("POST", "/board/login"):
+                assert status == 401 and b"not accepted" in body  # an empty token
+            else:  # no session: to the sign-in form, nothing else
+                assert (status, location) == (303, "/board/login"), (method, path)
     finally:
         worker.stop()
 

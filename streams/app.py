@@ -137,7 +137,7 @@ class Application:
         outcomes.register(self)
         feedback.register(self)
         alert_store.register(self)
-        self.webhooks = webhook.register(self)
+        self.pager = webhook.register(self)
         self.monitor = monitor.register(self)
         self.registry, self.risk_model = self.monitor.registry, self.monitor.model
         watchdog.register(self)

@@ -163,8 +163,7 @@ class Monitor:
             body = orjson.dumps(alert)
             await self.application.topics.alerts.send(key=alert["patient_id"].encode(),
                                                       value=body)  # fmt: skip
-            for notifier in self.application.webhooks:
-                notifier.offer(body)
+            self.application.pager.offer(alert, now)
             self.metrics.alerts.labels(alert["kind"], alert["severity"]).inc()
             if alert["status"] == "open":
                 self.metrics.event_to_alert.observe(max(0.0, now - event_time(alert)))

@@ -12,6 +12,10 @@ JSON, signed two ways with ``VIGIL_WEBHOOK_SECRET``:
 - ``X-Vigil-Signature: sha256=<hex>``, the HMAC-SHA256 of the body alone, for receivers
   written before.
 
+Deliveries wait ``VIGIL_ALERT_GROUP_WAIT_S`` (default 5 s of processing time) after an
+episode's first message and carry its latest state once (``alerts.grouping``): vitals of one
+moment arriving as separate messages page once, at ``high``, not ``medium`` then ``high``.
+
 A failed delivery is retried with exponential backoff (1, 2, 4, ... s, capped at 60 s); after
 ``VIGIL_WEBHOOK_MAX_ATTEMPTS`` failures the alert goes to the ``alerts.webhook.deadletter`` topic
 with the last error, so nothing is lost silently. A full queue (the receiver down for long)
@@ -25,11 +29,14 @@ import base64
 import hashlib
 import hmac
 import logging
+import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import aiohttp
 import orjson
+
+from alerts.grouping import GroupWait
 
 if TYPE_CHECKING:
     from streams.app import Application
@@ -146,7 +153,29 @@ class WebhookNotifier:
         await self.application.topics.webhook_deadletter.send(value=orjson.dumps(doc))
 
 
-def register(application: Application) -> list[WebhookNotifier]:
+class Pager:
+    """What pages: the alert messages of the monitor, held for the group wait
+    (``alerts.grouping``), then offered to every webhook at their latest state."""
+
+    def __init__(self, notifiers: list[WebhookNotifier], wait_s: float) -> None:
+        self.notifiers = notifiers
+        self.group = GroupWait(wait_s)
+
+    def offer(self, alert: dict[str, object], now: float) -> None:
+        if self.notifiers:
+            self._deliver(self.group.offer(alert, now))
+
+    def flush(self, now: float) -> None:
+        self._deliver(self.group.due(now))
+
+    def _deliver(self, alerts: list[dict[str, object]]) -> None:
+        for alert in alerts:
+            body = orjson.dumps(alert)
+            for notifier in self.notifiers:
+                notifier.offer(body)
+
+
+def register(application: Application) -> Pager:
     settings = application.settings
     urls = [u.strip() for u in settings.webhook_urls.split(",") if u.strip()]
     secret = settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else b""
@@ -154,4 +183,11 @@ def register(application: Application) -> list[WebhookNotifier]:
     notifiers = [WebhookNotifier(application, url, secret, attempts, backoff) for url in urls]
     for notifier in notifiers:
         application.faust.task(notifier.run)
-    return notifiers
+    pager = Pager(notifiers, settings.alert_group_wait_s)
+    if notifiers and settings.alert_group_wait_s > 0:
+
+        @application.faust.timer(interval=min(0.5, settings.alert_group_wait_s / 4))
+        async def flush_pages() -> None:
+            pager.flush(time.time())
+
+    return pager

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     )
     webhook_urls: str = Field("", description="comma-separated URLs that receive every alert")
     webhook_secret: SecretStr | None = Field(None, description="HMAC-SHA256 key of webhooks")
+    alert_group_wait_s: float = Field(
+        5.0,
+        ge=0,
+        description="webhook deliveries wait this long after an episode's first "
+        "message and carry its latest state once (Alertmanager's group_wait); 0: at once",
+    )
     webhook_max_attempts: int = Field(5, ge=1, description="deliveries before a dead letter")
     webhook_first_backoff_s: float = Field(1.0, gt=0, description="first retry delay, doubled")
 

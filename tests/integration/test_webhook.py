@@ -131,3 +131,49 @@ def test_undeliverable_alerts_end_in_the_webhook_dead_letter_topic(
         assert b'vigil_webhook_deliveries_total{outcome="dead_lettered"}' in metrics
     finally:
         worker.stop()
+
+
+def test_an_episode_that_changes_within_the_group_wait_pages_once_at_its_latest_state(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Issue #14: vitals arriving as separate messages (one per signal, as from different
+    devices) move an episode from medium to high within a second of processing time; the
+    alerts topic carries both changes, the webhook one page, at high, after the default group
+    wait (VIGIL_ALERT_GROUP_WAIT_S)."""
+    from datetime import datetime
+
+    port = free_port()
+    settings = with_webhook(settings, f"http://127.0.0.1:{port}/hook", 0.5, 8)
+    receiver = Receiver(port)
+    receiver.start()
+    worker = WorkerProcess(settings, tmp_path / "w.log")
+    try:
+        worker.wait_healthy()
+        start = time.time() - 3 * 3600
+        produce(settings, minutes("p-moment", [CALM] * 30, start), batch=7)
+        breathless = {**CALM, "respiratory_rate": SICK["respiratory_rate"], "spo2": SICK["spo2"]}
+        plan = [breathless] * 10 + [SICK] * 10  # NEWS2 6 (medium), then 12 (high)
+        one_per_signal = [
+            {"patient_id": "p-moment", "signal": name, "value": value, "ts": start + (30 + m) * 60}
+            for m, vitals in enumerate(plan) for name, value in vitals.items()
+        ]  # fmt: skip
+        produce(settings, one_per_signal)
+        changes = [v for _, v in read_topic(settings, "alerts", expected=2, timeout=60)
+                   if v["kind"] == "deterioration"]  # fmt: skip
+        assert [(c["status"], c["severity"]) for c in changes] == [
+            ("open", "medium"),
+            ("updated", "high"),
+        ]
+        apart = [datetime.fromisoformat(c["updated_at"]).timestamp() for c in changes]
+        assert apart[1] - apart[0] < 5.0  # both inside the default group wait
+        alert_id = changes[0]["alert_id"]
+        # A later episode of another patient is due after the first: once its page arrives,
+        # every page of the first episode's wait has arrived too.
+        produce(settings, minutes("p-marker", [CALM] * 10 + [SICK] * 5, start), batch=7)
+        assert wait_for(lambda: any(a["patient_id"] == "p-marker" for a in receiver.alerts()),
+                        timeout=60)  # fmt: skip
+        pages = [a for a in receiver.alerts() if a["alert_id"] == alert_id]
+        assert [(p["status"], p["severity"]) for p in pages] == [("updated", "high")]
+    finally:
+        worker.stop()
+        receiver.stop()

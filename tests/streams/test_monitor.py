@@ -17,6 +17,7 @@ import pytest
 from streams.metrics import Metrics
 from streams.monitor import Monitor
 from streams.watchdog import Progress
+from streams.webhook import Pager
 from tests.alerts.test_engine import CALM, SICK
 from vigilstream.config import Settings
 
@@ -71,7 +72,7 @@ class Topic:
 def application() -> Any:
     alerts = Topic()
     return SimpleNamespace(
-        settings=Settings(), metrics=Metrics(), redis=None, webhooks=[],
+        settings=Settings(), metrics=Metrics(), redis=None, pager=Pager([], 0.0),
         topics=SimpleNamespace(alerts=alerts, clean=Topic()), progress=Progress(),
         profiles=SimpleNamespace(get=lambda pid: None), layout_id=lambda topic: "log-1",
     )  # fmt: skip

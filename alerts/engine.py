@@ -94,6 +94,10 @@ class AlertPolicy:
     trend_rhr_bpm: float = 5.0  # resting heart rate up this much (7 vs 28 days) ...
     trend_steps_drop: float = 0.3  # ... with daily steps down this fraction: a trend alert
     drift_medium_z: float = 4.5  # a corroborated day-level drift this large: medium, else low
+    # Readings older than this (processing time) are late: a phone's upload after days offline.
+    # They update the patient's models and daily phenotype but never open or change an alert:
+    # a page about yesterday's vitals is not something a care team can act on.
+    horizon_s: float = 24 * 3600.0
 
 
 @dataclass

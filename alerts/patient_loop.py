@@ -26,6 +26,7 @@ class Applied:
     metric, which the caller keeps)."""
 
     replayed: int = 0
+    late: int = 0  # readings older than the alerting horizon: models only (``AlertPolicy``)
     alerts: list[AlertMessage] = field(default_factory=list)
     ack_seconds: float | None = None
     suggestions: Suggestions = field(default_factory=Suggestions)
@@ -60,6 +61,8 @@ def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
         return Applied()
     readings = doc.get("readings") or (doc,)
     replayed = sum(not state.update(reading, now) for reading in readings)
+    horizon = now - engine.policy.horizon_s
+    late = sum(1 for r in readings if r["ts"] < horizon)
     event_ts = max(r["ts"] for r in readings)
     state.maybe_snapshot(event_ts)
     device: DeviceState = {}
@@ -67,13 +70,14 @@ def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
         device["battery"] = state.latest["battery"][0]
     if "worn" in state.latest:
         device["worn"] = state.latest["worn"][0]
-    alerts = engine.decide(state.assess(event_ts, model), event_ts, now, device)
+    alerts = [] if event_ts < horizon else \
+        engine.decide(state.assess(event_ts, model), event_ts, now, device)  # fmt: skip
     state.learning = not engine.open_episode  # an episode is not the new normal
     suggestions = state.suggester.step(
         event_ts, now, state.profile, lambda t: situation(state, engine.status(), t), population,
         still_since=state.phenotype.moved_at,
     )  # fmt: skip
-    return Applied(replayed, alerts, suggestions=suggestions)
+    return Applied(replayed, late, alerts, suggestions=suggestions)
 
 
 def tick(state: PatientState, engine: AlertEngine, model: RiskModel,

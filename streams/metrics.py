@@ -50,6 +50,11 @@ class Metrics:
             "vigil_readings_rejected", "Inputs rejected to the dead-letter topic", ["reason"],
             registry=r,
         )  # fmt: skip
+        self.late = Counter(
+            "vigil_readings_late",
+            "Readings older than VIGIL_ALERT_HORIZON_H: folded into the models, never alerting",
+            registry=r,
+        )  # fmt: skip
         self.duplicates = Counter(
             "vigil_readings_duplicate", "Resent readings dropped by the duplicate filter",
             registry=r,

@@ -92,7 +92,8 @@ class Monitor:
         self.metrics = application.metrics
         self.engines = AlertEngines(AlertPolicy(
             escalate_after_s=settings.escalate_after_s, offline_after_s=settings.offline_after_s,
-            risk_alerts=settings.risk_alerts))  # fmt: skip
+            risk_alerts=settings.risk_alerts,
+            horizon_s=settings.alert_horizon_h * 3600.0))  # fmt: skip
         store = store or RedisStateStore(application.redis, settings.topic_prefix)
         self.registry = PatientRegistry(
             store, self.metrics,
@@ -149,6 +150,8 @@ class Monitor:
             metrics.model_updates.inc(folded)
         if applied.replayed:
             metrics.replayed_readings.inc(applied.replayed)
+        if applied.late:
+            metrics.late.inc(applied.late)
         if applied.ack_seconds is not None:
             metrics.ack_seconds.observe(applied.ack_seconds)
         if "outcome" in doc:

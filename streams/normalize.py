@@ -49,7 +49,7 @@ class IngestPolicy:
 
     max_bytes: int = 64 * 1024
     future_tolerance_s: float = 300.0  # device clocks drift; 5 minutes ahead is still accepted
-    stale_horizon_s: float = 7 * 86400.0  # older readings are too late to act on
+    stale_horizon_s: float = 28 * 86400.0  # older readings fall outside what the models keep
     consent_required: bool = False  # True: patients without a profile are rejected too
 
 

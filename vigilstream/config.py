@@ -68,7 +68,12 @@ class Settings(BaseSettings):
     # Ingest limits (README, "Ingest").
     max_message_bytes: int = Field(64 * 1024, ge=1024, description="larger messages: too_large")
     future_tolerance_s: float = Field(300.0, ge=0, description="event time ahead of the clock")
-    stale_horizon_h: float = Field(168.0, gt=0, description="older event times: stale_timestamp")
+    stale_horizon_h: float = Field(
+        672.0, gt=0, description="older event times: stale_timestamp (the 28 days the models keep)"
+    )
+    alert_horizon_h: float = Field(
+        24.0, gt=0, description="older readings are late: they update the models, never alerts"
+    )
     consent_required: bool = Field(
         False, description="reject patients without a profile, not only those without consent"
     )

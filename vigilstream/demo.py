@@ -192,13 +192,15 @@ def expected_outcome(cohort: Any, tally: Tally) -> None:
 
 def worker_environment(settings: Settings, web_port: int, tokens: dict[str, str],
                        days: int, prefix: str) -> dict[str, str]:  # fmt: skip
-    """The demo worker's configuration: this run's prefix, tokens for both roles, and a stale
-    horizon that admits the cohort's accelerated history."""
+    """The demo worker's configuration: this run's prefix, tokens for both roles, and horizons
+    (stale readings, alerting, suggestions) that treat the cohort's accelerated history as
+    live."""
     return {**os.environ, "VIGIL_BROKER": settings.broker, "VIGIL_REDIS_URL": settings.redis_url,
             "VIGIL_WEB_PORT": str(web_port), "VIGIL_STATE_DIR": str(settings.state_dir),
             "VIGIL_TOPIC_PREFIX": prefix,
             "VIGIL_API_TOKENS": ",".join(f"{t}:{role}" for role, t in tokens.items()),
             "VIGIL_STALE_HORIZON_H": str(days * 24 + 24),
+            "VIGIL_ALERT_HORIZON_H": str(days * 24 + 24),
             "VIGIL_SUGGESTION_STALE_AFTER_S": str((days + 1) * DAY),
             "VIGIL_CHECKPOINT_INTERVAL_S": "5"}  # fmt: skip
 

@@ -181,7 +181,7 @@ def malformed(draw: st.DrawFn) -> tuple[bytes, int, list[str]]:
         ahead = draw(st.floats(3600, 3e7))
         return json.dumps(_reading(ts=time.time() + ahead)).encode(), 0, ["future_timestamp"]
     if kind == "stale":
-        age = draw(st.floats(8 * 86400, 3e8))
+        age = draw(st.floats(29 * 86400, 3e8))
         return json.dumps(_reading(ts=time.time() - age)).encode(), 0, ["stale_timestamp"]
     if kind == "unit":
         unit = draw(letters.filter(lambda u: u.lower() not in ("bpm", "count/min")))

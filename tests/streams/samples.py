@@ -170,7 +170,7 @@ INVALID_INPUTS: list[tuple[str, Any, str]] = [
     ("future", {"patient_id": "p1", "signal": "heart_rate", "value": 70,
                 "ts": EPOCH + 60 + 301}, "future_timestamp"),
     ("stale", {"patient_id": "p1", "signal": "heart_rate", "value": 70,
-               "ts": EPOCH - 8 * 86400}, "stale_timestamp"),
+               "ts": EPOCH - 29 * 86400}, "stale_timestamp"),
     ("unknown signal", {"patient_id": "p1", "signal": "glucose", "value": 5, "ts": TS},
      "unknown_signal"),
     ("not json", "{'single': 'quotes'}", "invalid_json"),

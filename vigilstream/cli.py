@@ -130,6 +130,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="days of the held-out cohorts (default: --days)",
     )
 
+    rp = sub.add_parser("replay", parents=[common],
+                        help="a program's own recording through the core, per patient")  # fmt: skip
+    rp.add_argument("--input", metavar="FILE", required=True,
+                    help="JSONL of raw messages in any input format, JSONL of 'simulate --out', "
+                    "or CSV patient_id,ts,signal,value; .gz for gzipped")  # fmt: skip
+    rp.add_argument("--episodes", metavar="FILE",
+                    help="known episodes (CSV patient_id,onset,critical,end,kind or JSON): "
+                    "score detection as 'evaluate' does")  # fmt: skip
+    rp.add_argument("--json", action="store_true", help="print one JSON object")
+    rp.add_argument("--report", metavar="DIR", help="write an HTML report")
+
     demo = sub.add_parser("demo", parents=[common], help="everything at once on the local stack")
     demo.add_argument(
         "--duration",
@@ -205,6 +216,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     run_worker(settings_from(args))
     return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from vigilstream.evaluation.command import run_replay
+
+    return run_replay(args.input, args.episodes, args.json, args.report)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -300,6 +317,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "evaluate": cmd_evaluate,
     "demo": cmd_demo,
     "bench": cmd_bench,
+    "replay": cmd_replay,
     "schema": cmd_schema,
     "config": cmd_config,
     "patient": cmd_patient,

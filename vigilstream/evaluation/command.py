@@ -180,3 +180,74 @@ def _traced(cohort: Any, n: int) -> set[str]:
     with_episode = {e.patient_id for e in cohort.episodes}
     calm = [s.patient_id for s in cohort.surprises if s.patient_id not in with_episode]
     return set(ids + calm[:1])
+
+
+def patient_summary(state: Any, openings: list[Any]) -> dict[str, Any]:
+    """One patient of a replayed recording: alerts opened by kind, the daily phenotype per
+    local day, and the personal baselines at the end."""
+    from collections import Counter
+
+    opened = Counter(a.kind for a in openings)
+    days = []
+    for index in sorted(state.phenotype.days):
+        f = state.phenotype.features_of_day(index)
+        days.append({"day": datetime.fromtimestamp(index * 86400, UTC).date().isoformat(),
+                     **{k: f.get(k) for k in ("steps", "resting_hr", "sleep_min", "wear_min",
+                                              "coverage")}})  # fmt: skip
+    return {"readings": state.n_readings, "alerts_opened": dict(sorted(opened.items())),
+            "days": days, "baselines": state.baselines.summary()}  # fmt: skip
+
+
+def run_replay(source: str, episodes: str | None, as_json: bool, report: str | None) -> int:
+    """``vigilstream replay``: a program's own recording through the worker's core."""
+    from vigilstream.evaluation.recordings import RecordingError, read_episodes, read_recording
+    from vigilstream.evaluation.replay import replay
+    from vigilstream.evaluation.results import detection, truth_of
+
+    try:
+        cohort = read_recording(Path(source))
+        if episodes:
+            cohort.episodes = read_episodes(Path(episodes))
+    except RecordingError as exc:
+        raise UsageError(str(exc)) from None
+    if not cohort.messages:
+        raise UsageError(f"{source}: no messages")
+    run = replay(cohort)
+    by_patient: dict[str, list[Any]] = {}
+    for opening in run.system:
+        by_patient.setdefault(opening.patient_id, []).append(opening)
+    patients = {pid: patient_summary(state, by_patient.get(pid, []))
+                for pid, state in sorted(run.states.items())}  # fmt: skip
+    result: dict[str, Any] = {
+        "input": source, "messages": len(cohort.messages), "readings": run.readings,
+        "duplicates": run.duplicates, "dead_letters": dict(sorted(run.rejected.items())),
+        "patients": patients,
+    }  # fmt: skip
+    if episodes:
+        patient_days = sum(len(p["days"]) for p in patients.values())
+        result["detection"] = detection(truth_of(cohort), run, patient_days)
+    if report:
+        from vigilstream.evaluation.report import write_replay_html
+
+        print(f"report: {write_replay_html(result, Path(report))}", file=sys.stderr)
+    print(json.dumps(result) if as_json else replay_table(result))
+    return 0
+
+
+def replay_table(result: dict[str, Any]) -> str:
+    dead = result["dead_letters"] or "none"
+    lines = [f"{result['input']}: {result['messages']} messages, {result['readings']} readings, "
+             f"{result['duplicates']} duplicates, dead letters {dead}"]  # fmt: skip
+    for pid, p in result["patients"].items():
+        opened = ", ".join(f"{k} {v}" for k, v in p["alerts_opened"].items()) or "no alerts"
+        lines.append(f"  {pid}: {p['readings']} readings over {len(p['days'])} days; {opened}")
+        for d in p["days"]:
+            lines.append(f"    {d['day']}  steps {d['steps']}  resting HR {d['resting_hr']}  "
+                         f"sleep {d['sleep_min']} min  worn {d['wear_min']} min")  # fmt: skip
+    found = result.get("detection")
+    if found:
+        s = found["system"]
+        lines.append(f"episodes {found['episodes']}: recall {s['recall']}, precision "
+                     f"{s['precision']}, F1 {s['f1']}, median lead (h) "
+                     f"{s['median_lead_time_h']}")  # fmt: skip
+    return "\n".join(lines)

@@ -74,6 +74,7 @@ class Replay:
     # time to detect it: an episode with none was unobservable (device off, phone offline).
     observed: Counter[int] = field(default_factory=Counter)
     suggestions: dict[str, Any] = field(default_factory=dict)  # the trial's result
+    states: dict[str, PatientState] = field(default_factory=dict)  # every patient at the end
 
 
 def replay(
@@ -172,6 +173,7 @@ def replay(
     for pid, state in states.items():
         state.extras["alerts"] = engines[pid].to_dict()
         out.state_bytes.append(len(state.to_bytes()))
+    out.states = states
     return out
 
 

@@ -314,3 +314,17 @@ def _curves(plt: Any, run: Replay) -> Any:
     a2.set_title("precision-recall")
     fig.tight_layout()
     return fig
+
+
+def write_replay_html(result: dict[str, Any], directory: Path) -> Path:
+    """``index.html`` of ``vigilstream replay``: per patient, alerts and daily phenotype; the
+    detection table when episodes were given."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+
+    directory.mkdir(parents=True, exist_ok=True)
+    env = Environment(loader=PackageLoader("vigilstream.evaluation"),
+                      autoescape=select_autoescape(["html"]))  # fmt: skip
+    env.filters["fmt"] = _fmt
+    page = directory / "index.html"
+    page.write_text(env.get_template("replay.html").render(result=result, rows=ROWS))
+    return page

@@ -46,37 +46,15 @@ def evaluate(
     """Replay and score a cohort: (result object, the replay for plots)."""
     trial = SuggestionTrial(cohort)
     run = replay(cohort, traced, progress, trial=trial)
-    truth = [
-        Truth(e.patient_id, e.kind, e.scale, e.onset, e.critical, e.end) for e in cohort.episodes
-    ]
-    patient_days = len(cohort.patients) * cohort.days
-    observable = {i for i, n in run.observed.items() if n >= MIN_OBSERVED}
-    system = score(truth, run.system, patient_days, observable)
-    news2 = score(truth, run.news2_only, patient_days, observable)
-    limits = score(truth, run.thresholds, patient_days, observable)
-    fair = fairness(truth, run.system, slices_of(cohort), cohort.days)
+    truth = truth_of(cohort)
     result: dict[str, Any] = {
         "patients": len(cohort.patients),
         "days": cohort.days,
         "seed": cohort.seed,
-        "episodes": len(truth),
-        "system": system,
-        "baselines": {"news2_only": news2, "population_thresholds": limits},
-        "fairness": fair,
+        **detection(truth, run, len(cohort.patients) * cohort.days),
+        "fairness": fairness(truth, run.system, slices_of(cohort), cohort.days),
         "state_bytes": percentiles(run.state_bytes),
-        "episodes_by_kind": {
-            "system": by_kind(truth, run.system),
-            "news2_only": by_kind(truth, run.news2_only),
-            "population_thresholds": by_kind(truth, run.thresholds),
-        },
-        "alerts_by_kind": _count_kinds(run),
         "risk_model": {"examples": run.risk_model.examples, **run.risk_model.validation.report()},
-        "ingest": {
-            "readings": run.readings,
-            "duplicates": run.duplicates,
-            "dead_letters": dict(sorted(run.rejected.items())),
-            "expected_malformed": cohort.counts.get("malformed", {}),
-        },
         "suggestions": run.suggestions,
         "speed": {
             "events": run.events,
@@ -85,9 +63,36 @@ def evaluate(
             "readings_per_s": round(run.readings / run.seconds) if run.seconds else None,
         },
     }
+    result["ingest"]["expected_malformed"] = cohort.counts.get("malformed", {})
     result["targets"] = check_targets(result)
     result["suggestions"]["targets"] = check_suggestion_targets(result["suggestions"])
     return result, run
+
+
+def truth_of(cohort: Cohort) -> list[Truth]:
+    return [Truth(e.patient_id, e.kind, e.scale, e.onset, e.critical, e.end)
+            for e in cohort.episodes]  # fmt: skip
+
+
+def detection(truth: list[Truth], run: Replay, patient_days: float) -> dict[str, Any]:
+    """How the system, NEWS2 alone and fixed thresholds detect the episodes (``evaluate`` and
+    ``replay`` of a program's recordings score alike)."""
+    observable = {i for i, n in run.observed.items() if n >= MIN_OBSERVED}
+    return {
+        "episodes": len(truth),
+        "system": score(truth, run.system, patient_days, observable),
+        "baselines": {"news2_only": score(truth, run.news2_only, patient_days, observable),
+                      "population_thresholds": score(truth, run.thresholds, patient_days,
+                                                     observable)},
+        "episodes_by_kind": {
+            "system": by_kind(truth, run.system),
+            "news2_only": by_kind(truth, run.news2_only),
+            "population_thresholds": by_kind(truth, run.thresholds),
+        },
+        "alerts_by_kind": _count_kinds(run),
+        "ingest": {"readings": run.readings, "duplicates": run.duplicates,
+                   "dead_letters": dict(sorted(run.rejected.items()))},
+    }  # fmt: skip
 
 
 def _count_kinds(run: Replay) -> dict[str, int]:

@@ -1,0 +1,156 @@
+"""``vigilstream replay``: a program's own recordings in every input format through the core,
+per-patient output, and the same scoring as ``evaluate`` on the simulator's episodes."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import gzip
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.streams.samples import FHIR_STEPS, fhir_obs, omh
+from vigilstream.cli import main
+
+DAY0 = 1767571200.0  # 2026-01-05T00:00:00Z
+HR = [(DAY0 + d * 86400 + i * 600, 60 + i % 7) for d in range(2) for i in range(144)]
+STEPS = [(DAY0 + d * 86400 + i * 3600, 100 * (d + 1)) for d in range(2) for i in range(24)]
+PID = "p-rec"
+
+
+def iso(ts: float) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def native() -> list[dict]:
+    return ([{"patient_id": PID, "signal": "heart_rate", "value": v, "unit": "bpm", "ts": iso(t)}
+             for t, v in HR]
+            + [{"patient_id": PID, "signal": "steps", "value": n, "ts": iso(t),
+                "end_ts": iso(t + 3600)} for t, n in STEPS])  # fmt: skip
+
+
+def batch() -> list[dict]:
+    readings = [{k: v for k, v in r.items() if k != "patient_id"} for r in native()]
+    return [{"patient_id": PID, "readings": readings[i : i + 12]}
+            for i in range(0, len(readings), 12)]  # fmt: skip
+
+
+def fhir() -> list[dict]:
+    out = [{**fhir_obs("8867-4", v, "/min", patient=PID), "effectiveDateTime": iso(t)}
+           for t, v in HR]  # fmt: skip
+    for t, n in STEPS:
+        obs = copy.deepcopy(FHIR_STEPS)
+        obs["subject"] = {"reference": f"Patient/{PID}"}
+        obs["effectivePeriod"] = {"start": iso(t), "end": iso(t + 3600)}
+        obs["valueQuantity"]["value"] = n
+        out.append(obs)
+    return out
+
+
+def open_mhealth() -> list[dict]:
+    out = []
+    for t, v in HR:
+        body = {
+            "heart_rate": {"value": v, "unit": "beats/min"},
+            "effective_time_frame": {"date_time": iso(t)},
+        }
+        point = omh("heart-rate", body, user=PID)
+        point["header"]["id"] = f"hr-{t}"
+        out.append(point)
+    for t, n in STEPS:
+        frame = {"time_interval": {"start_date_time": iso(t), "end_date_time": iso(t + 3600)}}
+        point = omh("step-count", {"step_count": n, "effective_time_frame": frame}, user=PID)
+        point["header"]["id"] = f"steps-{t}"
+        out.append(point)
+    return out
+
+
+def write_jsonl(path: Path, docs: list[dict], gzipped: bool = False) -> Path:
+    text = "".join(json.dumps(d) + "\n" for d in reversed(docs))  # out of order on purpose
+    if gzipped:
+        path.write_bytes(gzip.compress(text.encode()))
+    else:
+        path.write_text(text)
+    return path
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    capsys.readouterr()
+    assert main(["replay", *argv, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+FORMATS: dict[str, Callable[[], list[dict]]] = {
+    "native": native, "batch": batch, "fhir": fhir, "openmhealth": open_mhealth,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", [*FORMATS, "native-gzip"])
+def test_each_json_format_replays_per_patient_and_per_local_day(fmt, tmp_path, capsys) -> None:
+    gzipped = fmt.endswith("-gzip")
+    docs = FORMATS[fmt.removesuffix("-gzip")]()
+    path = write_jsonl(tmp_path / f"in.jsonl{'.gz' if gzipped else ''}", docs, gzipped)
+    result = run(["--input", str(path)], capsys)
+    assert result["dead_letters"] == {}
+    patient = result["patients"][PID]
+    assert patient["readings"] == len(HR) + len(STEPS)
+    days = {d["day"]: d for d in patient["days"]}
+    assert [days["2026-01-05"]["steps"], days["2026-01-06"]["steps"]] == [2400, 4800]
+    assert patient["baselines"]["heart_rate"]["n"] > 0
+
+
+def test_csv_rows_replay_and_bad_rows_are_dead_letters(tmp_path, capsys) -> None:
+    path = tmp_path / "export.csv"
+    with path.open("w", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["patient_id", "ts", "signal", "value"])
+        for t, v in HR:
+            out.writerow([PID, iso(t), "heart_rate", v])
+        out.writerow([PID, iso(DAY0), "glucose", 5.4])  # not a signal of the contract
+    result = run(["--input", str(path)], capsys)
+    assert result["readings"] == len(HR) and result["dead_letters"] == {"unknown_signal": 1}
+    assert result["patients"][PID]["baselines"]["heart_rate"]["n"] > 100
+
+
+def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys) -> None:
+    bad_csv = tmp_path / "x.csv"
+    bad_csv.write_text("who,when\np,1\n")
+    episodes = tmp_path / "e.csv"
+    episodes.write_text("patient_id,onset,critical,end,kind\np,yesterday,1,2,fever\n")
+    good = write_jsonl(tmp_path / "in.jsonl", native()[:3])
+    cases = (
+        (["--input", str(bad_csv)], "needs the columns"),
+        (["--input", str(tmp_path / "none.jsonl")], "no such file"),
+        (["--input", str(good), "--episodes", str(episodes)], "RFC 3339"),
+    )
+    for argv, needle in cases:
+        capsys.readouterr()
+        assert main(["replay", *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and needle in err
+
+
+def test_replay_of_the_simulators_recording_scores_as_evaluate_does(tmp_path, capsys) -> None:
+    cohort = tmp_path / "cohort.jsonl"
+    assert main(["simulate", "--patients", "10", "--days", "6", "--seed", "3", "--out",
+                 str(cohort)]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["evaluate", "--input", str(cohort), "--json"]) == 0
+    evaluated = json.loads(capsys.readouterr().out)
+    replayed = run(["--input", str(cohort), "--episodes", str(cohort.with_suffix(".truth.json")),
+                    "--report", str(tmp_path / "report")], capsys)  # fmt: skip
+    found = replayed["detection"]
+    assert evaluated["episodes"] > 0 and found["episodes"] == evaluated["episodes"]
+    for key in ("recall", "precision", "f1", "median_lead_time_h", "detected"):
+        assert found["system"][key] == evaluated["system"][key], key
+    assert found["episodes_by_kind"] == evaluated["episodes_by_kind"]
+    assert found["alerts_by_kind"] == evaluated["alerts_by_kind"]
+    assert replayed["readings"] == evaluated["ingest"]["readings"]
+    assert len(replayed["patients"]) == 10
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert '<table id="detection">' in page and "sim-0001" in page

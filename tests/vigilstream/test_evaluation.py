@@ -9,7 +9,15 @@ import pytest
 
 from vigilstream.cli import main
 from vigilstream.evaluation.baselines import Rearm, out_of_limits
-from vigilstream.evaluation.scoring import Alert, Truth, fairness, match, percentiles, score
+from vigilstream.evaluation.scoring import (
+    Alert,
+    Truth,
+    bootstrap,
+    fairness,
+    match,
+    percentiles,
+    score,
+)
 
 H = 3600.0
 FEVER = Truth("a", "fever", "hours", onset=10 * H, critical=16 * H, end=30 * H)
@@ -61,6 +69,19 @@ def test_fairness_slices_and_the_disparity_over_big_enough_slices() -> None:
     assert fair["max_recall_disparity"] == 0.1  # sex=X has 1 episode: too few to count
     assert fair["false_alerts_by_slice"]["sex=M"] == 0.05
     assert fair["slice_sizes"]["sex=X"] == {"patients": 1, "episodes": 1}
+
+    # The same cohort bootstrapped by patient: intervals around the point values, and the sex
+    # gap of 0.1 between two slices of 10 episodes is well within what chance gives.
+    patients = sorted(set().union(*slices.values()))
+    ci = bootstrap(episodes, alerts, patients, slices, reps=300)
+    assert ci["recall"]["value"] == round(19 / 21, 3)
+    lo, hi = ci["recall"]["ci"]
+    assert lo < 19 / 21 <= hi <= 1.0
+    gap = ci["recall_gap_by_family"]["sex"]
+    assert gap["gap"] == 0.1 and gap["slices"] == ["sex=F", "sex=M"]  # sex=X too small
+    assert gap["ci"][0] == 0.0 and gap["ci"][1] >= 0.2
+    assert ci["recall_by_slice"]["sex=M"] == [1.0, 1.0]
+    assert bootstrap(episodes, alerts, patients, slices, reps=300) == ci  # seeded: reproducible
 
 
 def test_baselines_rearm_and_limits() -> None:

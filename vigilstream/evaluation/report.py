@@ -48,6 +48,11 @@ def table(result: dict[str, Any]) -> str:
             f"{label:38}"
             + "".join(f"{_fmt(c['median_lead_time_h'][scale]):>18}" for c in columns.values())
         )
+    ci = result.get("confidence")
+    if ci:
+        lines.append("95 % intervals, bootstrap by patient: " + ", ".join(
+            f"{k.replace('median_lead_time_hours_scale_h', 'lead (h)')} {ci[k]['ci']}"
+            for k in ("recall", "precision", "f1", "median_lead_time_hours_scale_h")))  # fmt: skip
     lines.append("")
     lines.append("recall by episode kind (vigilstream / NEWS2 only / fixed thresholds):")
     kinds = result["episodes_by_kind"]
@@ -71,6 +76,8 @@ def table(result: dict[str, Any]) -> str:
             f"  {name:24} patients {size['patients']:<4} episodes {size['episodes']:<4} "
             f"recall {_fmt(recall):>6}  false/pt-day {_fmt(fair['false_alerts_by_slice'][name])}"
         )
+    for family, g in (ci or {}).get("recall_gap_by_family", {}).items():
+        lines.append(f"  gap within {family}: {_fmt(g['gap'])} (95 % {g['ci']})")
     risk = result["risk_model"]
     lines.append("")
     lines.append(

@@ -8,6 +8,7 @@ from vigilstream.evaluation.replay import Replay, replay
 from vigilstream.evaluation.scoring import (
     MIN_OBSERVED,
     Truth,
+    bootstrap,
     by_kind,
     fairness,
     percentiles,
@@ -53,6 +54,9 @@ def evaluate(
         "seed": cohort.seed,
         **detection(truth, run, len(cohort.patients) * cohort.days),
         "fairness": fairness(truth, run.system, slices_of(cohort), cohort.days),
+        "confidence": bootstrap(
+            truth, run.system, [p.patient_id for p in cohort.patients], slices_of(cohort)
+        ),
         "state_bytes": percentiles(run.state_bytes),
         "risk_model": {"examples": run.risk_model.examples, **run.risk_model.validation.report()},
         "suggestions": run.suggestions,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from pathlib import Path
 
@@ -127,3 +128,57 @@ def test_physiology_sleeps_walks_and_deteriorates() -> None:
     sick = simulate_physiology(np.random.default_rng(2), patient, start, 4, [fever], [])
     peak = int((fever.critical - start) // 60)
     assert sick.temp[peak] - calm.temp[peak] == pytest.approx(2.0, abs=0.01)
+
+
+def test_oximeter_bias_by_skin_type_gives_occult_hypoxaemia_as_published() -> None:
+    """Sjoding et al. 2020: SaO2 < 88 % while the oximeter reads 92-96 % in 11.7 % of Black vs
+    3.6 % of White patients' readings: several times as often, not the same."""
+    import numpy as np
+
+    from vigilstream.simulation.oximetry import oximeter_reading
+
+    rng = np.random.default_rng(7)
+    sao2 = rng.uniform(82, 100, 200_000)
+
+    def occult(skin_type: int) -> float:
+        read = np.round(oximeter_reading(np.random.default_rng(1), sao2, skin_type))
+        shown = (read >= 92) & (read <= 96)
+        return float(((sao2 < 88) & shown).sum() / shown.sum())
+
+    light, dark = occult(1), occult(6)
+    assert 0.005 < light < 0.06 and 0.05 < dark < 0.2 and dark > 2.5 * light
+    mean_bias = float(np.mean(oximeter_reading(np.random.default_rng(2), np.full(50_000, 97.0), 6)
+                              - 97.0))  # fmt: skip
+    assert 0.9 < mean_bias < 1.6  # about +1 % at normal saturation (Valbuena et al. 2022)
+
+
+def test_sensor_errors_leave_every_other_random_draw_alone() -> None:
+    import numpy as np
+
+    from vigilstream.simulation.cohort import make_patient
+    from vigilstream.simulation.device import deliver
+    from vigilstream.simulation.episodes import plan_episodes, plan_surprises
+    from vigilstream.simulation.physiology import simulate_physiology
+
+    def readings(sensor: bool) -> dict[str, list]:
+        from dataclasses import replace
+
+        rng = np.random.default_rng([3, 1])
+        patient = replace(make_patient(rng, 1), skin_type=6)
+        eps = plan_episodes(rng, patient, 0.0, 2)
+        body = simulate_physiology(rng, patient, 0.0, 2, eps, plan_surprises(rng, patient, 0.0,
+                                                                              2, eps))  # fmt: skip
+        out = deliver(rng, patient, body, np.random.default_rng([3, 1, 14]) if sensor else None)
+        docs = []
+        for _, topic, value in out.messages:
+            if topic == "vitals.raw":
+                with contextlib.suppress(orjson.JSONDecodeError):  # the malformed share
+                    docs.append(orjson.loads(value))
+        flat = [r for d in docs if isinstance(d, dict) for r in d.get("readings", [d])]
+        return {s: [r.get("value") for r in flat if r.get("signal") == s]
+                for s in ("respiratory_rate", "steps", "skin_temperature", "spo2")}  # fmt: skip
+
+    plain, with_errors = readings(False), readings(True)
+    for signal in ("respiratory_rate", "steps", "skin_temperature"):
+        assert plain[signal] == with_errors[signal], signal
+    assert plain["spo2"] != with_errors["spo2"]

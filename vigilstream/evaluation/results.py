@@ -36,7 +36,8 @@ SUGGESTION_TARGETS = {  # issue #12, on cohorts of >= 200 patients x 28 days
 def slices_of(cohort: Cohort) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for p in cohort.patients:
-        for name in (f"sex={p.sex}", f"age={p.age_band}", f"condition={p.condition}"):
+        for name in (f"sex={p.sex}", f"age={p.age_band}", f"condition={p.condition}",
+                     f"skin={p.skin_group}"):  # fmt: skip
             out.setdefault(name, set()).add(p.patient_id)
     return dict(sorted(out.items()))
 

@@ -35,6 +35,13 @@ class Patient:
     sbp_base: float
     rmssd_base: float
     phase_min: int  # the device's sampling phase within 5 minutes
+    skin_type: int = 2  # Fitzpatrick I..VI (``oximetry``); absent in older truth files
+
+    @property
+    def skin_group(self) -> str:
+        from vigilstream.simulation.oximetry import skin_group
+
+        return skin_group(self.skin_type)
 
     @property
     def age_band(self) -> str:
@@ -58,7 +65,7 @@ class Patient:
         }
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "age_band": self.age_band}
+        return {**asdict(self), "age_band": self.age_band, "skin_group": self.skin_group}
 
 
 def make_patient(rng: np.random.Generator, index: int) -> Patient:

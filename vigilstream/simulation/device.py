@@ -26,6 +26,7 @@ import numpy as np
 import orjson
 
 from vigilstream.simulation.cohort import Patient
+from vigilstream.simulation.oximetry import motion_sd, oximeter_reading
 from vigilstream.simulation.physiology import Physiology
 
 SAMPLE_MIN = 5
@@ -83,7 +84,11 @@ def _wear(rng: np.random.Generator, n: int, start_ts: float) -> tuple[np.ndarray
 
 
 def _samples(
-    rng: np.random.Generator, patient: Patient, body: Physiology, worn: np.ndarray
+    rng: np.random.Generator,
+    patient: Patient,
+    body: Physiology,
+    worn: np.ndarray,
+    sensor: np.random.Generator | None = None,
 ) -> list[dict[str, Any]]:
     n = len(body.ts)
     out: list[dict[str, Any]] = []
@@ -97,7 +102,13 @@ def _samples(
     hr[spike] += np.round(
         rng.choice([-1, 1], int(spike.sum())) * rng.uniform(25, 40, int(spike.sum()))
     )
-    spo2 = np.round(np.minimum(body.spo2[minutes] + rng.normal(0, 0.5, len(minutes)), 100))
+    sao2 = body.spo2[minutes]
+    noise = rng.normal(0, 0.5, len(minutes))
+    if sensor is not None:  # skin tone and motion (``oximetry``), from their own generator
+        sao2 = oximeter_reading(sensor, sao2, patient.skin_type)
+        hr = hr + np.round(sensor.normal(0.0, 1.0, len(minutes)) * motion_sd(
+            body.cadence[minutes]))  # fmt: skip
+    spo2 = np.round(np.minimum(sao2 + noise, 100))
     drop = moving & (rng.random(len(minutes)) < 0.05)
     spo2[drop] -= np.round(rng.uniform(5, 12, int(drop.sum())))
     rr = np.round(body.rr[minutes])
@@ -234,14 +245,15 @@ def _malformed(rng: np.random.Generator, pid: str, ts: float) -> tuple[str, byte
     return kind, orjson.dumps(reading)
 
 
-def deliver(rng: np.random.Generator, patient: Patient, body: Physiology) -> Delivery:
+def deliver(rng: np.random.Generator, patient: Patient, body: Physiology,
+            sensor: np.random.Generator | None = None) -> Delivery:  # fmt: skip
     """The patient's messages on ``vitals.raw`` with their delivery times."""
     n = len(body.ts)
     start = float(body.ts[0])
     pid, device = patient.patient_id, f"watch-{patient.patient_id}"
     out = Delivery()
     worn, battery = _wear(rng, n, start)
-    readings = _samples(rng, patient, body, worn)
+    readings = _samples(rng, patient, body, worn, sensor)
     segments_by_wake: list[tuple[float, list[dict[str, Any]]]] = []
     night: list[dict[str, Any]] = []
     for i, (a, b, stage) in enumerate(body.sleep_segments):

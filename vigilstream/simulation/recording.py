@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from vigilstream.simulation.episodes import (
     plan_episodes,
     plan_surprises,
 )
+from vigilstream.simulation.oximetry import draw_skin_type
 from vigilstream.simulation.physiology import simulate_physiology
 
 DEFAULT_START = 1767571200.0  # 2026-01-05T00:00:00Z, a Monday; fixed so output is reproducible
@@ -84,7 +85,8 @@ class Cohort:
         truth = orjson.loads(truth_file.read_bytes())
         cohort = cls(truth["seed"], truth["days"], truth["start"])
         cohort.patients = [
-            Patient(**{k: v for k, v in p.items() if k != "age_band"}) for p in truth["patients"]
+            Patient(**{k: v for k, v in p.items() if k not in ("age_band", "skin_group")})
+            for p in truth["patients"]
         ]
         cohort.episodes = [Episode(**e) for e in truth["episodes"]]
         cohort.surprises = [Surprise(**s) for s in truth["surprises"]]
@@ -156,11 +158,12 @@ def simulate(
     with Progress(patients, "simulating", enabled=progress) as bar:
         for i in range(1, patients + 1):
             rng = np.random.default_rng([seed, i])
-            patient = make_patient(rng, i)
+            sensor = np.random.default_rng([seed, i, 14])  # skin tone and sensor errors
+            patient = replace(make_patient(rng, i), skin_type=draw_skin_type(sensor))
             episodes = plan_episodes(rng, patient, start, days)
             surprises = plan_surprises(rng, patient, start, days, episodes)
             body = simulate_physiology(rng, patient, start, days, episodes, surprises)
-            delivery = deliver(rng, patient, body)
+            delivery = deliver(rng, patient, body, sensor)
             pid = patient.patient_id
             batch = [(start - 60.0, "patients", orjson.dumps(patient.profile()))]
             batch += [(t, topic, v) for t, topic, v in delivery.messages]

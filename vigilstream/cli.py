@@ -63,6 +63,19 @@ def settings_from(args: argparse.Namespace) -> Settings:
     return load_settings(**{name: getattr(args, name, None) for name in SETTING_FLAGS})
 
 
+def _cohort_size(text: str) -> tuple[int, int, int]:
+    """``1000x28@303`` -> (patients, days, seed); the seed defaults to 303."""
+    size, _, seed = text.partition("@")
+    patients, _, days = size.partition("x")
+    try:
+        out = (int(patients), int(days), int(seed or 303))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not PATIENTSxDAYS[@SEED]") from None
+    if out[0] < 1 or out[1] < 1:
+        raise argparse.ArgumentTypeError("patients and days must be at least 1")
+    return out
+
+
 def _seed_list(text: str) -> list[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
@@ -128,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="days of the held-out cohorts (default: --days)",
+    )
+    ev.add_argument(
+        "--fairness-cohort",
+        metavar="PATIENTSxDAYS[@SEED]",
+        type=_cohort_size,
+        help="with --markdown: also a large cohort (detection and fairness with intervals, no "
+        "suggestion trial), e.g. 1000x28@303",
     )
 
     rp = sub.add_parser("replay", parents=[common],
@@ -268,6 +288,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         args.markdown,
         args.also_seeds,
         also_days=args.also_days,
+        fairness_cohort=args.fairness_cohort,
     )
 
 

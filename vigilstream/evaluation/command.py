@@ -109,6 +109,7 @@ def run_evaluate(
     also_seeds: list[int] | None = None,
     traced: int = 4,
     also_days: int | None = None,
+    fairness_cohort: tuple[int, int, int] | None = None,
 ) -> int:
     from vigilstream.evaluation.report import table, write_html
     from vigilstream.evaluation.results import evaluate
@@ -135,6 +136,12 @@ def run_evaluate(
             raise UsageError("--also-days must be at least 1")
         size = (len(cohort.patients), also_days or cohort.days)
         others = [pool.submit(evaluate_seed, s, *size) for s in also_seeds]
+    large = None
+    if fairness_cohort is not None:  # detection and fairness only, in a process of its own
+        from concurrent.futures import ProcessPoolExecutor
+
+        large_pool = ProcessPoolExecutor(max_workers=1)
+        large = large_pool.submit(evaluate_detection, *fairness_cohort)
     result, run = evaluate(cohort, traced=_traced(cohort, traced) if report else None)
     if report:
         with phase("writing the report"):
@@ -155,12 +162,22 @@ def run_evaluate(
                 else str(png)
                 for png in sorted(Path(report).glob("*.png"))
             ]
-        Path(markdown).write_text(render([result, *held_out], command, plots))
+        with phase("evaluating the large fairness cohort in another process"):
+            fair = large.result() if large is not None else None
+        Path(markdown).write_text(render([result, *held_out], command, plots, fair))
         print(f"wrote {markdown}", file=sys.stderr)
     print(json.dumps(result) if as_json else table(result))
     if others:
         pool.shutdown(cancel_futures=True)
     return 0
+
+
+def evaluate_detection(patients: int, days: int, seed: int) -> dict[str, Any]:
+    """A large cohort's detection and fairness (no suggestion trial), for EVALUATION.md."""
+    from vigilstream.evaluation.results import evaluate
+    from vigilstream.simulation import simulate
+
+    return evaluate(simulate(seed, patients, days), progress=False, suggestions=False)[0]
 
 
 def evaluate_seed(seed: int, patients: int, days: int) -> dict[str, Any]:

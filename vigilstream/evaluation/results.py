@@ -43,10 +43,14 @@ def slices_of(cohort: Cohort) -> dict[str, set[str]]:
 
 
 def evaluate(
-    cohort: Cohort, progress: bool | None = None, traced: set[str] | None = None
+    cohort: Cohort,
+    progress: bool | None = None,
+    traced: set[str] | None = None,
+    suggestions: bool = True,
 ) -> tuple[dict[str, Any], Replay]:
-    """Replay and score a cohort: (result object, the replay for plots)."""
-    trial = SuggestionTrial(cohort)
+    """Replay and score a cohort: (result object, the replay for plots). ``suggestions``
+    False skips the suggestion trial (detection and fairness only, about half the time)."""
+    trial = SuggestionTrial(cohort) if suggestions else None
     run = replay(cohort, traced, progress, trial=trial)
     truth = truth_of(cohort)
     result: dict[str, Any] = {
@@ -70,7 +74,8 @@ def evaluate(
     }
     result["ingest"]["expected_malformed"] = cohort.counts.get("malformed", {})
     result["targets"] = check_targets(result)
-    result["suggestions"]["targets"] = check_suggestion_targets(result["suggestions"])
+    if trial is not None:
+        result["suggestions"]["targets"] = check_suggestion_targets(result["suggestions"])
     return result, run
 
 

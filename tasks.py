@@ -76,6 +76,8 @@ def main(argv: list[str]) -> int:
             "101,202",
             "--also-days",
             "28",
+            "--fairness-cohort",
+            "1600x10@303",
             "--markdown",
             "EVALUATION.md",
             "--report",

@@ -191,6 +191,18 @@ def suggestion_targets_table(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def skin_kind_table(result: dict[str, Any]) -> list[str]:
+    """Recall of each episode kind per skin group (n in brackets)."""
+    by_skin = result["fairness"].get("kind_by_skin") or {}
+    kinds = sorted({k for rows in by_skin.values() for k in rows})
+    lines = ["| skin group | " + " | ".join(kinds) + " |", "|---|" + "---:|" * len(kinds)]
+    for group, rows in by_skin.items():
+        cells = [f"{_fmt(rows[k]['recall'])} ({rows[k]['episodes']})" if k in rows else "-"
+                 for k in kinds]  # fmt: skip
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def large_cohort_section(large: dict[str, Any]) -> list[str]:
     """Detection and fairness on a cohort large enough for slices of 100+ episodes."""
     sizes = large["fairness"]["slice_sizes"]
@@ -210,6 +222,11 @@ def large_cohort_section(large: dict[str, Any]) -> list[str]:
         *fairness_table(large),
         "",
         *fairness_family_table(large),
+        "",
+        "Recall by episode kind and skin group (episodes in brackets): pulse oximeters "
+        "overestimate SpO2 in darker skin, so hypoxaemia is the kind where a gap would show.",
+        "",
+        *skin_kind_table(large),
         "",
     ]
 
@@ -264,6 +281,10 @@ def render(results: list[dict[str, Any]], command: str, plots: list[str] | None 
         "intervals say.",
         "",
         *fairness_family_table(main),
+        "",
+        "Recall by episode kind and skin group (episodes in brackets):",
+        "",
+        *skin_kind_table(main),
         "",
         "### Risk model, progressive validation (predict, then learn)",
         "",

@@ -72,11 +72,23 @@ def evaluate(
             "readings_per_s": round(run.readings / run.seconds) if run.seconds else None,
         },
     }
+    result["fairness"]["kind_by_skin"] = kind_by_skin(truth, run, cohort)
     result["ingest"]["expected_malformed"] = cohort.counts.get("malformed", {})
     result["targets"] = check_targets(result)
     if trial is not None:
         result["suggestions"]["targets"] = check_suggestion_targets(result["suggestions"])
     return result, run
+
+
+def kind_by_skin(truth: list[Truth], run: Replay, cohort: Cohort) -> dict[str, Any]:
+    """Recall of each episode kind per skin group: pulse oximetry errs by skin tone, so
+    hypoxaemia is the kind to watch (Sjoding et al. 2020)."""
+    out: dict[str, Any] = {}
+    for name, members in slices_of(cohort).items():
+        if name.startswith("skin="):
+            mine = [t for t in truth if t.patient_id in members]
+            out[name] = by_kind(mine, [a for a in run.system if a.patient_id in members])
+    return out
 
 
 def truth_of(cohort: Cohort) -> list[Truth]:

@@ -124,6 +124,11 @@ def test_a_second_worker_takes_over_partitions_with_state(
             assert patient_view(b, p, 50)["readings"] == 50
         assert metric(b, "vigil_model_updates_total") > 0  # b took over some patients
         assert metric(a, "vigil_model_updates_total") >= 30 * len(patients)
+        # Scale-out: each patient is live on exactly one of the two, and both hold some.
+        live = {p: [w for w in (a, b) if patient_view(w, p, 50)["source"] == "live"]
+                for p in patients}  # fmt: skip
+        assert all(len(owners) == 1 for owners in live.values()), live
+        assert {owners[0].port for owners in live.values()} == {a.port, b.port}
     finally:
         if b is not None:
             b.stop()

@@ -55,7 +55,9 @@ def test_forget_erases_state_alerts_and_profile(settings: Settings, worker: Work
     )
     producer.flush()
     produce(settings, cohort(2, time.time() - 3 * 3600))  # p-000 deteriorates, p-001 does not
-    alert_id = read_topic(settings, "alerts", 1)[0][1]["alert_id"]
+    alert_id = wait_for(lambda: next((v["alert_id"] for _, v in read_topic(settings, "alerts", 1)
+                                      if v["patient_id"] == "p-000"), None),
+                        "p-000's alert on the topic")  # fmt: skip
     for patient in ("p-000", "p-001"):
         wait_for(lambda p=patient: worker.get(f"/api/patients/{p}", "view-tok")[0] == 200
                  and json.loads(worker.get(f"/api/patients/{p}", "view-tok")[1])["readings"]

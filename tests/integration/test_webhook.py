@@ -90,7 +90,9 @@ def test_signed_delivery_and_retries_while_the_receiver_is_down(
         produce(settings, minutes("p-hook", [CALM] * 10 + [SICK] * 5, start), batch=7)
         (on_topic,) = [v for _, v in read_topic(settings, "alerts", expected=1)
                        if v["kind"] == "deterioration"]  # fmt: skip
-        time.sleep(1.0)  # a failed attempt or two
+        # A failed attempt (after the default group wait), then the receiver comes up.
+        assert wait_for(lambda: b'vigil_webhook_deliveries_total{outcome="retried"}'
+                        in worker.get("/metrics")[1], timeout=60)  # fmt: skip
         receiver.start()
         assert wait_for(lambda: any(a["alert_id"] == on_topic["alert_id"]
                                     for a in receiver.alerts()))  # fmt: skip

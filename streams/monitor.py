@@ -253,7 +253,7 @@ class Monitor:
             if state is None:
                 continue
             engine = self.engines.of(state)
-            if any(e.status != "resolved" for e in engine.episodes.values()):
+            if engine.open_episode:  # clinical ones only: technical ones have no explanation
                 as_of = state.last_event_ts(default=time.time())
                 updates += engine.current(state.assess(as_of, self.model), as_of)
         if not updates:

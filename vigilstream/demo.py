@@ -161,11 +161,9 @@ TECHNICAL_KINDS = ("device_offline", "battery_low", "not_worn")
 
 
 def _epoch(value: Any) -> float:
-    from datetime import datetime
+    from vigilstream.evaluation.recordings import epoch
 
-    if isinstance(value, int | float):
-        return float(value)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    return epoch(value, "worker output")
 
 
 def duplicates_counted(metrics_url: str) -> int:

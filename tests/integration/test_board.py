@@ -45,6 +45,16 @@ def browser():  # type: ignore[no-untyped-def]
             launched.close()
 
 
+def stored_alert(settings: Settings, worker: WorkerProcess, patient: str) -> str:
+    """A deterioration alert of ``patient``, produced through the worker and in its store."""
+    produce(settings, minutes(patient, [CALM] * 30 + [SICK] * 5, time.time() - 3 * 3600), batch=7)
+    (opened,) = deterioration_alerts(settings, expected=1)
+    alert_id = opened["alert_id"]
+    wait_for(lambda: worker.get(f"/api/alerts/{alert_id}", "view-tok")[0] == 200,
+             "the alert in the alert store")  # fmt: skip
+    return str(alert_id)
+
+
 def sign_in(browser, base: str, token: str):  # type: ignore[no-untyped-def]
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{base}/board")
@@ -62,12 +72,7 @@ def test_board_sign_in_inbox_patient_and_acknowledge(
     browser,
     tmp_path: Path,  # type: ignore[no-untyped-def]
 ) -> None:
-    start = time.time() - 3 * 3600
-    produce(settings, minutes("p-board", [CALM] * 30 + [SICK] * 5, start), batch=7)
-    (opened,) = deterioration_alerts(settings, expected=1)
-    alert_id = opened["alert_id"]
-    wait_for(lambda: worker.get(f"/api/alerts/{alert_id}", "view-tok")[0] == 200,
-             "the alert in the alert store")  # fmt: skip
+    alert_id = stored_alert(settings, worker, "p-board")
     base = f"http://127.0.0.1:{worker.port}"
     shots = Path(os.environ.get("VIGIL_BOARD_SCREENSHOTS") or tmp_path)
 
@@ -120,12 +125,7 @@ def test_a_viewer_sees_but_cannot_acknowledge(
     worker: WorkerProcess,
     browser,  # type: ignore[no-untyped-def]
 ) -> None:
-    start = time.time() - 3 * 3600
-    produce(settings, minutes("p-view", [CALM] * 30 + [SICK] * 5, start), batch=7)
-    (opened,) = deterioration_alerts(settings, expected=1)
-    alert_id = opened["alert_id"]
-    wait_for(lambda: worker.get(f"/api/alerts/{alert_id}", "view-tok")[0] == 200,
-             "the alert in the alert store")  # fmt: skip
+    alert_id = stored_alert(settings, worker, "p-view")
     base = f"http://127.0.0.1:{worker.port}"
     page = sign_in(browser, base, "view-tok")
     row = page.locator(f"#attention tr[data-alert='{alert_id}']")

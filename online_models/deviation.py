@@ -114,6 +114,19 @@ class Deviation:
         else:
             current.above_since = None
 
+    def corroborated(self, now: float, anomaly: float = 0.0) -> bool:
+        """``score(now, anomaly).corroborated`` without building the explanation.
+
+        The patient state asks this once per reading (a corroborated deviation is not learned
+        into the baseline); almost always no fresh signal is even at the lowest threshold, and
+        that is one pass over a handful of signals."""
+        policy = self.policy
+        lowest = min(policy.z_corroborate, policy.z_contextual, policy.z_sustained)
+        for s in self.signals.values():
+            if now - s.ts <= policy.stale_s and s.concern() >= lowest:
+                return self.score(now, anomaly).corroborated
+        return False
+
     def score(self, now: float, anomaly: float = 0.0) -> DeviationResult:
         policy = self.policy
         fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= policy.stale_s]

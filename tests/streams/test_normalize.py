@@ -4,9 +4,13 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from streams.dedupe import DuplicateFilter
 from streams.normalize import Ingestor, IngestPolicy, clean_events, normalize
+from streams.normalize import _plain_number as plain_number
 from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS, iso, rounded
 from vigilstream import messages
 
@@ -140,3 +144,46 @@ def test_clean_events_group_by_patient() -> None:
     one = {**batch["readings"][0], "patient_id": "p-4"}
     ((key, value),) = clean_events(normalize(_raw(one), NOW).readings)
     assert key == "p-4" and "readings" not in value
+
+
+_ODD_VALUES = st.one_of(
+    st.integers(-5, 300), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
+    st.text(max_size=3), st.none(), st.just([72]),
+)  # fmt: skip
+_ODD_TIMES = st.one_of(
+    st.floats(-10.0, 3e10), st.integers(-10, 3 * 10**10), st.just("2026-11-27T08:15:00Z"),
+    st.just(True), st.none(),
+)  # fmt: skip
+
+
+@hsettings(max_examples=400, deadline=None)
+@given(
+    signal=st.sampled_from(["heart_rate", "spo2", "body_temperature", "steps", "hrv_rmssd"]),
+    value=_ODD_VALUES, ts=_ODD_TIMES, end_ts=_ODD_TIMES,
+    unit=st.sampled_from([None, "", "bpm", "%", "1", "[degF]", "x" * 17, "steps", "/min"]),
+    seq=st.one_of(st.none(), st.integers(-2, 5), st.just(1.0)),
+    extra=st.sampled_from([None, "end_ts", "note"]),
+)  # fmt: skip
+def test_the_hand_checked_fast_path_agrees_with_the_schema(
+    signal: str, value: Any, ts: Any, end_ts: Any, unit: Any, seq: Any, extra: Any
+) -> None:
+    """Plain numeric readings skip pydantic (``_plain_number``); whatever a body holds, the
+    reading or rejection must be exactly what the schema alone gives."""
+    from streams import normalize as module
+
+    body: dict[str, Any] = {"signal": signal, "value": value, "ts": ts}
+    for key, field in (("unit", unit), ("seq", seq)):
+        if field is not None:
+            body[key] = field
+    if signal == "steps" or extra == "end_ts":
+        body["end_ts"] = end_ts
+    if extra == "note":
+        body["note"] = "x"
+    item = module.Candidate("p-1", "watch", body)
+    fast = module._validate(item, "native", NOW)
+    try:
+        module._plain_number = lambda signal, body: None  # the schema for every body
+        slow = module._validate(item, "native", NOW)
+    finally:
+        module._plain_number = plain_number
+    assert fast == slow

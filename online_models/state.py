@@ -19,10 +19,11 @@ becomes the new normal; the day-level drift (``online_models.drift``) compares t
 earlier days for changes too slow for that.
 
 Readings applied in the last ``REPLAY_WINDOW_S`` of processing time are remembered by a 64-bit
-digest of (signal, event time, value) (``reading_digest``), and a second copy is not applied again. Kafka delivers at
-least once: when a partition of ``vitals.raw`` changes owner, what the old owner ingested since
-its last offset commit is ingested again and reaches ``vitals.clean`` a second time, under new
-offsets; this memory travels with the checkpoint, so the patient's new owner still recognises it.
+digest of (signal, event time, value) (``reading_digest``), and a second copy is not applied
+again. Kafka delivers at least once: when a partition of ``vitals.raw`` changes owner, what the
+old owner ingested since its last offset commit is ingested again and reaches ``vitals.clean`` a
+second time, under new offsets; this memory travels with the checkpoint, so the patient's new
+owner still recognises it.
 
 Serialization is compact, versioned and safe (JSON + zlib, no pickle): ``to_bytes`` /
 ``from_bytes``. A blob of another version is migrated when a migration exists, else the state

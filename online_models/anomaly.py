@@ -55,9 +55,13 @@ class VitalsAnomaly:
     def score_one(self, x: dict[str, float]) -> float:
         return float(self.hst.score_one(x))
 
+    def due(self, ts: float) -> bool:
+        """Whether a vector at event time ``ts`` would be scored (5 minutes since the last)."""
+        return ts - self.last_ts >= EVERY_S
+
     def learn_one(self, x: dict[str, float], ts: float, learn: bool = True) -> float | None:
         """Score, then learn, one vector when 5 minutes have passed; None when not due."""
-        if ts - self.last_ts < EVERY_S:
+        if not self.due(ts):
             return None
         self.last_ts = ts
         self.score = self.score_one(x)

@@ -77,12 +77,15 @@ class Activity:
         self.policy = policy or ContextPolicy()
         self.sleep_spans: list[list[float]] = []  # recent nights, [start, end] asleep
         self.habitual: tuple[float, float] | None = None  # from sleep_spans
+        self.slept_between = (math.inf, -math.inf)  # earliest start, latest end of sleep_spans
         self.active_until = -math.inf
         self.exercise_until = -math.inf  # vigorous exercise (running) and a while after
 
     def of(self, ts: float) -> str:
         """``asleep``, ``active`` or ``rest`` at event time ``ts``."""
-        if any(start <= ts <= end for start, end in self.sleep_spans):
+        if self.slept_between[0] <= ts <= self.slept_between[1] and any(
+            start <= ts <= end for start, end in self.sleep_spans
+        ):
             return "asleep"
         if ts <= self.active_until:
             return "active"
@@ -113,8 +116,14 @@ class Activity:
         else:
             spans.append([start, end])
             spans.sort()
-        self.sleep_spans = spans[-self.policy.nights_kept :]
-        self.habitual = habitual_window(self.sleep_spans, self.policy.habitual_nights)
+        self._set_spans(spans[-self.policy.nights_kept :])
+
+    def _set_spans(self, spans: list[list[float]]) -> None:
+        self.sleep_spans = spans
+        self.habitual = habitual_window(spans, self.policy.habitual_nights)
+        # Most readings fall outside every night: one comparison then says so.
+        starts, ends = [s for s, _ in spans], [e for _, e in spans]
+        self.slept_between = (min(starts, default=math.inf), max(ends, default=-math.inf))
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -124,8 +133,7 @@ class Activity:
         }
 
     def load(self, data: dict[str, Any]) -> None:
-        self.sleep_spans = data["sleep"]
-        self.habitual = habitual_window(self.sleep_spans, self.policy.habitual_nights)
+        self._set_spans(data["sleep"])
         active, exercise = data.get("active"), data.get("exercise")
         self.active_until = active if active is not None else -math.inf
         self.exercise_until = exercise if exercise is not None else -math.inf

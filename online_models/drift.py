@@ -64,6 +64,9 @@ class DailyDrift:
     def __init__(self) -> None:
         self.days: dict[int, dict[str, list[float]]] = {}  # day -> signal -> [sum, n]
         self._cache: tuple[int, int, DriftResult] | None = None
+        # The reference of each signal for one current day: it changes only when that day
+        # changes or a reading lands on an earlier day (late data), not with today's readings.
+        self._references: tuple[int, dict[str, tuple[float, float, int] | None]] | None = None
 
     def learn_one(self, signal: str, value: float, ts: float) -> None:
         if signal not in DIRECTION:
@@ -80,12 +83,32 @@ class DailyDrift:
         entry[0] += value
         entry[1] += 1
         self._cache = None
+        if self._references is not None and self._references[0] != day:
+            self._references = None
 
     def _recent(self, signal: str, today: int) -> float | None:
         current = self.days.get(today, {}).get(signal)
         if current is None or current[1] < MIN_READINGS:
             return None
         return current[0] / current[1]
+
+    def _reference(self, signal: str, today: int) -> tuple[float, float, int] | None:
+        """Mean, SD (floored) and number of the valid reference days of ``signal``."""
+        if self._references is None or self._references[0] != today:
+            self._references = (today, {})
+        known = self._references[1]
+        if signal in known:
+            return known[signal]
+        means = [e[0] / e[1] for d in range(today - REFERENCE[1], today - REFERENCE[0] + 1)
+                 if (e := self.days.get(d, {}).get(signal)) is not None
+                 and e[1] >= MIN_READINGS]  # fmt: skip
+        reference = None
+        if len(means) >= MIN_REFERENCE_DAYS:
+            mean = sum(means) / len(means)
+            sd = math.sqrt(sum((m - mean) ** 2 for m in means) / (len(means) - 1))
+            reference = (mean, max(sd, SD_FLOOR[signal]), len(means))
+        known[signal] = reference
+        return reference
 
     def result(self, now: float) -> DriftResult:
         today = int(now // DAY_S)
@@ -97,17 +120,13 @@ class DailyDrift:
             recent = self._recent(signal, today)
             if recent is None:
                 continue
-            means = [e[0] / e[1] for d in range(today - REFERENCE[1], today - REFERENCE[0] + 1)
-                     if (e := self.days.get(d, {}).get(signal)) is not None
-                     and e[1] >= MIN_READINGS]  # fmt: skip
-            if len(means) < MIN_REFERENCE_DAYS:
+            reference = self._reference(signal, today)
+            if reference is None:
                 continue
-            mean = sum(means) / len(means)
-            sd = math.sqrt(sum((m - mean) ** 2 for m in means) / (len(means) - 1))
-            sd = max(sd, SD_FLOOR[signal])
+            mean, sd, n = reference
             z = DIRECTION[signal] * (recent - mean) / sd
             if z >= Z_DRIFT:
-                found.append((z, signal, recent, mean, sd, len(means)))
+                found.append((z, signal, recent, mean, sd, n))
         found.sort(reverse=True)
         corroborated = len(found) >= 2
         result = DriftResult(
@@ -125,4 +144,4 @@ class DailyDrift:
 
     def load(self, data: dict[str, Any]) -> None:
         self.days = {int(day): sums for day, sums in data.items()}
-        self._cache = None
+        self._cache = self._references = None

@@ -257,7 +257,7 @@ class PatientState:
         learn = self.learning and not self.deviation.corroborated(ts, self.anomaly_score(ts))
         if learn:
             self.baselines.learn_one(signal, value, ts, context)
-        if signal == "heart_rate":
+        if signal == "heart_rate" and self.anomaly.due(ts):
             vector = {f: v for f in SMOOTHED if (v := self.smoothed(f, ts)) is not None}
             if len(vector) == len(SMOOTHED):
                 self.anomaly.learn_one(vector, ts, learn=learn)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from online_models.priors import Prior, population_prior
 
@@ -115,15 +115,19 @@ class EWStats:
         return cls(float(mean), float(var), int(n), float(first), float(last), float(weight))
 
 
-@dataclass(frozen=True, slots=True)
-class Reference:
-    """What a value is compared with: the personal baseline when warm, else the prior."""
+class Reference(NamedTuple):
+    """What a value is compared with: the personal baseline when warm, else the prior.
+
+    A named tuple, not a dataclass: one is made per reading, and that costs a tenth."""
 
     mean: float
     sd: float
     n: int
     warm: bool
     context: str
+
+
+_KEYS: dict[tuple[str, str], str] = {}  # (signal, context) -> key of its baseline
 
 
 class Baselines:
@@ -149,7 +153,12 @@ class Baselines:
 
     @staticmethod
     def key(signal: str, context: str) -> str:
-        return f"{signal}/{context}" if signal in CONTEXT_SIGNALS else signal
+        key = _KEYS.get((signal, context))
+        if key is None:
+            key = _KEYS[(signal, context)] = (
+                f"{signal}/{context}" if signal in CONTEXT_SIGNALS else signal
+            )
+        return key
 
     def learn_one(self, signal: str, x: float, ts: float, context: str = "rest") -> None:
         stats = self.stats.get(self.key(signal, context))

@@ -16,7 +16,6 @@ page for it, aggregate bands always do.
 
 from __future__ import annotations
 
-import statistics
 from typing import Any
 
 from online_models.baselines import Baselines

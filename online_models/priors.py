@@ -17,6 +17,7 @@ be confident about one person):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -58,6 +59,7 @@ _OLDER_SHIFT: dict[str, float] = {  # 65 and over
 HYPERCAPNIC_SPO2 = Prior(90.0, 2.0)  # BTS 2017 target range 88-92 % (NEWS2 scale 2)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and asked for every reading before a baseline warms
 def population_prior(signal: str, context: str, age: int | None, sex: str | None,
                      hypercapnic: bool = False) -> Prior:  # fmt: skip
     """Prior mean and SD of a signal for a context, age and sex; for patients at risk of

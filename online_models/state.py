@@ -147,6 +147,10 @@ class PatientState:
         self.suggester = Suggester(patient_id, policy.suggester)  # activity suggestions (issue #12)
         self.offsets: dict[int, int] = {}  # vitals.clean partition -> last applied offset
         self.n_readings = 0
+        # The latest NEWS2 and deviation, keyed by (moment, readings applied): every change of
+        # what they are computed from goes through ``update``, which counts the reading.
+        self._news2: tuple[tuple[float, int, int], News2Result] | None = None
+        self._deviation: tuple[tuple[float, int], DeviationResult] | None = None
         self.received_at = 0.0  # processing time of the last applied reading
         self.duplicates = 0
         self.recent: dict[int, float] = {}  # digest -> processing time it was applied
@@ -272,14 +276,27 @@ class PatientState:
         return self.feed.inputs(self.latest, now)
 
     def news2(self, now: float) -> News2Result:
-        return score(self.news2_inputs(now), scale=spo2_scale(self.profile))  # type: ignore[arg-type]
+        """NEWS2 of the smoothed and latest values at ``now`` (the same readings at the same
+        moment give the same score, so an event's assessment and suggestion share one)."""
+        scale = spo2_scale(self.profile)
+        key = (now, self.n_readings, scale)
+        if self._news2 is not None and self._news2[0] == key:
+            return self._news2[1]
+        result = score(self.news2_inputs(now), scale=scale)  # type: ignore[arg-type]
+        self._news2 = (key, result)
+        return result
 
     def anomaly_score(self, now: float) -> float:
         """The latest multivariate anomaly score, 0 when it is older than 30 minutes."""
         return self.anomaly.score if now - self.anomaly.last_ts <= 1800.0 else 0.0
 
     def deviation_result(self, now: float) -> DeviationResult:
-        return self.deviation.score(now, self.anomaly_score(now))
+        key = (now, self.n_readings)
+        if self._deviation is not None and self._deviation[0] == key:
+            return self._deviation[1]
+        result = self.deviation.score(now, self.anomaly_score(now))
+        self._deviation = (key, result)
+        return result
 
     def risk_features(
         self,

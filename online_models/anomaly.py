@@ -10,22 +10,52 @@ day. Scores are in [0, 1], higher is more anomalous, 0 until the first window is
 
 The trees are random but seeded per patient, so their structure is rebuilt from the seed and
 only the node masses are stored: safe to serialize (plain numbers) and about 2 KB compressed.
+
+River builds the trees (``make_padded_tree`` with the seeded generator, exactly as
+``HalfSpaceTrees`` does); they are then held as flat arrays in heap order (node ``i`` has
+children ``2i+1`` and ``2i+2``) and walked by ``learn_one``/``score_one`` below, which follow
+``river.anomaly.hst`` step for step (a test holds them to River's scores). River's node
+objects cost ~135 KB per patient in memory; the arrays cost ~8 KB, which is what lets one
+worker hold tens of thousands of patients.
 """
 
 from __future__ import annotations
 
 import math
+import random
 import zlib
-from collections.abc import Hashable
+from array import array
 from typing import Any
 
-from river.anomaly import HalfSpaceTrees
-from river.tree.padded import make_padded_tree
+from river.tree.padded import PaddedBranch, make_padded_tree
 
 FEATURES = ("heart_rate", "respiratory_rate", "spo2")
 LIMITS = {"heart_rate": (30.0, 200.0), "respiratory_rate": (4.0, 45.0), "spo2": (70.0, 100.0)}
 N_TREES, HEIGHT, WINDOW = 5, 6, 144
 EVERY_S = 300.0
+PADDING = 0.15  # River's HalfSpaceTrees
+BRANCHES: int = 2**HEIGHT - 1  # per tree
+NODES: int = 2 ** (HEIGHT + 1) - 1
+SIZE_LIMIT = 0.1 * WINDOW  # River: the walk stops at a node seen less often in the window
+MAX_SCORE: int = N_TREES * WINDOW * (2 ** (HEIGHT + 1) - 1)
+_ORDER = sorted(FEATURES)  # River builds on the sorted feature names of the first vector
+
+
+def _flatten(root: Any) -> tuple[list[int], list[float], list[int]]:
+    """(feature index and threshold of each branch, heap index of each node in River's
+    depth-first order) of one River padded tree."""
+    features, thresholds = [0] * BRANCHES, [0.0] * BRANCHES
+    heap_of: dict[int, int] = {}
+
+    def walk(node: Any, i: int) -> None:
+        heap_of[id(node)] = i
+        if isinstance(node, PaddedBranch):
+            features[i], thresholds[i] = _ORDER.index(node.feature), node.threshold
+            walk(node.children[0], 2 * i + 1)
+            walk(node.children[1], 2 * i + 2)
+
+    walk(root, 0)
+    return features, thresholds, [heap_of[id(n)] for n in root.iter_dfs()]
 
 
 class VitalsAnomaly:
@@ -43,17 +73,62 @@ class VitalsAnomaly:
 
     def __init__(self, patient_id: str) -> None:
         self.seed = zlib.crc32(patient_id.encode())
-        self.hst = self._new()
+        rng = random.Random(self.seed)
+        features: list[int] = []
+        thresholds: list[float] = []
+        self.dfs: list[int] = []  # heap index of every node in River's order (checkpoints)
+        for t in range(N_TREES):
+            tree = make_padded_tree(limits={f: LIMITS[f] for f in _ORDER}, height=HEIGHT,
+                                    padding=PADDING, rng=rng, r_mass=0, l_mass=0)  # fmt: skip
+            f, th, order = _flatten(tree)
+            features += f
+            thresholds += th
+            self.dfs += [t * NODES + i for i in order]
+        self.feature = bytes(features)
+        self.threshold = array("d", thresholds)
+        self.l_mass = array("i", [0]) * (N_TREES * NODES)  # this window's counts
+        self.r_mass = array("i", [0]) * (N_TREES * NODES)  # the reference window's
+        self.counter = 0
+        self.first_window = True
         self.last_ts = -math.inf
         self.score = 0.0
 
-    def _new(self) -> HalfSpaceTrees:
-        limits: dict[Hashable, tuple[float, float]] = {k: v for k, v in LIMITS.items()}
-        return HalfSpaceTrees(n_trees=N_TREES, height=HEIGHT, window_size=WINDOW, limits=limits,
-                              seed=self.seed)  # fmt: skip
+    def _vector(self, x: dict[str, float]) -> tuple[float, ...]:
+        return tuple(x[f] for f in _ORDER)
 
     def score_one(self, x: dict[str, float]) -> float:
-        return float(self.hst.score_one(x))
+        """River's ``HalfSpaceTrees.score_one``: 0 during the first window, else in [0, 1]."""
+        if self.first_window:
+            return 0.0
+        v, feature, threshold, r_mass = self._vector(x), self.feature, self.threshold, self.r_mass
+        score = 0.0
+        for t in range(N_TREES):
+            b, n, i, depth_pow = t * BRANCHES, t * NODES, 0, 1
+            for _ in range(HEIGHT):
+                r = r_mass[n + i]
+                score += r * depth_pow
+                if r < SIZE_LIMIT:
+                    break
+                i = 2 * i + 1 if v[feature[b + i]] < threshold[b + i] else 2 * i + 2
+                depth_pow <<= 1
+            else:
+                score += r_mass[n + i] * depth_pow
+        return 1.0 - score / MAX_SCORE
+
+    def _learn(self, x: dict[str, float]) -> None:
+        """River's ``HalfSpaceTrees.learn_one``: count the path, pivot at the window's end."""
+        v, feature, threshold, l_mass = self._vector(x), self.feature, self.threshold, self.l_mass
+        for t in range(N_TREES):
+            b, n, i = t * BRANCHES, t * NODES, 0
+            for _ in range(HEIGHT):
+                l_mass[n + i] += 1
+                i = 2 * i + 1 if v[feature[b + i]] < threshold[b + i] else 2 * i + 2
+            l_mass[n + i] += 1
+        self.counter += 1
+        if self.counter == WINDOW:
+            self.r_mass, self.l_mass = l_mass, array("i", [0]) * len(l_mass)
+            self.first_window = False
+            self.counter = 0
 
     def due(self, ts: float) -> bool:
         """Whether a vector at event time ``ts`` would be scored (5 minutes since the last)."""
@@ -66,30 +141,27 @@ class VitalsAnomaly:
         self.last_ts = ts
         self.score = self.score_one(x)
         if learn:
-            self.hst.learn_one(x)
+            self._learn(x)
         return self.score
 
     def to_dict(self) -> dict[str, Any]:
-        masses = [[n.l_mass for n in nodes] + [n.r_mass for n in nodes]
-                  for nodes in self.hst._tree_nodes]  # fmt: skip
+        """River's layout: per tree, the left masses then the right masses in depth-first order
+        (empty before the first vector, as River's trees do not exist until then)."""
+        learned = self.counter or not self.first_window
+        masses = [[self.l_mass[k] for k in nodes] + [self.r_mass[k] for k in nodes]
+                  for nodes in self._trees()] if learned else []  # fmt: skip
         last = self.last_ts if math.isfinite(self.last_ts) else None
-        return {"counter": self.hst.counter, "first": self.hst._first_window, "masses": masses,
+        return {"counter": self.counter, "first": self.first_window, "masses": masses,
                 "last": last, "score": round(self.score, 4)}  # fmt: skip
 
+    def _trees(self) -> list[list[int]]:
+        return [self.dfs[t * NODES : (t + 1) * NODES] for t in range(N_TREES)]
+
     def load(self, data: dict[str, Any]) -> None:
-        self.hst = hst = self._new()
-        if data["masses"]:
-            # Rebuild the seeded trees exactly as HalfSpaceTrees.learn_one builds them.
-            hst.trees = [
-                make_padded_tree(limits={f: hst.limits[f] for f in sorted(FEATURES)},
-                                 height=HEIGHT, padding=0.15, rng=hst.rng, r_mass=0, l_mass=0)
-                for _ in range(N_TREES)
-            ]  # fmt: skip
-            hst._tree_nodes = [list(t.iter_dfs()) for t in hst.trees]
-            for nodes, masses in zip(hst._tree_nodes, data["masses"], strict=True):
-                half = len(nodes)
-                for node, left, right in zip(nodes, masses[:half], masses[half:], strict=True):
-                    node.l_mass, node.r_mass = left, right
-        hst.counter, hst._first_window = data["counter"], data["first"]
+        for nodes, masses in zip(self._trees(), data["masses"], strict=False):
+            half = len(nodes)
+            for k, left, right in zip(nodes, masses[:half], masses[half:], strict=True):
+                self.l_mass[k], self.r_mass[k] = left, right
+        self.counter, self.first_window = data["counter"], data["first"]
         self.last_ts = data["last"] if data["last"] is not None else -math.inf
         self.score = data["score"]

@@ -4,11 +4,14 @@ The care-team board draws heart rate, respiratory rate and SpO2 over 24 h and 7 
 the personal baseline band. Hourly means are what a bedside trend chart of a remote program
 shows (the readings themselves are far too many to keep per patient), and 7 x 24 buckets per
 signal stay small in a checkpoint. Each bucket keeps its sum and count, so late readings of an
-hour still in the window land in the right place.
+hour still in the window land in the right place. In memory each signal is a ring of
+``KEEP_HOURS`` slots in three typed arrays (about 4 KB), not a dict of lists (about 30 KB): a
+worker holds thousands of patients.
 """
 
 from __future__ import annotations
 
+from array import array
 from typing import Any
 
 HOUR = 3600.0
@@ -16,8 +19,42 @@ KEEP_HOURS = 7 * 24
 CHARTED = ("heart_rate", "respiratory_rate", "spo2")
 
 
+class _Ring:
+    """The hourly buckets of one signal: slot ``hour % KEEP_HOURS`` holds that hour's sum and
+    count while ``hour`` is within ``KEEP_HOURS`` of the newest hour seen."""
+
+    __slots__ = ("count", "hour", "newest", "total")
+
+    def __init__(self) -> None:
+        self.hour = array("q", [-1]) * KEEP_HOURS
+        self.total = array("d", [0.0]) * KEEP_HOURS
+        self.count = array("q", [0]) * KEEP_HOURS
+        self.newest = -1
+
+    def add(self, hour: int, value: float, n: int = 1) -> None:
+        if hour == self.newest:  # the common case: the current hour, already in its slot
+            slot = hour % KEEP_HOURS
+            self.total[slot] += value
+            self.count[slot] += n
+            return
+        if self.newest >= 0 and hour <= self.newest - KEEP_HOURS:
+            return  # older than the window
+        slot = hour % KEEP_HOURS
+        if self.hour[slot] != hour:
+            self.hour[slot], self.total[slot], self.count[slot] = hour, 0.0, 0
+        self.total[slot] += value
+        self.count[slot] += n
+        self.newest = max(self.newest, hour)
+
+    def buckets(self) -> list[tuple[int, float, int]]:
+        """(hour, sum, count) of the hours in the window, oldest first."""
+        oldest = self.newest - KEEP_HOURS
+        return sorted((h, t, n) for h, t, n in zip(self.hour, self.total, self.count, strict=True)
+                      if h > oldest and n)  # fmt: skip
+
+
 class VitalsHistory:
-    """Per charted signal: hour index -> [sum, count] for the last ``KEEP_HOURS`` hours.
+    """Per charted signal: the sum and count of each of the last ``KEEP_HOURS`` hours.
 
     >>> h = VitalsHistory()
     >>> h.add("heart_rate", 60.0, 7200.0); h.add("heart_rate", 70.0, 7300.0)
@@ -29,37 +66,31 @@ class VitalsHistory:
     """
 
     def __init__(self) -> None:
-        self.hours: dict[str, dict[int, list[float]]] = {s: {} for s in CHARTED}
+        self.rings: dict[str, _Ring] = {}
 
     def add(self, signal: str, value: float, ts: float) -> None:
-        buckets = self.hours.get(signal)
-        if buckets is None:
-            return
-        hour = int(ts // HOUR)
-        bucket = buckets.get(hour)
-        if bucket is None:
-            newest = max(buckets, default=hour)
-            if hour <= newest - KEEP_HOURS:
-                return  # older than the window
-            buckets[hour] = [value, 1]
-            if hour > newest or len(buckets) > KEEP_HOURS:
-                for old in [h for h in buckets if h <= max(hour, newest) - KEEP_HOURS]:
-                    del buckets[old]
-        else:
-            bucket[0] += value
-            bucket[1] += 1
+        ring = self.rings.get(signal)
+        if ring is None:
+            if signal not in CHARTED:
+                return
+            ring = self.rings[signal] = _Ring()
+        ring.add(int(ts // HOUR), value)
 
     def series(self, signal: str, since: float) -> list[tuple[float, float, int]]:
         """(hour start, mean, readings) of the hours from ``since`` on, oldest first."""
+        ring = self.rings.get(signal)
+        if ring is None:
+            return []
         first = int(since // HOUR)
-        buckets = sorted(self.hours.get(signal, {}).items())
-        return [(h * HOUR, round(s / n, 1), int(n)) for h, (s, n) in buckets if h >= first]
+        return [(h * HOUR, round(t / n, 1), n) for h, t, n in ring.buckets() if h >= first]
 
     def to_dict(self) -> dict[str, Any]:
-        return {s: [[h, round(total, 1), int(n)] for h, (total, n) in sorted(b.items())]
-                for s, b in self.hours.items() if b}  # fmt: skip
+        return {s: [[h, round(t, 1), n] for h, t, n in ring.buckets()]
+                for s, ring in self.rings.items() if ring.newest >= 0}  # fmt: skip
 
     def load(self, doc: dict[str, Any]) -> None:
         for signal, rows in doc.items():
-            if signal in self.hours:
-                self.hours[signal] = {int(h): [float(total), int(n)] for h, total, n in rows}
+            if signal in CHARTED:
+                ring = self.rings[signal] = _Ring()
+                for h, total, n in sorted(rows):
+                    ring.add(int(h), float(total), int(n))

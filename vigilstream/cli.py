@@ -11,6 +11,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from vigilstream import __version__
@@ -187,10 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep the worker and stack running after the summary, until Ctrl-C",
     )
 
-    bench = sub.add_parser("bench", parents=[common], help="measure ingest: core and pipeline")
-    bench.add_argument("--messages", type=int, default=20_000, help="single-reading messages")
-    bench.add_argument("--batch-size", type=int, default=60, help="readings per batch message")
+    bench = sub.add_parser(
+        "bench", parents=[common],
+        help="measure the core, the raw limit, bare Faust and the worker, latency, scale-out "
+             "and memory in one run",
+    )  # fmt: skip
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--quick", action="store_true",
+                       help="small sizes: a smoke run of every part in a few minutes")  # fmt: skip
+    bench.add_argument("--markdown", type=Path, default=None,
+                       help="also write the report to this file (BENCHMARKS.md)")  # fmt: skip
 
     patient = sub.add_parser("patient", parents=[common], help="per-patient administration")
     patient_sub = patient.add_subparsers(dest="patient_command", metavar="ACTION",
@@ -255,9 +262,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from vigilstream.bench import run_bench
+    from vigilstream.benchmark import run_bench
 
-    return run_bench(settings_from(args), args.messages, args.batch_size, args.json)
+    return run_bench(settings_from(args), args.json, args.quick, args.markdown)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

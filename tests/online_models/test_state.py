@@ -172,7 +172,7 @@ def test_snapshots_are_labelled_by_outcomes_and_feed_the_risk_model() -> None:
 def test_multivariate_anomaly_learns_the_patients_pattern_and_survives_a_checkpoint() -> None:
     s = warm_state(days=2)  # 2 days of 5-minute vitals: the first HST window is complete
     now = T0 + 2 * 86400
-    assert s.anomaly.hst._first_window is False
+    assert s.anomaly.first_window is False
     normal = {"heart_rate": 63.0, "respiratory_rate": 14.5, "spo2": 96.5}
     odd = {"heart_rate": 118.0, "respiratory_rate": 27.0, "spo2": 91.0}
     assert s.anomaly.score_one(odd) > 0.75 > s.anomaly.score_one(normal)

@@ -1,27 +1,21 @@
-"""``vigilstream bench``: how fast ingest is, in the core and through the broker.
+"""The pure half of ``vigilstream bench``: the core alone, one core, no I/O.
 
-1. Core: microseconds per reading of the pure ``Ingestor`` for each input format (parse,
-   validate, convert, check, de-duplicate), one core, no I/O.
-2. Pipeline: the same pre-produced messages consumed by (a) a bare Faust agent that forwards
-   bytes unchanged (``streams/bare.py``) and (b) the vigilstream worker, one after the other on
-   the same embedded broker in the same run. The rate is the output count divided by the span
-   of the output records' timestamps, so start-up and group joins are not counted.
+- Ingest: microseconds per reading of the ``Ingestor`` for each input format (parse, validate,
+  convert, check, de-duplicate).
+- Core: readings/s of ``apply_event`` over a simulated cohort (the monitor's work per event
+  without Kafka or Redis), and of the evaluator's replay (ingest and the baselines beside it).
+- History: readings/s on a patient's first day and on their 28th, which must stay flat.
+- Models: update time per reading and serialized state size after 7 days; the suggestion
+  budgets of issue #12.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
-
-from vigilstream.config import Settings
-from vigilstream.localstack import LocalStack, free_port
 
 
 def _native(i: int, now: float) -> dict[str, Any]:
@@ -209,132 +203,69 @@ def bench_suggestions(patients: int = 20, days: int = 14, chunk: int = 10) -> di
     }  # fmt: skip
 
 
-def _produce(settings: Settings, payloads: list[bytes]) -> None:
-    from kafka import KafkaProducer
+def bench_core_rate(seed: int = 3, patients: int = 30, days: int = 14) -> dict[str, Any]:
+    """Readings/s of ``apply_event`` alone (events cleaned beforehand) and of the evaluator's
+    whole replay, on the same simulated cohort."""
+    from alerts.engine import AlertEngine
+    from alerts.patient_loop import apply_event
+    from online_models.risk import RiskModel
+    from online_models.state import PatientState
+    from streams.normalize import Ingestor, clean_events
+    from vigilstream.evaluation.replay import replay
+    from vigilstream.simulation.recording import simulate
 
-    producer = KafkaProducer(**settings.kafka_client_options(), linger_ms=20,
-                             batch_size=256 * 1024)  # fmt: skip
-    for i, payload in enumerate(payloads):
-        producer.send(settings.topic("vitals.raw"), payload, key=str(i % 64).encode())
-    producer.flush()
-    producer.close()
-
-
-def _output_span(settings: Settings, topic: str, expected: int, timeout: float) -> dict[str, Any]:
-    """Read ``expected`` records of a topic; their count and timestamp span (aiokafka)."""
-    import asyncio
-
-    from aiokafka import AIOKafkaConsumer
-
-    async def read() -> tuple[list[int], int]:
-        consumer = AIOKafkaConsumer(
-            settings.topic(topic), bootstrap_servers=settings.bootstrap_servers,
-            group_id=None, auto_offset_reset="earliest",
-        )  # fmt: skip
-        await consumer.start()
-        stamps: list[int] = []
-        readings = 0
-        deadline = time.monotonic() + timeout
-        try:
-            while len(stamps) < expected and time.monotonic() < deadline:
-                batch = await consumer.getmany(timeout_ms=500, max_records=5000)
-                for records in batch.values():
-                    for r in records:
-                        stamps.append(r.timestamp)
-                        readings += r.value.count(b'"signal"')
-        finally:
-            await consumer.stop()
-        return stamps, readings
-
-    stamps, readings = asyncio.run(read())
-    span = (max(stamps) - min(stamps)) / 1000 if len(stamps) > 1 else float("nan")
-    return {"events": len(stamps), "readings": readings, "span_s": span}
+    cohort = simulate(seed, patients, days, progress=False)
+    ingestor = Ingestor()
+    events: list[tuple[float, str, dict[str, Any]]] = []
+    for message in cohort.messages:
+        if message.topic == "vitals.raw":
+            result = ingestor.ingest(message.value, message.at)
+            events += [(message.at, pid, doc) for pid, doc in clean_events(result.readings)]
+    readings = sum(len(doc.get("readings") or (doc,)) for _, _, doc in events)
+    states: dict[str, tuple[PatientState, AlertEngine]] = {}
+    model = RiskModel()
+    started = time.perf_counter()
+    for now, pid, doc in events:
+        held = states.get(pid)
+        if held is None:
+            held = states[pid] = (PatientState(pid), AlertEngine(pid))
+        apply_event(doc, held[0], held[1], model, now)
+    seconds = time.perf_counter() - started
+    whole = replay(cohort, progress=False)
+    return {
+        "cohort": f"{patients} x {days} d, seed {seed}", "events": len(events),
+        "readings": readings, "apply_event_readings_per_s": round(readings / seconds),
+        "replay_readings_per_s": round(whole.readings / whole.seconds),
+    }  # fmt: skip
 
 
-def _run(module: list[str], settings: Settings, topic: str, expected: int) -> dict[str, Any]:
-    env = {**os.environ, "VIGIL_BROKER": settings.broker, "VIGIL_REDIS_URL": settings.redis_url,
-           "VIGIL_TOPIC_PREFIX": settings.topic_prefix, "VIGIL_WEB_PORT": str(free_port()),
-           "VIGIL_STATE_DIR": str(settings.state_dir), "VIGIL_LOG_LEVEL": "warning",
-           "VIGIL_SESSION_TIMEOUT_S": "6", "VIGIL_REBALANCE_TIMEOUT_S": "6"}  # fmt: skip
-    log = open(settings.state_dir / f"bench-{module[-1]}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-m", *module], env=env, stdout=log, stderr=log)
-    try:
-        result = _output_span(settings, topic, expected, timeout=300)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
-    result["events_per_s"] = round(result["events"] / result["span_s"])
-    result["readings_per_s"] = round(result["readings"] / result["span_s"])
-    return result
+def bench_history(patients: int = 10, days: int = 28, chunk: int = 12) -> dict[str, Any]:
+    """Readings/s of ``apply_event`` on each patient's first day and on their last (day 28):
+    the per-reading cost must not grow with what a patient's state has accumulated."""
+    from alerts.engine import AlertEngine
+    from alerts.patient_loop import apply_event
+    from online_models.risk import RiskModel
+    from online_models.state import PatientState
 
-
-def bench_pipeline(settings: Settings, messages: int, batch_size: int) -> dict[str, Any]:
-    """Bare Faust agent vs the ingest worker on the same pre-produced input."""
-    now = time.time()
-    results: dict[str, Any] = {}
-    cases = {
-        "single": [json.dumps(_native(i, now)).encode() for i in range(messages)],
-        f"batch_{batch_size}": [
-            json.dumps(_batch(i, now, batch_size)).encode() for i in range(messages // 4)
-        ],
-    }
-    for case, payloads in cases.items():
-        contenders = (
-            ("bare_faust", ["streams.bare"], "bare.out"),
-            ("vigilstream", ["vigilstream", "worker"], "vitals.clean"),
-        )
-        for name, module, topic in contenders:
-            run = settings.model_copy(update={"topic_prefix": f"bench{uuid.uuid4().hex[:8]}."})
-            _produce(run, payloads)
-            results[f"{case}/{name}"] = _run(module, run, topic, expected=len(payloads))
-        bare, ours = results[f"{case}/bare_faust"], results[f"{case}/vigilstream"]
-        results[f"{case}/event_rate_vs_bare"] = round(
-            ours["events_per_s"] / bare["events_per_s"], 2
-        )
-    return results
-
-
-def run_bench(settings: Settings, messages: int, batch_size: int, as_json: bool) -> int:
-    """Run both benchmarks and print a table (or one JSON object)."""
-    core = bench_core()
-    models = bench_models()
-    suggestions = bench_suggestions()
-    stack = LocalStack(settings.state_dir)
-    started_stack = not all(stack.status().values())
-    servers = stack.up()
-    settings = settings.model_copy(
-        update={"broker": servers["broker"].address, "redis_url": servers["redis"].address}
-    )
-    try:
-        pipeline = bench_pipeline(settings, messages, batch_size)
-    finally:
-        if started_stack:
-            stack.down()
-    report = {"core_us_per_reading": core, "models": models, "suggestions": suggestions,
-              "pipeline": pipeline,
-              "cpu_count": os.cpu_count()}  # fmt: skip
-    if as_json:
-        print(json.dumps(report, indent=2))
-        return 0
-    print("ingest core, µs per reading (median of 5):")
-    for name, us in core.items():
-        print(f"  {name:<10} {us:8.2f}")
-    print(f"patient models over {models['days']} simulated days ({models['patients']} patients, "
-          f"{models['readings']} readings): update {models['update_us_median']} µs median, "
-          f"{models['update_us_p95']} µs p95; state {models['state_bytes_p50']} B p50, "
-          f"{models['state_bytes_p95']} B p95")  # fmt: skip
-    sg = suggestions
-    print(f"suggestions (budgets: decision <= 1 ms p95, state <= 2048 B p95, hot path <= +5 %): "
-          f"decision {sg['decision_ms_p50']} ms p50, {sg['decision_ms_p95']} ms p95 "
-          f"({sg['decisions']} decisions); state {sg['state_bytes_p50']} B p50, "
-          f"{sg['state_bytes_p95']} B p95; hot path {sg['hot_path_us_per_reading']} µs per "
-          f"reading, {sg['hot_path_overhead_pct']:+} % against suggestions off")  # fmt: skip
-    print("pipeline on the embedded broker (rate over the output timestamps):")
-    for name, row in pipeline.items():
-        if isinstance(row, dict):
-            print(f"  {name:<28} {row['events_per_s']:>8} events/s {row['readings_per_s']:>9} "
-                  f"readings/s  ({row['events']} events in {row['span_s']:.2f} s)")  # fmt: skip
-        else:
-            print(f"  {name:<28} {row}")
-    return 0
+    seconds = {"first": 0.0, "last": 0.0}
+    counted = {"first": 0, "last": 0}
+    model = RiskModel()
+    for seed in range(patients):
+        data = week_of_readings(seed, days)
+        start = data[0]["ts"]
+        state, engine = PatientState(f"h-{seed}", {"age": 60}), AlertEngine(f"h-{seed}")
+        for i in range(0, len(data), chunk):
+            event = data[i : i + chunk]
+            day = int((event[0]["ts"] - start) // 86400)
+            began = time.perf_counter()
+            apply_event({"readings": event}, state, engine, model, event[-1]["ts"] + 30.0)
+            spent = time.perf_counter() - began
+            which = "first" if day == 0 else "last" if day == days - 1 else None
+            if which is not None:
+                seconds[which] += spent
+                counted[which] += len(event)
+    first = counted["first"] / seconds["first"]
+    last = counted["last"] / seconds["last"]
+    return {"patients": patients, "days": days, "first_day_readings_per_s": round(first),
+            "last_day_readings_per_s": round(last),
+            "last_vs_first": round(last / first, 3)}  # fmt: skip

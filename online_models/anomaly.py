@@ -73,25 +73,31 @@ class VitalsAnomaly:
 
     def __init__(self, patient_id: str) -> None:
         self.seed = zlib.crc32(patient_id.encode())
+        self.counter = 0
+        self.first_window = True
+        self.last_ts = -math.inf
+        self.score = 0.0
+        self.built = False  # the trees are built when first needed, as River builds them
+
+    def _build(self) -> None:
+        """The seeded trees (about 1 ms): only for patients whose vitals reach the detector."""
         rng = random.Random(self.seed)
         features: list[int] = []
         thresholds: list[float] = []
-        self.dfs: list[int] = []  # heap index of every node in River's order (checkpoints)
+        order_of_trees: list[int] = []
         for t in range(N_TREES):
             tree = make_padded_tree(limits={f: LIMITS[f] for f in _ORDER}, height=HEIGHT,
                                     padding=PADDING, rng=rng, r_mass=0, l_mass=0)  # fmt: skip
             f, th, order = _flatten(tree)
             features += f
             thresholds += th
-            self.dfs += [t * NODES + i for i in order]
+            order_of_trees += [t * NODES + i for i in order]
+        self.dfs = array("H", order_of_trees)  # heap index of each node in River's order
         self.feature = bytes(features)
         self.threshold = array("d", thresholds)
         self.l_mass = array("i", [0]) * (N_TREES * NODES)  # this window's counts
         self.r_mass = array("i", [0]) * (N_TREES * NODES)  # the reference window's
-        self.counter = 0
-        self.first_window = True
-        self.last_ts = -math.inf
-        self.score = 0.0
+        self.built = True
 
     def _vector(self, x: dict[str, float]) -> tuple[float, ...]:
         return tuple(x[f] for f in _ORDER)
@@ -117,6 +123,8 @@ class VitalsAnomaly:
 
     def _learn(self, x: dict[str, float]) -> None:
         """River's ``HalfSpaceTrees.learn_one``: count the path, pivot at the window's end."""
+        if not self.built:
+            self._build()
         v, feature, threshold, l_mass = self._vector(x), self.feature, self.threshold, self.l_mass
         for t in range(N_TREES):
             b, n, i = t * BRANCHES, t * NODES, 0
@@ -147,21 +155,24 @@ class VitalsAnomaly:
     def to_dict(self) -> dict[str, Any]:
         """River's layout: per tree, the left masses then the right masses in depth-first order
         (empty before the first vector, as River's trees do not exist until then)."""
-        learned = self.counter or not self.first_window
+        learned = self.built and (self.counter or not self.first_window)
         masses = [[self.l_mass[k] for k in nodes] + [self.r_mass[k] for k in nodes]
                   for nodes in self._trees()] if learned else []  # fmt: skip
         last = self.last_ts if math.isfinite(self.last_ts) else None
         return {"counter": self.counter, "first": self.first_window, "masses": masses,
                 "last": last, "score": round(self.score, 4)}  # fmt: skip
 
-    def _trees(self) -> list[list[int]]:
+    def _trees(self) -> list[array[int]]:
         return [self.dfs[t * NODES : (t + 1) * NODES] for t in range(N_TREES)]
 
     def load(self, data: dict[str, Any]) -> None:
-        for nodes, masses in zip(self._trees(), data["masses"], strict=False):
-            half = len(nodes)
-            for k, left, right in zip(nodes, masses[:half], masses[half:], strict=True):
-                self.l_mass[k], self.r_mass[k] = left, right
+        if data["masses"]:
+            if not self.built:
+                self._build()
+            for nodes, masses in zip(self._trees(), data["masses"], strict=True):
+                half = len(nodes)
+                for k, left, right in zip(nodes, masses[:half], masses[half:], strict=True):
+                    self.l_mass[k], self.r_mass[k] = left, right
         self.counter, self.first_window = data["counter"], data["first"]
         self.last_ts = data["last"] if data["last"] is not None else -math.inf
         self.score = data["score"]

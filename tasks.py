@@ -4,6 +4,7 @@
     python3 tasks.py demo    # venv + install, then the demo on the embedded local stack
     python3 tasks.py test    # venv + install, then ruff, mypy and the whole test suite
     python3 tasks.py evaluation   # regenerate EVALUATION.md (default cohort + held-out seeds)
+    python3 tasks.py bench        # regenerate BENCHMARKS.md (run it on an otherwise idle machine)
 
 Extra arguments go to the command: ``python3 tasks.py demo --duration 120``,
 ``python3 tasks.py test -m "not integration"``.
@@ -54,7 +55,7 @@ def ensure_env() -> Path:
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("demo", "test", "evaluation"):
+    if not argv or argv[0] not in ("demo", "test", "evaluation", "bench"):
         print(__doc__)
         return 2
     command, extra = argv[0], argv[1:]
@@ -63,6 +64,11 @@ def main(argv: list[str]) -> int:
         args = extra
         return subprocess.run(
             [str(python), "-m", "vigilstream", "demo", *args], cwd=ROOT
+        ).returncode
+    if command == "bench":
+        args = ["--markdown", "BENCHMARKS.md", *extra]
+        return subprocess.run(
+            [str(python), "-m", "vigilstream", "bench", *args], cwd=ROOT
         ).returncode
     if command == "evaluation":
         args = [

@@ -15,6 +15,7 @@ and the topic was declared anew) forgets its offsets instead of skipping new eve
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -25,6 +26,7 @@ from streams.failure import retry_until_done
 from streams.storage import StateStore
 
 log = logging.getLogger(__name__)
+CHECKPOINT_CHUNK = 500  # states per pipelined write (about 3 MB), the event loop free between
 FULL_CHECKPOINT_EVERY = 6
 
 
@@ -89,10 +91,14 @@ class PatientRegistry:
         self.dirty.update(self.states)
 
     async def checkpoint(self, patient_ids: Iterable[str] | None = None) -> int:
-        """Save changed states in one round trip; returns how many were saved, -1 on failure.
+        """Save changed states; returns how many were saved, -1 on failure.
 
-        The states are serialized before the first ``await``, so a caller that noted which
-        events were applied before calling knows exactly which ones a success covers."""
+        States are serialized and written ``CHECKPOINT_CHUNK`` at a time (one pipelined round
+        trip each), with the event loop free between chunks: a worker that took over thousands
+        of patients must not block its consumer for seconds, nor send Redis one huge pipeline.
+        Every state is serialized after the call began, so it holds the effect of every event
+        applied before the call: a success covers exactly those (later ones are skipped on
+        replay by the offsets each state keeps)."""
         if patient_ids is None:
             self._checkpoints += 1
             if self._checkpoints % self.full_every == 0:
@@ -107,25 +113,31 @@ class PatientRegistry:
                     self.touch_all()
             except Exception as exc:
                 log.warning("checkpoint store check failed: %s", type(exc).__name__)
-        wanted = self.dirty if patient_ids is None else self.dirty & set(patient_ids)
-        blobs = {}
-        for pid in wanted:
-            state = self.states.get(pid)
-            if state is not None:
-                if self.before_save is not None:
-                    self.before_save(state)
-                blobs[pid] = state.to_bytes()
-        saved = set(blobs)
-        self.dirty -= saved  # changes made while saving mark them dirty again
-        try:
-            await self.store.save_many(blobs)
-        except Exception as exc:  # Redis down: keep them dirty, count, try again later
-            log.warning("checkpoint of %d patients failed: %s", len(blobs), type(exc).__name__)
-            self.dirty |= saved & set(self.states)
-            if self.metrics is not None:
-                self.metrics.checkpoint_failures.inc()
-            return -1
-        return len(blobs)
+        wanted = list(self.dirty if patient_ids is None else self.dirty & set(patient_ids))
+        saved_total = 0
+        for start in range(0, len(wanted), CHECKPOINT_CHUNK):
+            if start:
+                await asyncio.sleep(0)  # let the consumer and the web server run
+            blobs = {}
+            for pid in wanted[start : start + CHECKPOINT_CHUNK]:
+                state = self.states.get(pid)
+                if state is not None:
+                    if self.before_save is not None:
+                        self.before_save(state)
+                    blobs[pid] = state.to_bytes()
+            saved = set(blobs)
+            self.dirty -= saved  # changes made while saving mark them dirty again
+            try:
+                await self.store.save_many(blobs)
+            except Exception as exc:  # Redis down: keep them dirty, count, try again later
+                log.warning("checkpoint of %d patients failed: %s", len(wanted) - saved_total,
+                            type(exc).__name__)  # fmt: skip
+                self.dirty |= set(wanted[start:]) & set(self.states)
+                if self.metrics is not None:
+                    self.metrics.checkpoint_failures.inc()
+                return -1
+            saved_total += len(blobs)
+        return saved_total
 
     async def release(self, partitions: set[int]) -> int:
         """Checkpoint and forget the patients of revoked partitions."""

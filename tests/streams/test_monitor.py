@@ -164,3 +164,42 @@ def test_forget_drops_the_state_held_in_memory() -> None:
         streams.identities.erase = original
     run(monitor.checkpoint())
     assert "p-1" not in monitor.registry.states and "p-1" not in store.blobs
+
+
+class CountingCheckpoints(Checkpoints):
+    """Records each write's size; fails from the ``fail_at``-th write on."""
+
+    def __init__(self, fail_at: int | None = None) -> None:
+        super().__init__()
+        self.writes: list[int] = []
+        self.fail_at = fail_at
+
+    async def save_many(self, blobs: dict[str, bytes]) -> None:
+        self.writes.append(len(blobs))
+        if self.fail_at is not None and len(self.writes) >= self.fail_at:
+            raise ConnectionError("store down")
+        self.blobs.update(blobs)
+
+
+def test_a_large_checkpoint_is_written_in_chunks_and_a_failure_keeps_the_rest_dirty() -> None:
+    """A worker that took over thousands of patients once sent Redis a single pipeline of all of
+    them, timed out, and retried ever larger ones (the 100,000-patient benchmark found it)."""
+    from streams.registry import CHECKPOINT_CHUNK, PatientRegistry
+
+    n = 2 * CHECKPOINT_CHUNK + 3
+    store = CountingCheckpoints()
+    registry = PatientRegistry(store)
+    for i in range(n):
+        run(registry.get(f"p-{i}", 0))
+        registry.touched(f"p-{i}")
+    assert run(registry.checkpoint()) == n
+    assert store.writes == [CHECKPOINT_CHUNK, CHECKPOINT_CHUNK, 3]
+    assert registry.dirty == set() and len(store.blobs) == n
+
+    failing = CountingCheckpoints(fail_at=2)
+    registry.store = failing
+    registry.touch_all()
+    assert run(registry.checkpoint()) == -1
+    assert len(failing.blobs) == CHECKPOINT_CHUNK  # the first chunk is saved ...
+    assert len(registry.dirty) == n - CHECKPOINT_CHUNK  # ... the rest waits for the next one
+    assert not set(failing.blobs) & registry.dirty

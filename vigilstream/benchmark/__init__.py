@@ -248,15 +248,18 @@ def render(report: dict[str, Any]) -> str:
         "## Memory per patient",
         "",
         f"Each patient's checkpoint holds a week of data ({report['memory_state_bytes']:,} "
-        "bytes); the worker restores it on the patient's next reading.",
+        "bytes); the worker restores it on the patient's next reading, as after a takeover "
+        "(the last column is that pace, Redis round trip included).",
         "",
-        "| active patients | worker RSS | RSS per patient | Redis bytes per patient |",
-        "|---:|---:|---:|---:|",
+        "| active patients | worker RSS | RSS per patient | Redis bytes per patient | "
+        "restored per second |",
+        "|---:|---:|---:|---:|---:|",
     ]
     for row in report["memory"]:
         out.append(f"| {row['patients']:,} | {row['worker_rss_mb']} MB (idle "
                    f"{row['worker_rss_idle_mb']} MB) | {_n(row['worker_bytes_per_patient'])} B | "
-                   f"{_n(row['redis_bytes_per_patient'])} B |")  # fmt: skip
+                   f"{_n(row['redis_bytes_per_patient'])} B | "
+                   f"{_n(row.get('restored_per_s'))} |")  # fmt: skip
     c, h, mo, sg = report["core"], report["history"], report["models"], report["suggestions"]
     ingest = ", ".join(f"{k} {v} µs" for k, v in report["ingest_us_per_reading"].items())
     out += [

@@ -400,7 +400,7 @@ def memory(settings: Settings, patients: int, state_blob: Callable[[str], bytes]
     try:
         idle = _idle_rss(worker)
         produce(run, payloads(Workload("memory", patients, patients, 1), time.time(), seed=19))
-        watch([worker], patients, timeout=1800, broker_pid=broker_pid)
+        samples = watch([worker], patients, timeout=3600, broker_pid=broker_pid)
         held = rss_bytes(worker.proc.pid)
     finally:
         worker.stop()
@@ -412,6 +412,8 @@ def memory(settings: Settings, patients: int, state_blob: Callable[[str], bytes]
         "worker_rss_idle_mb": round(idle / 2**20, 1),
         "worker_bytes_per_patient": round((held - idle) / patients),
         "redis_bytes_per_patient": round((redis_after - redis_before) / patients),
+        # each patient's first reading restores its checkpoint: a takeover's pace
+        "restored_per_s": rate(samples, patients, ["worker"]).get("readings_per_s"),
     }
 
 

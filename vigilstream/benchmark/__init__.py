@@ -142,7 +142,10 @@ def run_all(settings: Settings, plan: Plan, broker_pid: int | None) -> dict[str,
     report["memory"] = []
     for patients in plan.memory:
         step(f"memory: {patients:,} patients with a week of state")
-        report["memory"].append(pipeline.memory(settings, patients, blob, broker_pid))
+        try:
+            report["memory"].append(pipeline.memory(settings, patients, blob, broker_pid))
+        except RuntimeError as exc:  # a worker that dies under the load is a result too
+            report["memory"].append({"patients": patients, "error": str(exc)})
     report["memory_state_bytes"] = len(blob("bench-000000"))
     return report
 
@@ -256,6 +259,9 @@ def render(report: dict[str, Any]) -> str:
         "|---:|---:|---:|---:|---:|",
     ]
     for row in report["memory"]:
+        if "error" in row:
+            out.append(f"| {row['patients']:,} | failed: {row['error']} | | | |")
+            continue
         out.append(f"| {row['patients']:,} | {row['worker_rss_mb']} MB (idle "
                    f"{row['worker_rss_idle_mb']} MB) | {_n(row['worker_bytes_per_patient'])} B | "
                    f"{_n(row['redis_bytes_per_patient'])} B | "

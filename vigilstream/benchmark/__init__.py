@@ -266,6 +266,9 @@ def render(report: dict[str, Any]) -> str:
                    f"{row['worker_rss_idle_mb']} MB) | {_n(row['worker_bytes_per_patient'])} B | "
                    f"{_n(row['redis_bytes_per_patient'])} B | "
                    f"{_n(row.get('restored_per_s'))} |")  # fmt: skip
+    out += ["", "## Targets of issue #13", "", "| target | measured | met |", "|---|---|---|"]
+    for what, value, ok in targets(report):
+        out.append(f"| {what} | {value} | {'yes' if ok else 'no'} |")
     c, h, mo, sg = report["core"], report["history"], report["models"], report["suggestions"]
     ingest = ", ".join(f"{k} {v} µs" for k, v in report["ingest_us_per_reading"].items())
     out += [
@@ -292,3 +295,42 @@ def render(report: dict[str, Any]) -> str:
 
 def _cpu(row: dict[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in row.get("cpu_cores", {}).items()) or "-"
+
+
+def targets(report: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The done-when targets of issue #13 against this run: (target, measured, met)."""
+
+    def rate(workload: str, contender: str) -> float:
+        row = report["pipeline"].get(workload, {}).get(contender, {})
+        return float(row.get("readings_per_s") or 0.0)
+
+    out: list[tuple[str, str, bool]] = []
+    batches = [w for w in report["pipeline"] if w.startswith("batches")]
+    singles = [w for w in report["pipeline"] if w.startswith("singles")]
+    for w in batches:
+        worker = rate(w, "worker")
+        cpu = report["pipeline"][w]["worker"].get("cpu_cores", {}).get("worker#1") or 0.0
+        per_core = worker / cpu if cpu else 0.0
+        out.append((f"batches ({w}): worker >= 33,000 readings/s on one core",
+                    f"{worker:,.0f} readings/s using {cpu} of a core ({per_core:,.0f} per busy "
+                    "core)", worker >= 33_000))  # fmt: skip
+    for w in singles:
+        two, one, worker = rate(w, "bare_two_hop"), rate(w, "bare_one_hop"), rate(w, "worker")
+        out.append((f"singles ({w}): >= 0.8 x bare two-hop and >= 0.5 x bare one-hop",
+                    f"{_ratio(worker, two)} and {_ratio(worker, one)}",
+                    bool(two and one) and worker >= 0.8 * two and worker >= 0.5 * one))  # fmt: skip
+    p99 = report["latency"].get("p99_ms")
+    out.append(("event-to-alert p99 <= 250 ms at half load", f"{p99} ms",
+                p99 is not None and p99 <= 250))  # fmt: skip
+    one_w = report["scale"]["workers_1"].get("readings_per_s") or 0
+    two_w = report["scale"]["workers_2"].get("readings_per_s") or 0
+    out.append(("2 workers >= 1.6 x one worker", _ratio(two_w, one_w),
+                bool(one_w) and two_w >= 1.6 * one_w))  # fmt: skip
+    p95 = report["models"]["state_bytes_p95"]
+    out.append(("state <= 8 KB per patient p95", f"{p95:,} B", p95 <= 8192))
+    h = report["history"]
+    out.append(("readings/s at day 28 within 10 % of the first day's",
+                f"ratio {h['last_vs_first']}", h["last_vs_first"] >= 0.9))  # fmt: skip
+    replay = report["core"]["replay_readings_per_s"]
+    out.append(("the evaluator's replay >= 30,000 readings/s", f"{replay:,}", replay >= 30_000))
+    return out

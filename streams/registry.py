@@ -26,7 +26,7 @@ from streams.failure import retry_until_done
 from streams.storage import StateStore
 
 log = logging.getLogger(__name__)
-CHECKPOINT_CHUNK = 500  # states per pipelined write (about 3 MB), the event loop free between
+CHECKPOINT_CHUNK = 100  # states per pipelined write (~40 ms of work), the event loop free between
 FULL_CHECKPOINT_EVERY = 6
 
 

@@ -196,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", action="store_true", help="print one JSON object")
     bench.add_argument("--quick", action="store_true",
                        help="small sizes: a smoke run of every part in a few minutes")  # fmt: skip
+    bench.add_argument("--memory", type=_patient_counts, default=None,
+                       help="patient counts of the memory runs (default 10000,100000)")  # fmt: skip
     bench.add_argument("--markdown", type=Path, default=None,
                        help="also write the report to this file (BENCHMARKS.md)")  # fmt: skip
 
@@ -264,7 +266,19 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from vigilstream.benchmark import run_bench
 
-    return run_bench(settings_from(args), args.json, args.quick, args.markdown)
+    return run_bench(settings_from(args), args.json, args.quick, args.markdown, args.memory)
+
+
+def _patient_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers like 10000,100000, got {text!r}"
+        ) from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError("patient counts must be at least 1")
+    return counts
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

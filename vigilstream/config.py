@@ -63,6 +63,10 @@ class Settings(BaseSettings):
     # short timeout makes local restarts fast, a longer one tolerates slow networks.
     session_timeout_s: float = Field(10.0, ge=1.0)
     rebalance_timeout_s: float = Field(10.0, ge=1.0)
+    fetch_max_wait_ms: int = Field(
+        100, ge=1, le=1500,
+        description="longest a fetch waits on the broker for new records (Faust's own is 1500)",
+    )  # fmt: skip
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     # Ingest limits (README, "Ingest").

@@ -8,6 +8,7 @@ Markdown report (``--json``: one object); ``--markdown FILE`` also writes it (BE
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import platform
@@ -159,8 +160,10 @@ def _progress() -> Any:
     return step
 
 
-def run_bench(settings: Settings, as_json: bool, quick: bool = False,
-              markdown: Path | None = None) -> int:  # fmt: skip
+def run_bench(
+    settings: Settings, as_json: bool, quick: bool = False, markdown: Path | None = None,
+    memory: tuple[int, ...] | None = None,
+) -> int:  # fmt: skip
     """Start the embedded stack if it is not running, run everything, print the report."""
     from vigilstream.localstack import LocalStack
 
@@ -171,11 +174,18 @@ def run_bench(settings: Settings, as_json: bool, quick: bool = False,
         update={"broker": servers["broker"].address, "redis_url": servers["redis"].address}
     )
     try:
-        report = run_all(settings, QUICK if quick else FULL, servers["broker"].pid)
+        plan = QUICK if quick else FULL
+        if memory is not None:
+            plan = dataclasses.replace(plan, memory=memory)
+        report = run_all(settings, plan, servers["broker"].pid)
     finally:
         if started_stack:
             stack.down()
-    report["command"] = "vigilstream bench" + (" --quick" if quick else "")
+    report["command"] = (
+        "vigilstream bench"
+        + (" --quick" if quick else "")
+        + (f" --memory {','.join(map(str, memory))}" if memory is not None else "")
+    )
     text = render(report)
     if markdown is not None:
         markdown.write_text(text)

@@ -113,23 +113,28 @@ def week_of_readings(seed: int, days: int = 7, start: float = 1_800_000_000.0) -
 
 
 def bench_models(patients: int = 20, days: int = 7) -> dict[str, Any]:
-    """Model update time per reading and serialized state size after ``days`` simulated days."""
+    """Time per reading of ``apply_event`` (events of 100 readings, as the monitor applies
+    them) and serialized state size after ``days`` simulated days."""
+    from alerts.engine import AlertEngine
+    from alerts.patient_loop import apply_event
+    from online_models.risk import RiskModel
     from online_models.state import PatientState
 
     per_reading: list[float] = []
     sizes: list[int] = []
     updates = 0
+    model = RiskModel()
     for seed in range(patients):
         readings = week_of_readings(seed, days)
         state = PatientState(f"p-{seed}", {"age": 40 + seed * 2, "sex": "FM"[seed % 2]})
+        engine = AlertEngine(state.patient_id)
         for i in range(0, len(readings), 100):
             chunk = readings[i : i + 100]
             started = time.perf_counter()
-            for r in chunk:
-                state.update(r, r["ts"])
-            state.maybe_snapshot(chunk[-1]["ts"])  # as the monitor does after each event
+            apply_event({"readings": chunk}, state, engine, model, chunk[-1]["ts"] + 30.0)
             per_reading.append((time.perf_counter() - started) / len(chunk))
         updates += len(readings)
+        state.extras["alerts"] = engine.to_dict()
         sizes.append(len(state.to_bytes()))
     sizes.sort()
     return {

@@ -207,26 +207,23 @@ def _validate(item: Candidate, source: str, received_at: float) -> dict[str, Any
     plain = _plain_number(signal, body)
     if plain is not None:
         value, ts, end_ts = plain
+        unit, seq = body.get("unit"), body.get("seq")
+    else:
         try:
-            value = to_canonical(signal, value, body.get("unit"))
-        except UnitError as exc:
-            return Rejection("unit", where + str(exc))
-        return _clean(owner, signal, value, ts, end_ts, received_at, source, body.get("seq"))
+            reading = _BODY.validate_python(body)
+        except ValidationError as exc:
+            return Rejection("schema", where + describe_error(exc))
+        value, unit, seq = reading.value, reading.unit, reading.seq
+        if isinstance(value, BaseModel):
+            value = value.model_dump(exclude_none=True)
+        ts = reading.ts.timestamp()
+        end = reading.__dict__.get("end_ts")  # only interval signals have one
+        end_ts = end.timestamp() if end is not None else None
     try:
-        reading = _BODY.validate_python(body)
-    except ValidationError as exc:
-        return Rejection("schema", where + describe_error(exc))
-    value = reading.value
-    if isinstance(value, BaseModel):
-        value = value.model_dump(exclude_none=True)
-    try:
-        value = to_canonical(signal, value, reading.unit)
+        value = to_canonical(signal, value, unit)
     except UnitError as exc:
         return Rejection("unit", where + str(exc))
-    end_ts = reading.__dict__.get("end_ts")  # only interval signals have one
-    return _clean(owner, signal, value, reading.ts.timestamp(),
-                  end_ts.timestamp() if end_ts is not None else None, received_at, source,
-                  reading.seq)  # fmt: skip
+    return _clean(owner, signal, value, ts, end_ts, received_at, source, seq)
 
 
 _PLAIN_KEYS = frozenset({"signal", "value", "ts", "unit", "seq"})

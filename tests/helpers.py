@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from vigilstream.config import Settings
-from vigilstream.localstack import free_port
+from vigilstream.localstack import free_port, stop_child
 
 
 class WorkerProcess:
@@ -101,13 +101,7 @@ class WorkerProcess:
         return body.decode()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
 
 
 READINGS_PER_PATIENT = 60  # 20 minutes of HR, RR and SpO2 at one-minute steps

@@ -33,7 +33,7 @@ from typing import Any
 import orjson
 
 from vigilstream.config import Settings
-from vigilstream.localstack import LocalStack, Server, free_port, port_in_use
+from vigilstream.localstack import LocalStack, Server, free_port, port_in_use, stop_child
 
 DAY = 86400.0
 PLAY_SHARE = 0.75  # of --duration spent delivering the cohort; the rest lets the worker finish
@@ -267,11 +267,7 @@ def run_demo(settings: Settings, duration: float | None = None, patients: int = 
         interrupted = True
         view.note("interrupted: stopping what the demo started")
     finally:
-        worker.terminate()
-        try:
-            worker.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+        stop_child(worker)
         if started_stack:
             stack.down()
             view.note("stack: stopped")

@@ -177,6 +177,18 @@ def _log_tail(path: Path) -> str:
     return lines[-1][:300] if lines else "(empty log)"
 
 
+def stop_child(proc: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Stop a child process we started: SIGTERM, SIGKILL after ``timeout``, reaped either way."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def _terminate(pid: int, timeout: float = 10.0) -> None:
     """Stop a server and its process group: SIGTERM, then SIGKILL after the timeout."""
     for sig in (signal.SIGTERM, signal.SIGKILL):

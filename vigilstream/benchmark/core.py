@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
@@ -112,29 +112,37 @@ def week_of_readings(seed: int, days: int = 7, start: float = 1_800_000_000.0) -
     return out
 
 
-def bench_models(patients: int = 20, days: int = 7) -> dict[str, Any]:
-    """Time per reading of ``apply_event`` (events of 100 readings, as the monitor applies
-    them) and serialized state size after ``days`` simulated days."""
+def play(state: Any, readings: list[dict[str, Any]], chunk: int, lag_s: float = 30.0,
+         model: Any = None) -> Iterator[tuple[list[dict[str, Any]], float]]:  # fmt: skip
+    """Apply a patient's readings as the monitor does, in events of ``chunk`` readings processed
+    ``lag_s`` after their last event time; yields each event and the seconds ``apply_event``
+    took. The alert episodes end in ``state.extras`` as a checkpoint holds them."""
     from alerts.engine import AlertEngine
     from alerts.patient_loop import apply_event
     from online_models.risk import RiskModel
+
+    engine, model = AlertEngine(state.patient_id), model or RiskModel()
+    for i in range(0, len(readings), chunk):
+        event = readings[i : i + chunk]
+        started = time.perf_counter()
+        apply_event({"readings": event}, state, engine, model, event[-1]["ts"] + lag_s)
+        yield event, time.perf_counter() - started
+    state.extras["alerts"] = engine.to_dict()
+
+
+def bench_models(patients: int = 20, days: int = 7) -> dict[str, Any]:
+    """Time per reading of ``apply_event`` (events of 100 readings, as the monitor applies
+    them) and serialized state size after ``days`` simulated days."""
     from online_models.state import PatientState
 
     per_reading: list[float] = []
     sizes: list[int] = []
     updates = 0
-    model = RiskModel()
     for seed in range(patients):
         readings = week_of_readings(seed, days)
         state = PatientState(f"p-{seed}", {"age": 40 + seed * 2, "sex": "FM"[seed % 2]})
-        engine = AlertEngine(state.patient_id)
-        for i in range(0, len(readings), 100):
-            chunk = readings[i : i + 100]
-            started = time.perf_counter()
-            apply_event({"readings": chunk}, state, engine, model, chunk[-1]["ts"] + 30.0)
-            per_reading.append((time.perf_counter() - started) / len(chunk))
+        per_reading += [spent / len(event) for event, spent in play(state, readings, 100)]
         updates += len(readings)
-        state.extras["alerts"] = engine.to_dict()
         sizes.append(len(state.to_bytes()))
     sizes.sort()
     return {
@@ -247,8 +255,6 @@ def bench_core_rate(seed: int = 3, patients: int = 30, days: int = 14) -> dict[s
 def bench_history(patients: int = 10, days: int = 28, chunk: int = 12) -> dict[str, Any]:
     """Readings/s of ``apply_event`` on each patient's first day and on their last (day 28):
     the per-reading cost must not grow with what a patient's state has accumulated."""
-    from alerts.engine import AlertEngine
-    from alerts.patient_loop import apply_event
     from online_models.risk import RiskModel
     from online_models.state import PatientState
 
@@ -258,13 +264,9 @@ def bench_history(patients: int = 10, days: int = 28, chunk: int = 12) -> dict[s
     for seed in range(patients):
         data = week_of_readings(seed, days)
         start = data[0]["ts"]
-        state, engine = PatientState(f"h-{seed}", {"age": 60}), AlertEngine(f"h-{seed}")
-        for i in range(0, len(data), chunk):
-            event = data[i : i + chunk]
+        state = PatientState(f"h-{seed}", {"age": 60})
+        for event, spent in play(state, data, chunk, model=model):
             day = int((event[0]["ts"] - start) // 86400)
-            began = time.perf_counter()
-            apply_event({"readings": event}, state, engine, model, event[-1]["ts"] + 30.0)
-            spent = time.perf_counter() - began
             which = "first" if day == 0 else "last" if day == days - 1 else None
             if which is not None:
                 seconds[which] += spent

@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from vigilstream.config import Settings
-from vigilstream.localstack import free_port
+from vigilstream.localstack import free_port, stop_child
 
 HR_EVERY_S = 5.0
 WORKER_COUNTER = "vigil_model_updates_total"
@@ -151,13 +151,7 @@ class Contender:
         return read_counter(self.port, self.counter)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_child(self.proc)
         if self.log is not None:
             self.log.close()
 

@@ -6,6 +6,7 @@ moves bytes, keeps the counters and stamps processing time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -13,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from streams.dedupe import DuplicateFilter
-from streams.normalize import Ingestor, IngestPolicy, Rejection, clean_events
+from streams.fold import CleanFold
+from streams.normalize import Ingestor, IngestPolicy, Rejection
 
 if TYPE_CHECKING:
     from faust.types import EventT
@@ -22,6 +24,82 @@ if TYPE_CHECKING:
     from vigilstream.config import Settings
 
 PAYLOAD_LIMIT = 8 * 1024
+FOLD_IDLE_FLUSH_S = 0.05  # a fold left behind by a stream that went quiet goes out this soon
+FOLD_MAX_HOLD_S = 1.0  # no reading waits in the fold longer than this
+FOLD_BEHIND_S = 0.5  # a record read this long after it was written may wait in the fold
+
+
+class CleanFlow:
+    """The ingest's output to ``vitals.clean`` through a ``CleanFold`` (streams/fold.py).
+
+    Readings are held in the fold only while the ingest is behind: the record in hand was read
+    more than ``FOLD_BEHIND_S`` after it was written (its CreateTime) and more records of its
+    partition are waiting, fetched or not. A record read on time, the last one of a backlog,
+    a fold held for ``FOLD_MAX_HOLD_S`` and a timer when the stream went quiet all drain the
+    fold, so a monitor that keeps up sends every message on at once. Raw events are
+    acknowledged only once every reading they carried has been sent, so a crash with readings
+    still in the fold reads them again.
+    """
+
+    def __init__(self, application: Application, fold: CleanFold) -> None:
+        self.application = application
+        self.fold = fold
+        self.unacked: list[EventT] = []
+        self.lock = asyncio.Lock()
+        self.held_since = 0.0
+        self.taken = 0
+        self.taken_at_last_check = 0
+
+    async def take(self, event: EventT, readings: list[dict[str, Any]], received_at: float,
+                   more_waiting: bool) -> None:  # fmt: skip
+        """Send or fold one raw event's readings; ``more_waiting``: the next record is queued."""
+        async with self.lock:
+            self.taken += 1
+            self.unacked.append(event)
+            if not self.fold.pending:
+                self.held_since = received_at
+            await self._send(self.fold.add(readings))
+            if self.fold.pending and not self._may_hold(event, received_at, more_waiting):
+                await self._send(self.fold.drain())
+            if not self.fold.pending:
+                self._ack()
+
+    def _may_hold(self, event: EventT, received_at: float, more_waiting: bool) -> bool:
+        """Behind (the record is old), not held too long, and more records of the partition
+        waiting: queued here, or after it on the broker (its highwater as of the last fetch)."""
+        message = event.message
+        if (received_at - (message.timestamp or received_at) <= FOLD_BEHIND_S
+                or received_at - self.held_since >= FOLD_MAX_HOLD_S):  # fmt: skip
+            return False
+        if more_waiting:
+            return True
+        try:
+            highwater = self.application.faust.consumer.highwater(message.tp)
+        except Exception:  # no fetch position known: hold nothing back
+            return False
+        return highwater is not None and message.offset + 1 < highwater
+
+    async def flush(self) -> None:
+        async with self.lock:
+            await self._send(self.fold.drain())
+            self._ack()
+
+    async def flush_if_idle(self) -> None:
+        """Drain a fold that no event has added to since the last check."""
+        idle = self.taken == self.taken_at_last_check
+        self.taken_at_last_check = self.taken
+        if idle and self.unacked:
+            await self.flush()
+
+    async def _send(self, events: list[tuple[str, dict[str, Any]]]) -> None:
+        send = self.application.topics.clean.send
+        for key, value in events:
+            await send(key=key.encode(), value=orjson.dumps(value))
+
+    def _ack(self) -> None:
+        for event in self.unacked:
+            event.ack()
+        self.unacked = []
 
 
 def dead_letter(
@@ -61,9 +139,12 @@ def register(application: Application) -> None:
         lambda pid: directory.consent(pseudonym(pid)))  # fmt: skip
     ingestor = Ingestor(ingest_policy(settings), dedupe, consent)
 
+    flow = CleanFlow(application, CleanFold(max_span_s=settings.fold_span_s))
+
     @application.faust.agent(topics.raw, name="ingest")
     async def ingest(stream: Any) -> None:
-        async for event in stream.events():
+        queue = stream.channel.queue  # the records fetched and not yet taken
+        async for event in stream.noack().events():
             started = time.perf_counter()
             raw = event.value if isinstance(event.value, bytes) else b""
             received_at = time.time()
@@ -75,12 +156,19 @@ def register(application: Application) -> None:
                 # A profile sent just before this message may not have been read yet.
                 await directory.current_as_of(event.message.timestamp or received_at)
                 readings = await refuse_withdrawn(readings, directory, event, raw, received_at)
-            for key, value in clean_events(readings):
-                await topics.clean.send(key=key.encode(), value=orjson.dumps(value))
             for rejection in result.rejections:
                 await send_dead_letter(application, rejection, raw, event, received_at)
+            await flow.take(event, readings, received_at, not queue.empty())
             metrics.count_readings(readings, result.duplicates)
             metrics.process_seconds.observe(time.perf_counter() - started)
+
+    @application.faust.timer(interval=FOLD_IDLE_FLUSH_S)
+    async def flush_idle_fold() -> None:
+        await flow.flush_if_idle()
+
+    @application.faust.on_partitions_revoked.connect
+    async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        await flow.flush()
 
     async def refuse_withdrawn(readings: list[dict[str, Any]], directory: Any, event: EventT,
                                raw: bytes, received_at: float) -> list[dict[str, Any]]:  # fmt: skip

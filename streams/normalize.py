@@ -39,7 +39,7 @@ from vigilstream.messages import (
     describe_error,
 )
 
-__all__ = ["IngestPolicy", "Ingestor", "Normalized", "Rejection", "clean_events", "normalize"]
+__all__ = ["IngestPolicy", "Ingestor", "Normalized", "Rejection", "normalize"]
 
 _BODY = TypeAdapter(ReadingBody)
 _SIGNALS = frozenset(SIGNALS)
@@ -313,21 +313,3 @@ def _clean(
 def normalize(raw: bytes, received_at: float, policy: IngestPolicy | None = None) -> Normalized:
     """Stateless ingest of one message (no duplicate memory, no consent lookup)."""
     return Ingestor(policy).ingest(raw, received_at)
-
-
-def clean_events(readings: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """Group normalized readings into ``vitals.clean`` events: (patient_id key, value).
-
-    Readings of one patient that arrived together travel as one batch event, so the monitor
-    pays the per-event cost of the stream once per sync rather than once per reading.
-    """
-    by_patient: dict[str, list[dict[str, Any]]] = {}
-    for reading in readings:
-        by_patient.setdefault(reading["patient_id"], []).append(reading)
-    events = []
-    for patient_id, group in by_patient.items():
-        if len(group) == 1:
-            events.append((patient_id, group[0]))
-        else:
-            events.append((patient_id, {"patient_id": patient_id, "readings": group}))
-    return events

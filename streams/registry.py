@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -26,7 +27,8 @@ from streams.failure import retry_until_done
 from streams.storage import StateStore
 
 log = logging.getLogger(__name__)
-CHECKPOINT_CHUNK = 100  # states per pipelined write (~40 ms of work), the event loop free between
+CHECKPOINT_CHUNK = 100  # most states per pipelined write, the event loop free between writes
+CHECKPOINT_SLICE_S = 0.005  # most serializing between two turns of the event loop (~15 states)
 FULL_CHECKPOINT_EVERY = 6
 
 
@@ -93,9 +95,13 @@ class PatientRegistry:
     async def checkpoint(self, patient_ids: Iterable[str] | None = None) -> int:
         """Save changed states; returns how many were saved, -1 on failure.
 
-        States are serialized and written ``CHECKPOINT_CHUNK`` at a time (one pipelined round
-        trip each), with the event loop free between chunks: a worker that took over thousands
-        of patients must not block its consumer for seconds, nor send Redis one huge pipeline.
+        States are serialized and written in slices of at most ``CHECKPOINT_CHUNK`` states and
+        ``CHECKPOINT_SLICE_S`` of work (one pipelined round trip each), with the event loop free
+        between slices: a worker that took over thousands of patients must not block its
+        consumer for seconds, nor send Redis one huge pipeline, and an alert that arrives during
+        a checkpoint waits milliseconds, not the whole checkpoint. A periodic checkpoint pauses
+        as long as each slice took (at most half the CPU, so a worker at half load keeps up
+        while it saves); saving a given set of patients (a revoked partition) does not pause.
         Every state is serialized after the call began, so it holds the effect of every event
         applied before the call: a success covers exactly those (later ones are skipped on
         replay by the offsets each state keeps)."""
@@ -115,16 +121,21 @@ class PatientRegistry:
                 log.warning("checkpoint store check failed: %s", type(exc).__name__)
         wanted = list(self.dirty if patient_ids is None else self.dirty & set(patient_ids))
         saved_total = 0
-        for start in range(0, len(wanted), CHECKPOINT_CHUNK):
-            if start:
-                await asyncio.sleep(0)  # let the consumer and the web server run
-            blobs = {}
+        start, pause = 0, 0.0
+        while start < len(wanted):
+            if start:  # let the consumer and the web server run
+                await asyncio.sleep(pause if patient_ids is None else 0.0)
+            blobs, first, sliced_at = {}, start, time.perf_counter()
             for pid in wanted[start : start + CHECKPOINT_CHUNK]:
+                start += 1
                 state = self.states.get(pid)
                 if state is not None:
                     if self.before_save is not None:
                         self.before_save(state)
                     blobs[pid] = state.to_bytes()
+                if time.perf_counter() - sliced_at > CHECKPOINT_SLICE_S:
+                    break
+            pause = time.perf_counter() - sliced_at  # a periodic checkpoint takes half the CPU
             saved = set(blobs)
             self.dirty -= saved  # changes made while saving mark them dirty again
             try:
@@ -132,7 +143,7 @@ class PatientRegistry:
             except Exception as exc:  # Redis down: keep them dirty, count, try again later
                 log.warning("checkpoint of %d patients failed: %s", len(wanted) - saved_total,
                             type(exc).__name__)  # fmt: skip
-                self.dirty |= set(wanted[start:]) & set(self.states)
+                self.dirty |= set(wanted[first:]) & set(self.states)
                 if self.metrics is not None:
                     self.metrics.checkpoint_failures.inc()
                 return -1

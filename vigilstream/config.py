@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     consent_required: bool = Field(
         False, description="reject patients without a profile, not only those without consent"
     )
+    fold_span_s: float = Field(
+        60.0, ge=0,
+        description="while the ingest is behind, a patient's consecutive readings within this "
+        "many seconds of event time cross vitals.clean as one event (0: never fold)",
+    )  # fmt: skip
     dedupe_window_s: float = Field(6 * 3600.0, ge=0, description="how long a reading is remembered")
     dedupe_max_entries: int = Field(
         250_000, ge=0, description="memory bound of the duplicate filter"

@@ -181,10 +181,15 @@ class CountingCheckpoints(Checkpoints):
         self.blobs.update(blobs)
 
 
-def test_a_large_checkpoint_is_written_in_chunks_and_a_failure_keeps_the_rest_dirty() -> None:
+def test_a_large_checkpoint_is_written_in_chunks_and_a_failure_keeps_the_rest_dirty(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """A worker that took over thousands of patients once sent Redis a single pipeline of all of
     them, timed out, and retried ever larger ones (the 100,000-patient benchmark found it)."""
+    from streams import registry as module
     from streams.registry import CHECKPOINT_CHUNK, PatientRegistry
+
+    monkeypatch.setattr(module, "CHECKPOINT_SLICE_S", 3600.0)  # chunks by count only here
 
     n = 2 * CHECKPOINT_CHUNK + 3
     store = CountingCheckpoints()
@@ -203,3 +208,19 @@ def test_a_large_checkpoint_is_written_in_chunks_and_a_failure_keeps_the_rest_di
     assert len(failing.blobs) == CHECKPOINT_CHUNK  # the first chunk is saved ...
     assert len(registry.dirty) == n - CHECKPOINT_CHUNK  # ... the rest waits for the next one
     assert not set(failing.blobs) & registry.dirty
+
+
+def test_a_checkpoint_slice_ends_when_its_time_is_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An alert that arrives during a checkpoint waits for one slice, not the whole save."""
+    from streams import registry as module
+    from streams.registry import PatientRegistry
+
+    monkeypatch.setattr(module, "CHECKPOINT_SLICE_S", 0.0)  # every state is a slice of its own
+    store = CountingCheckpoints(fail_at=3)
+    registry = PatientRegistry(store)
+    for i in range(5):
+        run(registry.get(f"p-{i}", 0))
+        registry.touched(f"p-{i}")
+    assert run(registry.checkpoint()) == -1
+    assert store.writes[:2] == [1, 1] and len(store.blobs) == 2
+    assert registry.dirty == {"p-2", "p-3", "p-4"}  # the failed slice and the rest

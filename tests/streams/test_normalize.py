@@ -9,7 +9,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from streams.dedupe import DuplicateFilter
-from streams.normalize import Ingestor, IngestPolicy, clean_events, normalize
+from streams.fold import clean_events
+from streams.normalize import Ingestor, IngestPolicy, normalize
 from streams.normalize import _plain_number as plain_number
 from tests.streams.samples import EPOCH, INVALID_INPUTS, NOW, TS, VALID_INPUTS, iso, rounded
 from vigilstream import messages

@@ -223,7 +223,8 @@ def bench_core_rate(seed: int = 3, patients: int = 30, days: int = 14) -> dict[s
     from alerts.patient_loop import apply_event
     from online_models.risk import RiskModel
     from online_models.state import PatientState
-    from streams.normalize import Ingestor, clean_events
+    from streams.fold import clean_events
+    from streams.normalize import Ingestor
     from vigilstream.evaluation.replay import replay
     from vigilstream.simulation.recording import simulate
 

@@ -26,7 +26,8 @@ from online_models.risk import RiskModel
 from online_models.state import PatientState
 from online_models.suggestions.population import PopulationPrior
 from streams.dedupe import DuplicateFilter
-from streams.normalize import Ingestor, IngestPolicy, clean_events
+from streams.fold import clean_events
+from streams.normalize import Ingestor, IngestPolicy
 from vigilstream.evaluation.baselines import NEWS2_TRIGGER, Rearm, out_of_limits
 from vigilstream.evaluation.scoring import DETECTION_GRACE_S
 from vigilstream.evaluation.suggestions import SuggestionTrial

@@ -1,0 +1,103 @@
+"""The ingest's fold: readings of one patient cross ``vitals.clean`` together, bounded."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from streams.fold import CleanFold
+
+T0 = 1_790_000_000.0
+
+
+def _reading(pid: str, ts: float, value: float = 70.0) -> dict[str, Any]:
+    return {"patient_id": pid, "signal": "heart_rate", "value": value, "ts": ts}
+
+
+def _readings_of(events: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    out = []
+    for key, value in events:
+        group = value.get("readings", [value])
+        assert all(r["patient_id"] == key for r in group)
+        out += group
+    return out
+
+
+def test_a_patients_consecutive_readings_travel_as_one_batch() -> None:
+    fold = CleanFold()
+    assert fold.add([_reading("a", T0)]) == []
+    assert fold.add([_reading("b", T0 + 1)]) == []
+    assert fold.add([_reading("a", T0 + 5, 71.0)]) == []
+    assert fold.pending == 3
+    events = fold.drain()
+    assert [key for key, _ in events] == ["a", "b"]
+    assert [r["value"] for r in events[0][1]["readings"]] == [70.0, 71.0]
+    assert events[1][1] == _reading("b", T0 + 1)  # a single reading stays a plain event
+    assert fold.pending == 0 and fold.drain() == []
+
+
+def test_a_fold_never_spans_more_than_its_event_time_window() -> None:
+    fold = CleanFold(max_span_s=60.0)
+    fold.add([_reading("a", T0 + 30)])
+    assert fold.add([_reading("a", T0 + 90)]) == []  # 60 s apart: still one fold
+    (ready,) = fold.add([_reading("a", T0 + 91)])  # would span 61 s: the first fold goes
+    assert [r["ts"] for r in ready[1]["readings"]] == [T0 + 30, T0 + 90]
+    (rest,) = fold.drain()
+    assert rest[1]["ts"] == T0 + 91
+    fold.add([_reading("b", T0 + 30)])
+    (ready,) = fold.add([_reading("b", T0 - 31)])  # earlier readings count too
+    assert ready[1]["ts"] == T0 + 30
+
+
+def test_folds_are_bounded_per_patient_and_in_all() -> None:
+    fold = CleanFold(max_readings=3, max_pending=6)
+    assert fold.add([_reading("a", T0), _reading("a", T0 + 1)]) == []
+    (ready,) = fold.add([_reading("a", T0 + 2), _reading("a", T0 + 3)])  # 4 > 3: the first goes
+    assert [r["ts"] for r in ready[1]["readings"]] == [T0, T0 + 1]
+    big = [_reading("b", T0 + i) for i in range(5)]
+    out = fold.add(big)  # one message's readings stay one event, whatever its size
+    assert fold.pending == 0  # seven pending: everything went
+    assert [(key, len(value["readings"])) for key, value in out] == [("a", 2), ("b", 5)]
+
+
+def test_span_zero_turns_folding_off() -> None:
+    fold = CleanFold(max_span_s=0)
+    out = fold.add([_reading("a", T0), _reading("a", T0 + 1), _reading("b", T0)])
+    assert [key for key, _ in out] == ["a", "b"] and fold.pending == 0
+    assert len(out[0][1]["readings"]) == 2  # one message's readings still go together
+
+
+_ARRIVALS = st.lists(
+    st.lists(st.tuples(st.sampled_from("abcd"), st.integers(0, 300)), max_size=6), max_size=40
+)
+
+
+@given(_ARRIVALS, st.integers(1, 8), st.sampled_from([0.0, 10.0, 60.0]))
+def test_every_reading_comes_out_once_in_order_and_with_its_message(
+    arrivals: list[list[tuple[str, int]]], max_readings: int, span: float
+) -> None:
+    fold = CleanFold(max_readings=max_readings, max_span_s=span, max_pending=12)
+    events: list[tuple[str, dict[str, Any]]] = []
+    taken: list[dict[str, Any]] = []
+    for i, message in enumerate(arrivals):
+        readings = [_reading(pid, T0 + ts, float(n)) for n, (pid, ts) in enumerate(message)]
+        for r in readings:
+            r["seq"], r["message"] = len(taken), i
+            taken.append(r)
+        events += fold.add(readings)
+        assert fold.pending == len(taken) - len(_readings_of(events)) < 12
+        if i % 7 == 6:
+            events += fold.drain()
+    events += fold.drain()
+    sent = _readings_of(events)
+    assert sorted(r["seq"] for r in sent) == list(range(len(taken)))
+    for pid in "abcd":
+        seqs = [r["seq"] for r in sent if r["patient_id"] == pid]
+        assert seqs == sorted(seqs)
+    group_size = Counter((r["message"], r["patient_id"]) for r in taken)
+    for key, value in events:
+        in_event = Counter((r["message"], key) for r in _readings_of([(key, value)]))
+        assert all(group_size[group] == n for group, n in in_event.items())

@@ -75,13 +75,17 @@ class CleanFold:
         folds = self._folds
         for pid, group in groups.items():
             fold = folds.get(pid)
-            if fold is None:
-                folds[pid] = _PatientFold(group)
-            elif not fold.add(group, self.max_readings, self.max_span_s):
-                ready.append(clean_event(pid, fold.readings))
+            if fold is not None and fold.add(group, self.max_readings, self.max_span_s):
+                self.pending += len(group)
+                continue
+            if fold is not None:  # full: it goes first, the patient's order kept
+                ready.append(clean_event(pid, folds.pop(pid).readings))
                 self.pending -= len(fold.readings)
+            if len(group) >= self.max_readings:  # a full batch already: nothing to wait for
+                ready.append(clean_event(pid, group))
+            else:
                 folds[pid] = _PatientFold(group)
-            self.pending += len(group)
+                self.pending += len(group)
         if self.pending >= self.max_pending:
             ready += self.drain()
         return ready

@@ -58,9 +58,18 @@ def test_folds_are_bounded_per_patient_and_in_all() -> None:
     (ready,) = fold.add([_reading("a", T0 + 2), _reading("a", T0 + 3)])  # 4 > 3: the first goes
     assert [r["ts"] for r in ready[1]["readings"]] == [T0, T0 + 1]
     big = [_reading("b", T0 + i) for i in range(5)]
-    out = fold.add(big)  # one message's readings stay one event, whatever its size
-    assert fold.pending == 0  # seven pending: everything went
-    assert [(key, len(value["readings"])) for key, value in out] == [("a", 2), ("b", 5)]
+    (out,) = fold.add(big)  # one message's readings stay one event, whatever its size,
+    assert out == ("b", {"patient_id": "b", "readings": big})  # and a full one goes at once
+    assert fold.pending == 2
+    fold.add([_reading("c", T0)])
+    fold.add([_reading("d", T0)])
+    assert fold.add([_reading("e", T0), _reading("e", T0 + 1)]) == [
+        ("a", {"patient_id": "a", "readings": [_reading("a", T0 + 2), _reading("a", T0 + 3)]}),
+        ("c", _reading("c", T0)),
+        ("d", _reading("d", T0)),
+        ("e", {"patient_id": "e", "readings": [_reading("e", T0), _reading("e", T0 + 1)]}),
+    ]  # six pending: everything went
+    assert fold.pending == 0
 
 
 def test_span_zero_turns_folding_off() -> None:

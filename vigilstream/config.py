@@ -67,6 +67,10 @@ class Settings(BaseSettings):
         100, ge=1, le=1500,
         description="longest a fetch waits on the broker for new records (Faust's own is 1500)",
     )  # fmt: skip
+    producer_linger_ms: float = Field(
+        5.0, ge=0, le=1000,
+        description="how long the worker's producer gathers records into one request",
+    )  # fmt: skip
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     # Ingest limits (README, "Ingest").

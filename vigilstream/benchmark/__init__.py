@@ -44,7 +44,7 @@ FULL = Plan(
         Workload("singles, 10,000 patients", 10_000, 40_000, 1),
         Workload("batches of 60, 10,000 patients", 10_000, 20_000, 60),
     ),
-    scale=Workload("batches of 60, 1,000 patients", 1_000, 10_000, 60),
+    scale=Workload("batches of 60, 1,000 patients", 1_000, 20_000, 60),
     memory=(10_000, 100_000),
     latency_s=30.0,
     core_patients=30,

@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
 
-from tests.helpers import WorkerProcess, read_topic
+from tests.helpers import WorkerProcess, read_topic, wait_for
 from tests.streams.samples import TS
 from vigilstream.config import Settings
 
@@ -72,3 +73,44 @@ def test_health_reports_redis_down(settings: Settings, tmp_path: Path) -> None:
         assert doc["broker"]["ok"] is True
     finally:
         proc.stop()
+
+
+def test_a_backlog_of_single_readings_is_folded_and_nothing_is_lost(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Messages written before the worker started are read behind time: a patient's consecutive
+    readings cross ``vitals.clean`` as batch events (streams/fold.py), every one applied once,
+    in order, none of a message split, with the default configuration."""
+    from streams.topics import declare_once
+    from tests.integration.test_monitor import metric
+
+    declare_once(settings)
+    now = time.time()
+    docs = [{"patient_id": f"fold-{p}", "signal": "heart_rate", "value": 60 + i % 7,
+             "ts": now - 3600 + 5 * i} for i in range(240) for p in range(3)]  # fmt: skip
+    producer = KafkaProducer(**settings.kafka_client_options(), linger_ms=5)
+    written = int((now - 120) * 1000)  # CreateTime two minutes ago: a backlog
+    for doc in docs:
+        producer.send(settings.topic("vitals.raw"), json.dumps(doc).encode(),
+                      key=doc["patient_id"].encode(), timestamp_ms=written)  # fmt: skip
+    producer.flush()
+    producer.close()
+
+    worker = WorkerProcess(settings, tmp_path / "worker.log")
+    try:
+        worker.wait_healthy()
+        wait_for(lambda: metric(worker, "vigil_model_updates_total") == len(docs),
+                 f"{len(docs)} readings applied", timeout=180)  # fmt: skip
+        clean = read_topic(settings, "vitals.clean", expected=1)
+    finally:
+        worker.stop()
+    readings = [r for _, value in clean for r in value.get("readings", [value])]
+    assert len(readings) == len(docs)  # each reading on vitals.clean exactly once
+    assert len(clean) < len(docs) / 4  # folded: far fewer events than messages
+    for p in range(3):
+        mine = [r["ts"] for r in readings if r["patient_id"] == f"fold-{p}"]
+        assert mine == sorted(mine) and len(mine) == 240
+    for key, value in clean:
+        group = value.get("readings", [value])
+        assert all(r["patient_id"] == key.decode() for r in group)
+        assert max(r["ts"] for r in group) - min(r["ts"] for r in group) <= 60.0

@@ -15,6 +15,7 @@ written to the broker before ``t`` (the message's producer timestamp) has been r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from streams.app import Application
 
 log = logging.getLogger(__name__)
-IDLE_POLL_MS = 100  # a waiter learns of new profiles within this plus one round trip
+IDLE_POLL_MS = 100  # how often the directory looks for new profiles when nobody waits
 
 
 def parse_profile(key: bytes | None, value: bytes | None) -> tuple[str, dict | None] | Rejection:
@@ -56,6 +57,7 @@ class ProfileDirectory:
         self.profiles: dict[str, dict[str, Any]] = {}
         self.caught_up_at = 0.0  # every record produced before this was read
         self._changed = asyncio.Condition()
+        self._wanted = asyncio.Event()  # a reading waits: look now, not at the next poll
 
     def get(self, patient_id: str) -> dict[str, Any] | None:
         return self.profiles.get(patient_id)
@@ -69,6 +71,7 @@ class ProfileDirectory:
         """Wait until every profile produced before ``produced_at`` has been read."""
         if produced_at < self.caught_up_at:
             return
+        self._wanted.set()
         async with self._changed:
             while produced_at >= self.caught_up_at:
                 await self._changed.wait()
@@ -115,9 +118,17 @@ class ProfileDirectory:
                     self.caught_up_at = started
                     self._changed.notify_all()
                 self.application.metrics.profiles.set(len(self.profiles))
-                self._apply_batch(await consumer.getmany(timeout_ms=IDLE_POLL_MS))
+                await self._idle()
         finally:
             await consumer.stop()
+
+    async def _idle(self) -> None:
+        """Until the next look at the topic's end: ``IDLE_POLL_MS``, or at once when a reading
+        waits (a waiter then learns of new profiles within about two round trips instead of
+        a whole poll; the ingest waits with it)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wanted.wait(), IDLE_POLL_MS / 1000)
+        self._wanted.clear()
 
     def _apply_batch(self, batch: dict[Any, list[Any]]) -> None:
         for records in batch.values():

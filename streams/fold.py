@@ -68,12 +68,11 @@ class CleanFold:
         """Take one message's readings in; return the events that must go now: a patient's fold
         that cannot take them, or everything when the fold holds ``max_pending`` readings or is
         turned off. The readings of one patient in one message always travel together."""
-        groups = _by_patient(readings)
         if self.max_span_s <= 0:
-            return [clean_event(pid, group) for pid, group in groups.items()]
+            return clean_events(readings)
         ready: list[CleanEvent] = []
         folds = self._folds
-        for pid, group in groups.items():
+        for pid, group in _by_patient(readings).items():
             fold = folds.get(pid)
             if fold is not None and fold.add(group, self.max_readings, self.max_span_s):
                 self.pending += len(group)

@@ -98,7 +98,7 @@ class ProfileDirectory:
         consumer = AIOKafkaConsumer(
             **settings.kafka_client_options(), group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id="vigilstream-profiles",
-            fetch_max_wait_ms=settings.fetch_max_wait_ms,  # a waiting reading waits for this
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,  # bounds a fetch while catching up
         )  # fmt: skip
         await consumer.start()
         try:

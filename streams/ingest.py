@@ -152,9 +152,10 @@ def register(application: Application) -> None:
             readings = result.readings
             if pseudonym.enabled:
                 await application.identities.pseudonymize(readings)
-            if any(directory.get(r["patient_id"]) is None for r in readings):
+            if directory.first_contact(r["patient_id"] for r in readings):
                 # A profile sent just before this message may not have been read yet.
-                await directory.current_as_of(event.message.timestamp or received_at)
+                produced_at = event.message.timestamp or received_at
+                await directory.look_up([r["patient_id"] for r in readings], produced_at)
                 readings = await refuse_withdrawn(readings, directory, event, raw, received_at)
             for rejection in result.rejections:
                 await send_dead_letter(application, rejection, raw, event, received_at)

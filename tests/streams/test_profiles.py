@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
+from streams import profiles
 from streams.candidates import Rejection
 from streams.profiles import parse_profile
 
@@ -27,3 +31,45 @@ def test_time_zone_and_suggestion_fields() -> None:
     assert "unknown time zone" in unknown.detail
     late = parse_profile(b"p-1", b'{"patient_id": "p-1", "decision_times": ["24:10"]}')
     assert isinstance(late, Rejection) and late.reason == "schema"
+
+
+def test_a_patient_without_a_profile_is_looked_up_once(monkeypatch: Any) -> None:
+    """Ingest makes the directory current for a patient's first message only: waiting on every
+    message of a patient without a profile stalled the ingest a directory round trip each."""
+    monkeypatch.setattr(profiles, "MAX_LOOKED_UP", 2)
+    directory = profiles.ProfileDirectory(application=None)  # type: ignore[arg-type]
+    directory.profiles["p-known"] = {"patient_id": "p-known", "consent": True}
+    assert not directory.first_contact(["p-known"])
+    assert directory.first_contact(["p-known", "p-new"])
+
+    async def look_up(patients: list[str], produced_at: float) -> None:
+        directory.caught_up_at = produced_at + 1.0  # the directory has read past the message
+        await directory.look_up(patients, produced_at)
+
+    asyncio.run(look_up(["p-known", "p-new"], 100.0))
+    assert not directory.first_contact(["p-new", "p-known"])
+    assert directory.first_contact(["p-other"])
+    asyncio.run(look_up(["p-a", "p-b"], 200.0))
+    assert not directory.first_contact(["p-a", "p-b", "p-new"])
+    asyncio.run(look_up(["p-c"], 300.0))  # past the bound: the memory starts over
+    assert directory.first_contact(["p-new"]) and not directory.first_contact(["p-c"])
+
+
+def test_look_up_waits_until_the_directory_has_read_past_the_message() -> None:
+    directory = profiles.ProfileDirectory(application=None)  # type: ignore[arg-type]
+
+    async def scenario() -> list[str]:
+        seen: list[str] = []
+        waiting = asyncio.create_task(directory.look_up(["p-1"], produced_at=50.0))
+        await asyncio.sleep(0)
+        seen.append("waiting" if not waiting.done() else "returned early")
+        async with directory._changed:  # what the reader does once it is past the end
+            directory.profiles["p-1"] = {"patient_id": "p-1", "consent": False}
+            directory.caught_up_at = 51.0
+            directory._changed.notify_all()
+        await waiting
+        seen.append("p-1 profile" if directory.consent("p-1") is False else "no profile")
+        return seen
+
+    assert asyncio.run(scenario()) == ["waiting", "p-1 profile"]
+    assert not directory.first_contact(["p-1"])

@@ -133,6 +133,7 @@ class Phenotype:
         self._trends: tuple[int, dict[str, dict[str, float | None]]] | None = None
         self.tz = "UTC"  # the patient's days are local days (profile ``tz``)
         self._offsets: dict[int, float] = {}  # epoch hour -> UTC offset there, in seconds
+        self._rows: dict[int, list[Any]] = {}  # checkpoint rows of days unchanged since made
 
     def local(self, ts: float) -> float:
         """``ts`` shifted by the patient's UTC offset at that moment, so that ``// DAY_S`` is
@@ -198,12 +199,14 @@ class Phenotype:
             self._prune()
         if index < self.latest_day:
             self._trends = None  # a closed day changed
+        self._rows.pop(index, None)  # every change of a day comes through here
         day = self.days.get(index)
         if day is None:
             day = self.days[index] = Day()
         return day
 
     def _prune(self) -> None:
+        self._rows.clear()
         keep = self.policy.keep_days
         for index in [i for i in self.days if i < self.latest_day - keep]:
             del self.days[index]
@@ -315,13 +318,22 @@ class Phenotype:
         ra = (m10 - l5) / (m10 + l5) if m10 + l5 else None
         return {"IS": round(is_, 3), "IV": round(iv, 3), "RA": _r(ra, 3)}
 
+    def _row(self, index: int) -> list[Any]:
+        row = self._rows.get(index)
+        if row is None:
+            row = self._rows[index] = self.days[index].to_list()
+        return row
+
     def to_dict(self) -> dict[str, Any]:
-        return {"days": {str(i): d.to_list() for i, d in self.days.items()},
+        """The checkpoint's form; a day's row is made again only after the day changed (most
+        days of a month-old patient are closed: re-making them all was a fifth of a save)."""
+        return {"days": {str(i): self._row(i) for i in self.days},
                 "hours": {str(h): s for h, s in self.hourly_steps.items()},
                 "moved": self.moved_at, "latest": self.latest_day}  # fmt: skip
 
     def load(self, data: dict[str, Any]) -> None:
         self.days = {int(i): Day.from_list(v) for i, v in data["days"].items()}
+        self._rows = {}
         self.hourly_steps = {int(h): s for h, s in data["hours"].items()}
         self.moved_at = data.get("moved")  # checkpoints before 0.4 kept "sed", another meaning
         self.latest_day = data["latest"]

@@ -23,7 +23,9 @@ digest of (signal, event time, value) (``reading_digest``), and a second copy is
 again. Kafka delivers at least once: when a partition of ``vitals.raw`` changes owner, what the
 old owner ingested since its last offset commit is ingested again and reaches ``vitals.clean`` a
 second time, under new offsets; this memory travels with the checkpoint, so the patient's new
-owner still recognises it.
+owner still recognises it. A checkpoint keeps them packed (``pack_recent``: the digests as
+little-endian signed 64-bit integers, the times as 32-bit offsets from the oldest, each in
+base64): a list of [digest, time] pairs was most of a young state's serializing time.
 
 Serialization is compact, versioned and safe (JSON + zlib, no pickle): ``to_bytes`` /
 ``from_bytes``. A blob of another version is migrated when a migration exists, else the state
@@ -32,10 +34,13 @@ is rebuilt empty; never a crash.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import itertools
 import math
+import sys
 import zlib
+from array import array
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -85,7 +90,47 @@ def reading_digest(signal: str, value: Any, ts: float) -> int:
             code = _SIGNAL_CODES[signal] = zlib.crc32(signal.encode())
         return hash((code, ts, value))
     blob = f"{signal}|{ts!r}|{value!r}".encode()
-    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big")
+    return int.from_bytes(hashlib.blake2b(blob, digest_size=8).digest(), "big", signed=True)
+
+
+def _signed64(digest: int) -> int:
+    """A digest of a checkpoint written before they were signed: the same 64 bits, signed."""
+    return digest - (1 << 64) if digest >= 1 << 63 else digest
+
+
+def _packed(values: array[Any]) -> str:
+    if sys.byteorder == "big":  # checkpoints are little-endian whatever wrote them
+        values.byteswap()
+    return base64.b64encode(values.tobytes()).decode("ascii")
+
+
+def _unpacked(typecode: str, text: str) -> array[Any]:
+    values = array(typecode)
+    values.frombytes(base64.b64decode(text))
+    if sys.byteorder == "big":
+        values.byteswap()
+    return values
+
+
+def pack_recent(recent: dict[int, float]) -> dict[str, Any]:
+    """The replay memory (digest -> processing time applied) as a checkpoint keeps it.
+
+    >>> unpack_recent(pack_recent({-5: 1000.0, 2**62: 1012.5}))
+    {-5: 1000.0, 4611686018427387904: 1012.5}
+    """
+    base = min(recent.values(), default=0.0)
+    return {"base": base, "digests": _packed(array("q", recent)),
+            "after": _packed(array("f", [t - base for t in recent.values()]))}  # fmt: skip
+
+
+def unpack_recent(doc: dict[str, Any] | list[list[Any]]) -> dict[int, float]:
+    """``pack_recent`` undone, in the same (oldest first) order; also reads the [digest, time]
+    pairs of earlier checkpoints."""
+    if isinstance(doc, list):
+        return {_signed64(int(k)): t for k, t in doc}
+    base = doc["base"]
+    after = _unpacked("f", doc["after"])
+    return dict(zip(_unpacked("q", doc["digests"]), (base + t for t in after), strict=True))
 
 
 Migration = Callable[[dict[str, Any]], dict[str, Any]]
@@ -375,7 +420,7 @@ class PatientState:
             "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recv": self.received_at,
-            "recent": [[k, round(t, 1)] for k, t in self.recent.items()],
+            "recent": pack_recent(self.recent),
             "snap": self.snapshots, "hst": self.anomaly.to_dict(), "extras": self.extras,
             "sugg": self.suggester.to_dict(), "hist": self.history.to_dict(),
         }  # fmt: skip
@@ -398,7 +443,7 @@ class PatientState:
         state.offsets = {int(p): o for p, o in doc["off"].items()}
         state.n_readings, state.learning = doc["n"], doc["learn"]
         state.duplicates, state.received_at = doc["dup"], doc["recv"]
-        state.recent = {int(k): t for k, t in doc["recent"]}
+        state.recent = unpack_recent(doc["recent"])
         state.snapshots = doc["snap"]
         state.anomaly.load(doc["hst"])
         state.extras = doc["extras"]

@@ -140,3 +140,22 @@ def test_the_patient_state_round_trips_through_bytes() -> None:
         _state(state, i)
         _state(copy, i)
     assert close(json.loads(json.dumps(copy.to_dict())), json.loads(json.dumps(state.to_dict())))
+
+
+def test_a_checkpoint_of_recent_readings_in_the_earlier_form_still_recognises_copies() -> None:
+    """Checkpoints written before the replay memory was packed kept [digest, time] pairs, with
+    unsigned digests for structured values: a copy of such a reading is still skipped."""
+    state = PatientState("p-1")
+    sleep = {"signal": "sleep", "value": {"stage": "deep"}, "ts": 1000.0, "end_ts": 1600.0}
+    beat = {"signal": "heart_rate", "value": 61.0, "ts": 1000.0}
+    assert state.update(sleep, now=2000.0) and state.update(beat, now=2000.0)
+    doc = state.to_dict()
+    doc["recent"] = [[k % (1 << 64), 2000.0] for k in state.recent]  # as unsigned 64-bit
+    old = PatientState.from_dict(doc)
+    assert old.recent == state.recent
+    assert not old.update(dict(sleep), now=2100.0) and not old.update(dict(beat), now=2100.0)
+    assert old.duplicates == 2
+    restored, _ = PatientState.from_bytes(old.to_bytes(), "p-1")
+    assert restored.recent == pytest.approx(old.recent) and list(restored.recent) == list(
+        old.recent
+    )

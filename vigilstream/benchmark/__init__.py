@@ -287,7 +287,8 @@ def render(report: dict[str, Any]) -> str:
         "",
         f"- `apply_event` (the monitor's work per event): **{_n(c['apply_event_readings_per_s'])}"
         f" readings/s**; the evaluator's replay (ingest, core and the baselines beside it): "
-        f"**{_n(c['replay_readings_per_s'])} readings/s** ({c['cohort']}, "
+        f"**{_n(c['replay_readings_per_s'])} readings/s**, the median of "
+        f"{', '.join(_n(r) for r in c.get('replay_runs', []))} ({c['cohort']}, "
         f"{_n(c['readings'])} readings in {_n(c['events'])} events).",
         f"- History: {_n(h['first_day_readings_per_s'])} readings/s on a patient's first day, "
         f"{_n(h['last_day_readings_per_s'])} on day {h['days']} (ratio {h['last_vs_first']}).",

@@ -32,6 +32,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
+
 from online_models.context import DAY_S
 
 KEEP_DAYS = 28  # closed days kept besides the current one
@@ -133,7 +135,7 @@ class Phenotype:
         self._trends: tuple[int, dict[str, dict[str, float | None]]] | None = None
         self.tz = "UTC"  # the patient's days are local days (profile ``tz``)
         self._offsets: dict[int, float] = {}  # epoch hour -> UTC offset there, in seconds
-        self._rows: dict[int, list[Any]] = {}  # checkpoint rows of days unchanged since made
+        self._rows: dict[int, bytes] = {}  # checkpoint JSON of days unchanged since made
 
     def local(self, ts: float) -> float:
         """``ts`` shifted by the patient's UTC offset at that moment, so that ``// DAY_S`` is
@@ -318,16 +320,21 @@ class Phenotype:
         ra = (m10 - l5) / (m10 + l5) if m10 + l5 else None
         return {"IS": round(is_, 3), "IV": round(iv, 3), "RA": _r(ra, 3)}
 
-    def _row(self, index: int) -> list[Any]:
+    def _row(self, index: int) -> orjson.Fragment:
         row = self._rows.get(index)
         if row is None:
-            row = self._rows[index] = self.days[index].to_list()
-        return row
+            # A copy: orjson's own result holds a 4 KB buffer whatever its length.
+            row = self._rows[index] = bytes(memoryview(orjson.dumps(self.days[index].to_list())))
+        return orjson.Fragment(row)
 
-    def to_dict(self) -> dict[str, Any]:
-        """The checkpoint's form; a day's row is made again only after the day changed (most
-        days of a month-old patient are closed: re-making them all was a fifth of a save)."""
-        return {"days": {str(i): self._row(i) for i in self.days},
+    def checkpoint(self) -> dict[str, Any]:
+        """``to_dict`` as a checkpoint writes it: a day's JSON is made again only after the
+        day changed (most days of a month-old patient are closed: re-making them all was a
+        fifth of a save)."""
+        return {**self.to_dict(days=False), "days": {str(i): self._row(i) for i in self.days}}
+
+    def to_dict(self, days: bool = True) -> dict[str, Any]:
+        return {"days": {str(i): d.to_list() for i, d in self.days.items()} if days else {},
                 "hours": {str(h): s for h, s in self.hourly_steps.items()},
                 "moved": self.moved_at, "latest": self.latest_day}  # fmt: skip
 

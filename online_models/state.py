@@ -412,23 +412,29 @@ class PatientState:
 
     # ------------------------------------------------------------------ storage
     def to_dict(self) -> dict[str, Any]:
+        return {**self._document(), "phen": self.phenotype.to_dict(),
+                "hist": self.history.to_dict()}  # fmt: skip
+
+    def _document(self) -> dict[str, Any]:
+        """Everything but the phenotype and the history, which ``to_dict`` gives as data and
+        ``to_bytes`` as JSON kept from the last save (``checkpoint()``): the same bytes."""
         return {
             "v": STATE_VERSION, "id": self.patient_id, "prof": self.profile,
             "latest": self.latest, **self.feed.to_dict(), **self.activity.to_dict(),
-            "base": self.baselines.to_dict(), "phen": self.phenotype.to_dict(),
+            "base": self.baselines.to_dict(),
             "dev": self.deviation.to_dict(), "drift": self.drift.to_dict(),
             "off": {str(p): o for p, o in self.offsets.items()},
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recv": self.received_at,
             "recent": pack_recent(self.recent),
             "snap": self.snapshots, "hst": self.anomaly.to_dict(), "extras": self.extras,
-            "sugg": self.suggester.to_dict(), "hist": self.history.to_dict(),
+            "sugg": self.suggester.to_dict(),
         }  # fmt: skip
 
     def to_bytes(self) -> bytes:
-        return (
-            MAGIC + bytes([STATE_VERSION]) + zlib.compress(orjson.dumps(self.to_dict()), ZLIB_LEVEL)
-        )
+        document = {**self._document(), "phen": self.phenotype.checkpoint(),
+                    "hist": self.history.checkpoint()}  # fmt: skip
+        return MAGIC + bytes([STATE_VERSION]) + zlib.compress(orjson.dumps(document), ZLIB_LEVEL)
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], policy: ModelPolicy | None = None) -> PatientState:

@@ -1,10 +1,11 @@
-"""Checkpoint rows kept between saves (history hours, phenotype days) equal rows made afresh,
+"""Checkpoint JSON kept between saves (history hours, phenotype days) equals JSON made afresh,
 whatever order readings arrive in: late readings of earlier hours and days included."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,10 +31,10 @@ def test_history_rows_equal_rows_made_afresh(
     for hour, second, value, save in readings:
         history.add("heart_rate", value, hour * HOUR + second)
         if save:  # a checkpoint between readings keeps rows; the next must still be right
-            history.to_dict()
+            orjson.dumps(history.checkpoint())
         ring = history.rings["heart_rate"]
         fresh = [[h, round(t, 1), n] for h, t, n in ring.buckets()]
-        assert history.to_dict()["heart_rate"] == fresh
+        assert orjson.dumps(history.checkpoint()) == orjson.dumps({"heart_rate": fresh})
     restored = VitalsHistory()
     restored.load(history.to_dict())
     assert restored.to_dict() == history.to_dict()
@@ -58,5 +59,6 @@ def test_phenotype_day_rows_equal_rows_made_afresh(events: list[tuple[int, str, 
         else:
             phenotype.learn_one(signal, 50.0 + hour % 30, ts, None, "rest")
         if save:
-            phenotype.to_dict()
-        assert phenotype.to_dict()["days"] == _fresh(phenotype)
+            orjson.dumps(phenotype.checkpoint())
+        kept = orjson.dumps(phenotype.checkpoint())
+        assert kept == orjson.dumps({**phenotype.to_dict(), "days": _fresh(phenotype)})

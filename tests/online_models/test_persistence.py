@@ -7,9 +7,11 @@ keeps: statistics are stored rounded, so later values may differ in the 8th digi
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 import pytest
 
 from alerts.engine import AlertEngine
@@ -136,6 +138,8 @@ def test_the_patient_state_round_trips_through_bytes() -> None:
         _state(state, i)
     copy, how = PatientState.from_bytes(state.to_bytes(), "p-1")
     assert how == "restored" and copy.to_dict() == state.to_dict()
+    # the JSON a checkpoint keeps between saves is the JSON of the state's data
+    assert zlib.decompress(state.to_bytes()[3:]) == orjson.dumps(state.to_dict())
     for i in range(200, 230):
         _state(state, i)
         _state(copy, i)

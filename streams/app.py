@@ -8,6 +8,7 @@ that imports Faust.
 from __future__ import annotations
 
 import logging
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -159,6 +160,51 @@ class Application:
         return None if self.layout is None else self.layout.topic_ids.get(topic)
 
 
+_CONSUMERS: weakref.WeakSet[Any] = weakref.WeakSet()  # Faust's consumers in this process
+BACKLOG_FETCH_WAIT_MS = 100  # the fetch wait while the ingest is behind (``FetchWait``)
+
+
+class FetchWait:
+    """The fetch wait of Faust's consumers: short while the worker keeps up, longer while its
+    ingest is behind.
+
+    aiokafka only fetches partitions with nothing buffered, so under a backlog its fetches are
+    of the quiet ones (profiles, outcomes, feedback), and the embedded Tansu answers those only
+    when the wait is over: at 20 ms that is 50 empty fetches a second per worker, and with two
+    workers the broker took 0.36-0.42 of a core instead of 0.30 (2 workers 1.35-1.5x one
+    instead of 1.6-1.75x). While records are read late anyway, 100 ms costs nothing; once the
+    worker keeps up, the short wait is what keeps event-to-alert low.
+
+    >>> wait = FetchWait(20, apply=lambda ms: None)
+    >>> wait.note(age_s=8.0), wait.ms, wait.note(age_s=9.0), wait.note(age_s=0.05), wait.ms
+    (True, 100, False, True, 20)
+    """
+
+    def __init__(self, keeping_up_ms: int, behind_s: float = 5.0,
+                 apply: Any = None) -> None:  # fmt: skip
+        self.keeping_up_ms, self.behind_s = keeping_up_ms, behind_s
+        self.ms = keeping_up_ms
+        self.apply = apply or set_fetch_wait
+
+    def note(self, age_s: float) -> bool:
+        """A record read ``age_s`` after it was written; True when the wait changed."""
+        wanted = max(BACKLOG_FETCH_WAIT_MS, self.keeping_up_ms) if age_s > self.behind_s \
+            else self.keeping_up_ms  # fmt: skip
+        if wanted == self.ms:
+            return False
+        self.ms = wanted
+        self.apply(wanted)
+        return True
+
+
+def set_fetch_wait(max_wait_ms: int) -> None:
+    """Change the fetch wait of this process's Faust consumers from their next fetch on."""
+    for consumer in list(_CONSUMERS):
+        fetcher = getattr(consumer, "_fetcher", None)  # made when the consumer starts
+        if fetcher is not None:
+            fetcher._fetch_max_wait_ms = max_wait_ms
+
+
 def limit_fetch_wait(max_wait_ms: int) -> None:
     """Make Faust's consumers wait at most ``max_wait_ms`` for a fetch to fill.
 
@@ -175,6 +221,7 @@ def limit_fetch_wait(max_wait_ms: int) -> None:
     def create_consumer(self: Any, loop: Any) -> Any:
         consumer = create(self, loop)
         consumer._fetch_max_wait_ms = max_wait_ms
+        _CONSUMERS.add(consumer)
         return consumer
 
     create_consumer.__wrapped__ = create  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from streams.app import FetchWait
 from streams.dedupe import DuplicateFilter
 from streams.fold import CleanFold
 from streams.normalize import Ingestor, IngestPolicy, Rejection
@@ -140,6 +141,7 @@ def register(application: Application) -> None:
     ingestor = Ingestor(ingest_policy(settings), dedupe, consent)
 
     flow = CleanFlow(application, CleanFold(max_span_s=settings.fold_span_s))
+    fetch_wait = FetchWait(settings.fetch_max_wait_ms)
 
     @application.faust.agent(topics.raw, name="ingest")
     async def ingest(stream: Any) -> None:
@@ -148,6 +150,7 @@ def register(application: Application) -> None:
             started = time.perf_counter()
             raw = event.value if isinstance(event.value, bytes) else b""
             received_at = time.time()
+            fetch_wait.note(received_at - (event.message.timestamp or received_at))
             result = ingestor.ingest(raw, received_at)
             readings = result.readings
             if pseudonym.enabled:

@@ -73,3 +73,24 @@ def test_look_up_waits_until_the_directory_has_read_past_the_message() -> None:
 
     assert asyncio.run(scenario()) == ["waiting", "p-1 profile"]
     assert not directory.first_contact(["p-1"])
+
+
+def test_the_fetch_wait_is_longer_only_while_the_ingest_is_behind() -> None:
+    """Under a backlog aiokafka fetches only the quiet partitions, which the embedded broker
+    answers when the wait is over: a longer wait then spares the broker; on time, it is short."""
+    from streams import app
+
+    class Started:  # what set_fetch_wait touches of a started aiokafka consumer
+        def __init__(self) -> None:
+            self._fetcher = type("Fetcher", (), {"_fetch_max_wait_ms": 20})()
+
+    consumers = [Started(), Started()]
+    not_started = type("Consumer", (), {})()
+    for consumer in [*consumers, not_started]:
+        app._CONSUMERS.add(consumer)
+    wait = app.FetchWait(20, behind_s=0.5)
+    assert wait.note(age_s=0.1) is False  # keeping up: nothing to change
+    assert wait.note(age_s=2.0) is True
+    assert [c._fetcher._fetch_max_wait_ms for c in consumers] == [app.BACKLOG_FETCH_WAIT_MS] * 2
+    assert wait.note(age_s=0.2) is True
+    assert [c._fetcher._fetch_max_wait_ms for c in consumers] == [20, 20]

@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
 PAYLOAD_LIMIT = 8 * 1024
 FOLD_IDLE_FLUSH_S = 0.05  # a fold left behind by a stream that went quiet goes out this soon
-FOLD_MAX_HOLD_S = 1.0  # no reading waits in the fold longer than this
+FOLD_MAX_HOLD_S = 1.0  # a fold is held this long, or longer when the ingest is far behind:
+FOLD_HOLD_SHARE = 1.0  # ... up to this share of how late its first record was read,
+FOLD_HOLD_CAP_S = 10.0  # ... and never longer than this
 FOLD_BEHIND_S = 0.5  # a record read this long after it was written may wait in the fold
 
 
@@ -36,8 +38,8 @@ class CleanFlow:
     Readings are held in the fold only while the ingest is behind: the record in hand was read
     more than ``FOLD_BEHIND_S`` after it was written (its CreateTime) and more records of its
     partition are waiting, fetched or not. A record read on time, the last one of a backlog,
-    a fold held for ``FOLD_MAX_HOLD_S`` and a timer when the stream went quiet all drain the
-    fold, so a monitor that keeps up sends every message on at once. Raw events are
+    a fold held for its limit (``hold_limit``) and a timer when the stream went quiet all drain
+    the fold, so a monitor that keeps up sends every message on at once. Raw events are
     acknowledged only once every reading they carried has been sent, so a crash with readings
     still in the fold reads them again.
     """
@@ -48,6 +50,7 @@ class CleanFlow:
         self.unacked: list[EventT] = []
         self.lock = asyncio.Lock()
         self.held_since = 0.0
+        self.held_for = FOLD_MAX_HOLD_S
         self.taken = 0
         self.taken_at_last_check = 0
 
@@ -59,6 +62,7 @@ class CleanFlow:
             self.unacked.append(event)
             if not self.fold.pending:
                 self.held_since = received_at
+                self.held_for = hold_limit(received_at - (event.message.timestamp or received_at))
             await self._send(self.fold.add(readings))
             if self.fold.pending and not self._may_hold(event, received_at, more_waiting):
                 await self._send(self.fold.drain())
@@ -70,10 +74,12 @@ class CleanFlow:
         waiting: queued here, or after it on the broker (its highwater as of the last fetch)."""
         message = event.message
         if (received_at - (message.timestamp or received_at) <= FOLD_BEHIND_S
-                or received_at - self.held_since >= FOLD_MAX_HOLD_S):  # fmt: skip
+                or received_at - self.held_since >= self.held_for):  # fmt: skip
             return False
-        if more_waiting:
-            return True
+        return more_waiting or self._more_on_broker(message)
+
+    def _more_on_broker(self, message: Any) -> bool:
+        """Records after ``message`` in its partition (its highwater as of the last fetch)."""
         try:
             highwater = self.application.faust.consumer.highwater(message.tp)
         except Exception:  # no fetch position known: hold nothing back
@@ -85,12 +91,18 @@ class CleanFlow:
             await self._send(self.fold.drain())
             self._ack()
 
-    async def flush_if_idle(self) -> None:
-        """Drain a fold that no event has added to since the last check."""
+    async def flush_if_idle(self, now: float) -> None:
+        """Drain a fold that no event has added to since the last check, unless the ingest only
+        had no turn (the monitor held the event loop) while records of its last partition are
+        waiting and the fold is within its hold: that stream has not gone quiet."""
         idle = self.taken == self.taken_at_last_check
         self.taken_at_last_check = self.taken
-        if idle and self.unacked:
-            await self.flush()
+        if not (idle and self.unacked):
+            return
+        if now - self.held_since < self.held_for and self._more_on_broker(
+                self.unacked[-1].message):  # fmt: skip
+            return
+        await self.flush()
 
     async def _send(self, events: list[tuple[str, dict[str, Any]]]) -> None:
         send = self.application.topics.clean.send
@@ -101,6 +113,20 @@ class CleanFlow:
         for event in self.unacked:
             event.ack()
         self.unacked = []
+
+
+def hold_limit(late_s: float) -> float:
+    """How long a fold started by a record read ``late_s`` after it was written may be held.
+
+    A patient's next message comes a whole round of the other patients later: with 50,000
+    watches sending every 5 s, that is 5 s of input, so a one-second hold never joins two
+    messages of one patient in the backlog of a large program. A worker already ``late_s``
+    behind loses little by holding a share of that longer, and catches up sooner for it.
+
+    >>> hold_limit(0.6), hold_limit(8.0), hold_limit(600.0)
+    (1.0, 8.0, 10.0)
+    """
+    return min(FOLD_HOLD_CAP_S, max(FOLD_MAX_HOLD_S, late_s * FOLD_HOLD_SHARE))
 
 
 def dead_letter(
@@ -168,7 +194,7 @@ def register(application: Application) -> None:
 
     @application.faust.timer(interval=FOLD_IDLE_FLUSH_S)
     async def flush_idle_fold() -> None:
-        await flow.flush_if_idle()
+        await flow.flush_if_idle(time.time())
 
     @application.faust.on_partitions_revoked.connect
     async def on_revoked(sender: Any, revoked: Any, **kwargs: Any) -> None:

@@ -110,3 +110,74 @@ def test_every_reading_comes_out_once_in_order_and_with_its_message(
     for key, value in events:
         in_event = Counter((r["message"], key) for r in _readings_of([(key, value)]))
         assert all(group_size[group] == n for group, n in in_event.items())
+
+
+class _Flow:
+    """The ingest's ``CleanFlow`` with what it touches of Faust: the clean topic's sends and the
+    consumer's highwater of the partition (``more`` records after the last one read)."""
+
+    def __init__(self) -> None:
+        from types import SimpleNamespace
+
+        from streams.ingest import CleanFlow
+
+        self.sent: list[bytes] = []
+        self.more = True
+
+        async def send(key: bytes, value: bytes) -> None:
+            self.sent.append(key)
+
+        consumer = SimpleNamespace(highwater=lambda tp: 10**9 if self.more else 0)
+        app = SimpleNamespace(topics=SimpleNamespace(clean=SimpleNamespace(send=send)),
+                              faust=SimpleNamespace(consumer=consumer))  # fmt: skip
+        self.flow = CleanFlow(app, CleanFold())  # type: ignore[arg-type]
+        self.offset = 0
+
+    def take(self, pid: str, read_at: float, late_s: float) -> None:
+        import asyncio
+        from types import SimpleNamespace
+
+        self.offset += 1
+        message = SimpleNamespace(timestamp=read_at - late_s, offset=self.offset, tp=0)
+        event = SimpleNamespace(message=message, ack=lambda: None)
+        reading = _reading(pid, T0 + self.offset)
+        asyncio.run(self.flow.take(event, [reading], read_at, more_waiting=False))  # type: ignore[arg-type]
+
+    def idle_check(self, now: float) -> None:
+        import asyncio
+
+        asyncio.run(self.flow.flush_if_idle(now))
+
+
+def test_far_behind_a_fold_is_held_longer_so_a_patients_next_message_joins_it() -> None:
+    """With many patients a patient's next message is a whole round of the others later: a
+    worker 8 s behind holds its fold 8 s (``hold_limit``), not 1 s."""
+    from streams.ingest import hold_limit
+
+    flow = _Flow()
+    flow.take("a", read_at=100.0, late_s=8.0)
+    flow.take("b", read_at=102.0, late_s=8.0)
+    flow.take("a", read_at=105.0, late_s=8.0)  # 5 s later: joins a's fold
+    assert flow.sent == [] and flow.flow.fold.pending == 3
+    flow.take("c", read_at=100.0 + hold_limit(8.0), late_s=8.0)  # the hold is over
+    assert flow.sent == [b"a", b"b", b"c"]
+    flow.take("a", read_at=200.0, late_s=0.1)  # read on time: never held
+    assert flow.sent[-1] == b"a" and flow.flow.fold.pending == 0
+
+
+def test_the_idle_timer_drains_a_quiet_stream_not_a_starved_one() -> None:
+    """The ingest may miss a check only because the monitor held the event loop: with records
+    of its partition still waiting and the hold not over, the fold stays; once the stream is
+    quiet (nothing more on the broker) or the hold is over, it goes."""
+    flow = _Flow()
+    flow.take("a", read_at=100.0, late_s=8.0)
+    flow.idle_check(100.1)  # the ingest took one since the last check: not idle
+    flow.idle_check(100.2)  # idle, but records wait on the broker: starved, not quiet
+    assert flow.sent == []
+    flow.idle_check(108.5)  # held past its limit
+    assert flow.sent == [b"a"]
+    flow.take("b", read_at=110.0, late_s=8.0)
+    flow.more = False
+    flow.idle_check(110.1)
+    flow.idle_check(110.2)  # quiet: nothing more to read
+    assert flow.sent == [b"a", b"b"]

@@ -150,14 +150,16 @@ class SuggestionBandit:
         True
         """
         rng = _rng(seed)
-        posteriors = {arm: self.posterior(arm, block, prior) for arm in eligible}
-        wins = dict.fromkeys(eligible, 0)
-        for _ in range(self.policy.draws):
-            sample = {arm: rng.gauss(m, s) for arm, (m, s) in posteriors.items()}
-            wins[max(sample, key=sample.__getitem__)] += 1
+        posteriors = [self.posterior(arm, block, prior) for arm in eligible]
+        wins = [0] * len(eligible)
+        arms, gauss = range(len(eligible)), rng.gauss
+        for _ in range(self.policy.draws):  # the first best arm of each draw wins it
+            sample = [gauss(m, s) for m, s in posteriors]
+            wins[max(arms, key=sample.__getitem__)] += 1
         floor = min(self.policy.floor, 1.0 / len(eligible))
         free = 1.0 - floor * len(eligible)
-        propensities = {arm: floor + free * wins[arm] / self.policy.draws for arm in eligible}
+        propensities = {arm: floor + free * won / self.policy.draws
+                        for arm, won in zip(eligible, wins, strict=True)}  # fmt: skip
         pick, acc = rng.random(), 0.0
         arm = eligible[-1]
         for candidate in eligible:

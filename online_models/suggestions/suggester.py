@@ -124,11 +124,12 @@ class Suggester:
         last = self.points.last_ts
         for decided_at in self.points.crossed(event_ts, tz, profile.get("decision_times") or ()):
             self.decide(decided_at, now, tz, situation(decided_at), out, population)
-        if still_since is not None and last is not None:
+        bout_s = self.policy.sedentary_min * 60.0  # a bout long enough after ``last``, maybe
+        if still_since is not None and last is not None and last < still_since + bout_s:
             self._sedentary_point(still_since, last, event_ts, now, tz, situation, out,
                                   population, profile.get("decision_times") or ())  # fmt: skip
-        horizon = min([event_ts, *(p[1] for p in self.pending)]) - WINDOW_S
-        self.log.prune(horizon)  # what no reward window, open or to come, needs
+        oldest = min(p[1] for p in self.pending) if self.pending else event_ts
+        self.log.prune(min(event_ts, oldest) - WINDOW_S)  # what no reward window needs
         return out
 
     def _sedentary_point(self, still_since: float, last: float, event_ts: float, now: float,
@@ -179,7 +180,7 @@ class Suggester:
         context: dict[str, Any] = {
             "block": block,
             "trigger": trigger,
-            "local_time": local.strftime("%H:%M"),
+            "local_time": f"{local.hour:02d}:{local.minute:02d}",
             "sedentary_min": s.sedentary_min,
             "steps_today": s.steps_today,
             "sleep_last_night_min": s.clinical.sleep_last_night_min,

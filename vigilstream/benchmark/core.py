@@ -181,7 +181,10 @@ def bench_suggestions(patients: int = 20, days: int = 14, chunk: int = 10) -> di
     for seed in range(patients):
         data = week_of_readings(seed, days)
         events = [data[i : i + chunk] for i in range(0, len(data), chunk)]
-        for mode in ("off", "on"):
+        runs: dict[str, list[float]] = {"on": [], "off": []}
+        # Each mode twice, ABBA (neither always runs first), and the faster run of each counts:
+        # the machine's noise only ever adds time (as ``timeit`` takes the best of its runs).
+        for mode in ("off", "on", "on", "off"):
             state = PatientState(f"p-{seed}", {"age": 40 + seed * 2, "tz": "Europe/Paris"})
             if mode == "off":
                 state.suggester = Off(state.patient_id)
@@ -199,10 +202,12 @@ def bench_suggestions(patients: int = 20, days: int = 14, chunk: int = 10) -> di
             started = time.perf_counter()
             for event in events:
                 apply_event({"readings": event}, state, engine, model, event[-1]["ts"], population)
-            seconds[mode] += time.perf_counter() - started
-            if mode == "on":
-                readings += len(data)
+            runs[mode].append(time.perf_counter() - started)
+            if mode == "on" and len(runs["on"]) == 1:
                 sizes.append(len(orjson.dumps(state.suggester.to_dict())))
+        seconds["on"] += min(runs["on"])
+        seconds["off"] += min(runs["off"])
+        readings += len(data)
     decisions.sort()
     sizes.sort()
     return {

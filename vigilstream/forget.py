@@ -30,15 +30,6 @@ def forget(settings: Settings, patient_id: str) -> dict[str, object]:
 
     key = settings.pseudonym_key.get_secret_value().encode() if settings.pseudonym_key else None
     alias = Pseudonymizer(key)(patient_id)
-    producer = KafkaProducer(**settings.kafka_client_options(), request_timeout_ms=15_000,
-                             max_block_ms=15_000)  # fmt: skip
-    try:
-        control = json.dumps({"patient_id": alias, "forget": True}).encode()
-        producer.send(settings.topic("vitals.clean"), control, key=alias.encode())
-        producer.send(settings.topic("patients"), None, key=patient_id.encode())
-        producer.flush(timeout=15)
-    finally:
-        producer.close(timeout=5)
 
     async def in_redis() -> dict[str, int]:
         client = aioredis.from_url(settings.redis_url, socket_timeout=5.0,
@@ -48,5 +39,17 @@ def forget(settings: Settings, patient_id: str) -> dict[str, object]:
         finally:
             await client.aclose()
 
+    # Redis first, then the owner: the owner erases again when the forget event reaches it (so a
+    # checkpoint it saved in between goes too), and what this reports is what it found. The
+    # other order let a quick owner erase first and this report "0 alert(s) deleted".
     erased = asyncio.run(in_redis())
+    producer = KafkaProducer(**settings.kafka_client_options(), request_timeout_ms=15_000,
+                             max_block_ms=15_000)  # fmt: skip
+    try:
+        control = json.dumps({"patient_id": alias, "forget": True}).encode()
+        producer.send(settings.topic("vitals.clean"), control, key=alias.encode())
+        producer.send(settings.topic("patients"), None, key=patient_id.encode())
+        producer.flush(timeout=15)
+    finally:
+        producer.close(timeout=5)
     return {"patient": patient_id, "checkpoint": bool(erased["state"]), "alerts": erased["alerts"]}

@@ -62,7 +62,7 @@ class CleanFlow:
             self.unacked.append(event)
             if not self.fold.pending:
                 self.held_since = received_at
-                self.held_for = hold_limit(received_at - (event.message.timestamp or received_at))
+                self.held_for = hold_limit(read_late(event.message, received_at))
             await self._send(self.fold.add(readings))
             if self.fold.pending and not self._may_hold(event, received_at, more_waiting):
                 await self._send(self.fold.drain())
@@ -73,7 +73,7 @@ class CleanFlow:
         """Behind (the record is old), not held too long, and more records of the partition
         waiting: queued here, or after it on the broker (its highwater as of the last fetch)."""
         message = event.message
-        if (received_at - (message.timestamp or received_at) <= FOLD_BEHIND_S
+        if (read_late(message, received_at) <= FOLD_BEHIND_S
                 or received_at - self.held_since >= self.held_for):  # fmt: skip
             return False
         return more_waiting or self._more_on_broker(message)
@@ -113,6 +113,11 @@ class CleanFlow:
         for event in self.unacked:
             event.ack()
         self.unacked = []
+
+
+def read_late(message: Any, received_at: float) -> float:
+    """Seconds between a record's CreateTime and ``received_at`` (0 without a timestamp)."""
+    return received_at - (message.timestamp or received_at)
 
 
 def hold_limit(late_s: float) -> float:
@@ -176,7 +181,7 @@ def register(application: Application) -> None:
             started = time.perf_counter()
             raw = event.value if isinstance(event.value, bytes) else b""
             received_at = time.time()
-            fetch_wait.note(received_at - (event.message.timestamp or received_at))
+            fetch_wait.note(read_late(event.message, received_at))
             result = ingestor.ingest(raw, received_at)
             readings = result.readings
             if pseudonym.enabled:

@@ -20,7 +20,10 @@ Circadian rhythm from hourly step counts of the last 7 days (van Someren EJ et a
 Chronobiol Int 1999;16:505-518): interdaily stability (IS), intradaily variability (IV) and
 relative amplitude (RA = (M10 - L5) / (M10 + L5)).
 
-Trends: the mean of the last 7 days minus the mean of the last 28 days, per feature.
+Trends: the mean of the last 7 days minus the mean of the last 28 days, per feature. Volumes
+of activity (steps, active minutes) grow with the time the device was worn, so their trends count
+only valid days, with at least 10 hours of wear (Troiano RP et al., Med Sci Sports Exerc
+2008;40:181-188); a day with the watch on the charger is not a day without steps.
 """
 
 from __future__ import annotations
@@ -45,6 +48,8 @@ WEAR_MARK_MIN = 5  # a reading shows the device worn for this many minutes from 
 MOVING_CADENCE = 15.0  # steps/min: a step block at least this brisk ends sedentary time
 LOW_HR_N = 20
 TREND_FEATURES = ("resting_hr", "hrv", "steps", "active_min", "sleep_min", "coverage")
+VOLUME_FEATURES = frozenset({"steps", "active_min"})  # trended over valid days only
+VALID_DAY_WEAR_MIN = 600  # minutes of wear that make a valid day (the 10-hour rule)
 ASLEEP_STAGES = frozenset({"light", "deep", "rem", "asleep"})
 
 
@@ -289,10 +294,12 @@ class Phenotype:
         out: dict[str, dict[str, float | None]] = {}
         # The current day is incomplete; trends use closed days only.
         closed = {i: d.features() for i, d in self.days.items() if i < self.latest_day}
+        valid = {i: f for i, f in closed.items() if f["wear_min"] >= VALID_DAY_WEAR_MIN}
         for feature in TREND_FEATURES:
-            recent = [f for i, f in closed.items() if i >= self.latest_day - 7]
-            last7: list[float] = [v for f in recent if (v := f[feature]) is not None]
-            last28: list[float] = [v for f in closed.values() if (v := f[feature]) is not None]
+            days = valid if feature in VOLUME_FEATURES else closed
+            last7: list[float] = [v for i, f in days.items()
+                                  if i >= self.latest_day - 7 and (v := f[feature]) is not None]  # fmt: skip
+            last28: list[float] = [v for f in days.values() if (v := f[feature]) is not None]
             m7 = sum(last7) / len(last7) if last7 else None
             m28 = sum(last28) / len(last28) if last28 else None
             delta = round(m7 - m28, 2) if m7 is not None and m28 is not None else None

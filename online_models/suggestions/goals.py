@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from online_models.phenotype import VALID_DAY_WEAR_MIN
+
 __all__ = ["StepGoalPolicy", "next_goal", "percentile"]
 
 
@@ -23,7 +25,7 @@ class StepGoalPolicy:
     rank: float = 0.60  # percentile of the recent valid days
     window_days: int = 9
     min_valid_days: int = 3  # fewer valid days: no personal goal yet
-    min_wear_min: int = 600  # less wear: the day does not count (10 h, the accelerometry rule)
+    min_wear_min: int = VALID_DAY_WEAR_MIN  # less wear: the day does not count (the 10-h rule)
     max_rise: float = 0.10  # the goal rises at most this fraction from one day to the next
     floor: int = 1000
 

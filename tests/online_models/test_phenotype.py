@@ -57,13 +57,28 @@ def test_trends_compare_7_and_28_days() -> None:
     for d in range(28):
         steps = 8000 if d < 21 else 4000  # the last week, half as active
         p.learn_one(
-            "steps", steps, ts=D0 + d * DAY_S + 12 * 3600, end_ts=D0 + d * DAY_S + 20 * 3600
+            "steps", steps, ts=D0 + d * DAY_S + 8 * 3600, end_ts=D0 + d * DAY_S + 20 * 3600
         )
     p.learn_one("steps", 0, ts=D0 + 28 * DAY_S + 60, end_ts=D0 + 28 * DAY_S + 120)  # day 28 opens
     trend = p.trends()["steps"]
     assert trend["mean_7d"] == 4000.0
     assert trend["mean_28d"] == pytest.approx((21 * 8000 + 7 * 4000) / 28)
     assert trend["delta"] == pytest.approx(4000 - 7000)
+
+
+def test_a_day_with_the_watch_mostly_off_does_not_count_in_activity_trends() -> None:
+    """Steps grow with wear time: a day worn 5 minutes (the watch on its charger) is not a day
+    without steps, so it must not halve the steps mean; its resting heart rate still counts."""
+    p = Phenotype()
+    p.learn_one("steps", 9000, ts=D0 + 8 * 3600, end_ts=D0 + 20 * 3600)  # 12 h worn
+    p.learn_one("heart_rate", 60, ts=D0 + 9 * 3600)
+    for minute in range(5):  # day 1: five minutes of heart rate, no steps
+        p.learn_one("heart_rate", 70, ts=D0 + DAY_S + 9 * 3600 + minute * 60)
+    p.learn_one("steps", 0, ts=D0 + 2 * DAY_S + 60, end_ts=D0 + 2 * DAY_S + 120)  # day 2 opens
+    trends = p.trends()
+    assert p.day_features(D0 + DAY_S)["steps"] == 0
+    assert trends["steps"]["mean_28d"] == 9000.0 and trends["active_min"]["mean_28d"] is not None
+    assert trends["resting_hr"]["mean_28d"] == 65.0
 
 
 def test_circadian_rhythm_of_a_regular_and_an_irregular_week() -> None:

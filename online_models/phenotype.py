@@ -297,11 +297,10 @@ class Phenotype:
         valid = {i: f for i, f in closed.items() if f["wear_min"] >= VALID_DAY_WEAR_MIN}
         for feature in TREND_FEATURES:
             days = valid if feature in VOLUME_FEATURES else closed
-            last7: list[float] = [v for i, f in days.items()
-                                  if i >= self.latest_day - 7 and (v := f[feature]) is not None]  # fmt: skip
-            last28: list[float] = [v for f in days.values() if (v := f[feature]) is not None]
+            last28 = {i: v for i, f in days.items() if (v := f[feature]) is not None}
+            last7 = [v for i, v in last28.items() if i >= self.latest_day - 7]
             m7 = sum(last7) / len(last7) if last7 else None
-            m28 = sum(last28) / len(last28) if last28 else None
+            m28 = sum(last28.values()) / len(last28) if last28 else None
             delta = round(m7 - m28, 2) if m7 is not None and m28 is not None else None
             out[feature] = {"mean_7d": _r(m7), "mean_28d": _r(m28), "delta": delta}
         self._trends = (self.latest_day, out)

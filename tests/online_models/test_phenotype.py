@@ -56,9 +56,7 @@ def test_trends_compare_7_and_28_days() -> None:
     p = Phenotype()
     for d in range(28):
         steps = 8000 if d < 21 else 4000  # the last week, half as active
-        p.learn_one(
-            "steps", steps, ts=D0 + d * DAY_S + 8 * 3600, end_ts=D0 + d * DAY_S + 20 * 3600
-        )
+        p.learn_one("steps", steps, ts=D0 + d * DAY_S + 8 * 3600, end_ts=D0 + d * DAY_S + 20 * 3600)
     p.learn_one("steps", 0, ts=D0 + 28 * DAY_S + 60, end_ts=D0 + 28 * DAY_S + 120)  # day 28 opens
     trend = p.trends()["steps"]
     assert trend["mean_7d"] == 4000.0

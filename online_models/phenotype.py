@@ -294,7 +294,7 @@ class Phenotype:
         out: dict[str, dict[str, float | None]] = {}
         # The current day is incomplete; trends use closed days only.
         closed = {i: d.features() for i, d in self.days.items() if i < self.latest_day}
-        valid = {i: f for i, f in closed.items() if f["wear_min"] >= VALID_DAY_WEAR_MIN}
+        valid = {i: f for i, f in closed.items() if (f["wear_min"] or 0) >= VALID_DAY_WEAR_MIN}
         for feature in TREND_FEATURES:
             days = valid if feature in VOLUME_FEATURES else closed
             last28 = {i: v for i, f in days.items() if (v := f[feature]) is not None}

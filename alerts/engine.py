@@ -51,7 +51,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from alerts.messages import AlertMessage, DeviceState
-from online_models.deviation import Z_CORROBORATE
 from online_models.suggestions.safety import AlertStatus
 
 if TYPE_CHECKING:
@@ -70,6 +69,12 @@ SUMMARIES = {
     "decompensation): please review.",
     "device_offline": "No data from the wearable for over {minutes:g} minutes: please check the "
     "device.",
+}
+PATTERN_WORDS = {  # online_models.deviation.PATTERNS, as a nurse would say them
+    "hypoxaemia": "SpO2 falling while breathing quickens, from this patient's own baseline "
+    "(possible hypoxaemia)",
+    "febrile": "Skin temperature, heart rate and breathing rising together from this patient's "
+    "own baseline (possible fever)",
 }
 BATTERY_LOW, BATTERY_CRITICAL = 20.0, 5.0
 SEVERITY_RANK = {"none": 0, "info": 1, "low": 2, "medium": 3, "high": 4}
@@ -298,7 +303,7 @@ class AlertEngine:
         return None
 
     def _deviation_severity(self, deviation: DeviationResult) -> str:
-        if not deviation.corroborated or deviation.score < Z_CORROBORATE + self.deviation_margin:
+        if not deviation.corroborated or deviation.score < deviation.bar + self.deviation_margin:
             return "none"
         if deviation.score >= self.policy.deviation_high_z:
             return "high"
@@ -490,9 +495,12 @@ def summary(kind: str, severity: str, status: str, assessment: Assessment,
                   "medium": "urgent review by a clinician",
                   "low": "review by a clinician"}[severity]  # fmt: skip
         return f"NEWS2 {news2.total} ({worst or 'no single parameter'}): {action}."
-    signals = assessment.deviation.signals
+    deviation = assessment.deviation
+    shown = 3 if deviation.pattern else 2
     parts = ", ".join(
         f"{s['signal'].replace('_', ' ')} {s['value']:g} vs usual {s['baseline_mean']:g}"
-        for s in signals[:2]
+        for s in deviation.signals[:shown]
     )
+    if deviation.pattern in PATTERN_WORDS:
+        return f"{PATTERN_WORDS[deviation.pattern]} ({parts}): please check."
     return f"Sustained change from this patient's own baseline ({parts}): please check."

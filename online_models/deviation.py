@@ -14,6 +14,17 @@ the same time, or one signal is beyond it while the multivariate anomaly score o
 multi-parameter logic of early-warning scores, applied to personal rather than population
 limits). The combined score is the second-largest concerning z when two signals agree, else the
 single signal's z once corroborated by the anomaly score or sustained, else 0.
+
+Patterns (``PATTERNS``): some signals move together in one physiological process, and their
+agreement is evidence before any one of them is far out. Hypoxaemia drives the breathing
+(falling SpO2 with a rising respiratory rate: the respiratory compensation of COPD
+exacerbations and pneumonia; cf. Cretikos MA et al., Med J Aust 2008;188:657-659 on respiratory
+rate as the earliest sign), and a fever raises skin temperature, heart rate (about 10 bpm per
+°C; Karjalainen J, Viitasalo M, Acta Med Scand 1986;220:161-164) and respiration together. A
+pattern corroborates once every one of its signals has stood beyond the pattern's own, lower,
+bar in its direction for ``PATTERN_SUSTAIN_S``: an artefact does not move two sensors the same
+way for 20 minutes. Its score is its weakest member's z, measured against the pattern's bar
+(``DeviationResult.bar``), so a care team's "not actionable" margin raises both tiers alike.
 """
 
 from __future__ import annotations
@@ -33,6 +44,24 @@ ONE_SIDED_LOW = frozenset({"spo2", "hrv_rmssd", "hrv_sdnn"})
 # it by 1-2 °C): it corroborates another signal only from ``Z_CONTEXTUAL``, and never on its own.
 CONTEXTUAL = frozenset({"skin_temperature"})
 Z_CONTEXTUAL = 3.0
+PATTERNS_KEY = "~patterns"  # in the checkpoint, beside the signals: runs of patterns under way
+PATTERN_SUSTAIN_S = 20 * 60.0  # with the engine's 10-minute delay for low alerts: 30 minutes
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """Signals that one physiological process moves together, each in its direction (+1 up,
+    -1 down), and the z each must reach for the agreement to count."""
+
+    name: str
+    signals: tuple[tuple[str, int], ...]
+    z: float
+
+
+PATTERNS = (
+    Pattern("hypoxaemia", (("spo2", -1), ("respiratory_rate", 1)), 1.5),
+    Pattern("febrile", (("skin_temperature", 1), ("heart_rate", 1), ("respiratory_rate", 1)), 2.0),
+)
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,8 @@ class DeviationPolicy:
     sustain_s: float = SUSTAIN_S
     stale_s: float = STALE_S
     z_contextual: float = Z_CONTEXTUAL
+    patterns: tuple[Pattern, ...] = PATTERNS
+    pattern_sustain_s: float = PATTERN_SUSTAIN_S
 
 
 @dataclass(slots=True)
@@ -73,6 +104,8 @@ class DeviationResult:
     score: float
     corroborated: bool
     signals: list[dict[str, Any]] = field(default_factory=list)
+    bar: float = Z_CORROBORATE  # the z the corroborating tier asks of ``score``
+    pattern: str | None = None  # the physiological pattern that corroborated, if one did
 
 
 class Deviation:
@@ -92,6 +125,7 @@ class Deviation:
     def __init__(self, policy: DeviationPolicy | None = None) -> None:
         self.policy = policy or DeviationPolicy()
         self.signals: dict[str, SignalDeviation] = {}
+        self.patterns_since: dict[str, float] = {}  # pattern name -> event time it began
 
     def learn_one(self, signal: str, z: float, value: float, mean: float, sd: float, n: int,
                   ts: float) -> None:  # fmt: skip
@@ -113,6 +147,34 @@ class Deviation:
                 current.above_since = ts
         else:
             current.above_since = None
+        for pattern in self.policy.patterns:
+            if any(signal == name for name, _ in pattern.signals):
+                self._follow(pattern, ts)
+
+    def _follow(self, pattern: Pattern, ts: float) -> None:
+        """Start or end the pattern's run after a reading of one of its signals."""
+        stale_s = self.policy.stale_s
+        for name, direction in pattern.signals:
+            s = self.signals.get(name)
+            if s is None or ts - s.ts > stale_s or direction * s.zs < pattern.z:
+                self.patterns_since.pop(pattern.name, None)
+                return
+        self.patterns_since.setdefault(pattern.name, ts)
+
+    def _sustained_pattern(self, now: float) -> tuple[float, Pattern] | None:
+        """The strongest pattern that has held for ``pattern_sustain_s``: (weakest z, pattern)."""
+        best = None
+        for pattern in self.policy.patterns:
+            since = self.patterns_since.get(pattern.name)
+            if since is None or now - since < self.policy.pattern_sustain_s:
+                continue
+            members = [self.signals[name] for name, _ in pattern.signals]
+            if any(now - s.ts > self.policy.stale_s for s in members):
+                continue
+            weakest = min(d * s.zs for (_, d), s in zip(pattern.signals, members, strict=True))
+            if weakest >= pattern.z and (best is None or weakest - pattern.z > best[0] - best[1].z):
+                best = (weakest, pattern)
+        return best
 
     def corroborated(self, now: float, anomaly: float = 0.0) -> bool:
         """``score(now, anomaly).corroborated`` without building the explanation.
@@ -125,7 +187,7 @@ class Deviation:
         for s in self.signals.values():
             if now - s.ts <= policy.stale_s and s.concern() >= lowest:
                 return self.score(now, anomaly).corroborated
-        return False
+        return bool(self.patterns_since) and self._sustained_pattern(now) is not None
 
     def score(self, now: float, anomaly: float = 0.0) -> DeviationResult:
         policy = self.policy
@@ -143,21 +205,27 @@ class Deviation:
             and (c := s.concern()) >= policy.z_sustained and s.above_since is not None
             and now - s.above_since >= policy.sustain_s
         ]  # fmt: skip
+        bar, pattern = policy.z_corroborate, None
         if len(strong) >= 2:
             score, corroborated = strong[1][0], True
         elif strong and anomaly >= policy.anomaly_corroborate:
             score, corroborated = strong[0][0], True
         elif sustained:
             score, corroborated = max(sustained)[0], True
+        elif self.patterns_since and (found := self._sustained_pattern(now)) is not None:
+            score, corroborated = found[0], True
+            bar, pattern = found[1].z, found[1]
         else:
             score, corroborated = 0.0, False
+        shown = {name for name, _ in pattern.signals} if pattern is not None else set()
         explanation = [
             {"signal": name, "value": s.value, "baseline_mean": round(s.mean, 2),
              "baseline_sd": round(s.sd, 2), "z": round(s.zs, 2), "n": s.n}
-            for c, name in concerning if c >= policy.z_corroborate
+            for c, name in concerning if c >= policy.z_corroborate or name in shown
             for s in (self.signals[name],)
         ]  # fmt: skip
-        return DeviationResult(round(score, 2), corroborated, explanation)
+        return DeviationResult(round(score, 2), corroborated, explanation, bar,
+                               pattern.name if pattern is not None else None)  # fmt: skip
 
     def current_z(self, now: float) -> dict[str, float]:
         """Smoothed z of each signal seen in the last 30 minutes."""
@@ -165,7 +233,12 @@ class Deviation:
         return {name: round(s.zs, 3) for name, s in self.signals.items() if now - s.ts <= stale_s}
 
     def to_dict(self) -> dict[str, Any]:
-        return {name: s.to_list() for name, s in self.signals.items()}
+        out: dict[str, Any] = {name: s.to_list() for name, s in self.signals.items()}
+        if self.patterns_since:
+            out[PATTERNS_KEY] = dict(self.patterns_since)
+        return out
 
     def load(self, data: dict[str, Any]) -> None:
+        data = dict(data)
+        self.patterns_since = dict(data.pop(PATTERNS_KEY, {}))
         self.signals = {name: SignalDeviation(*v) for name, v in data.items()}

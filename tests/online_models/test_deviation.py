@@ -1,0 +1,104 @@
+"""Physiological patterns in the personal deviation (issue #14, earlier hypoxaemia and fever):
+signals one process moves together corroborate each other below the two-signal bar, once they
+have agreed for 20 minutes, and only in their physiological directions."""
+
+from __future__ import annotations
+
+import pytest
+
+from alerts.engine import AlertEngine, AlertPolicy
+from online_models.deviation import PATTERN_SUSTAIN_S, Deviation
+from online_models.news2 import score
+from online_models.state import Assessment
+
+T0 = 1_700_000_000.0
+MEANS = {"spo2": 95.0, "respiratory_rate": 16.0, "heart_rate": 62.0, "skin_temperature": 33.0}
+SDS = {"spo2": 1.0, "respiratory_rate": 1.5, "heart_rate": 5.0, "skin_temperature": 0.4}
+
+
+def feed(d: Deviation, zs: dict[str, float], minutes: range) -> None:
+    """Readings every 5 minutes at constant z (the smoothed z then equals it)."""
+    for minute in minutes:
+        ts = T0 + minute * 60.0
+        for signal, z in zs.items():
+            value = MEANS[signal] + z * SDS[signal]
+            d.learn_one(signal, z, value, MEANS[signal], SDS[signal], 900, ts)
+
+
+def test_falling_spo2_with_quickening_breath_corroborates_after_20_minutes() -> None:
+    d = Deviation()
+    feed(d, {"spo2": -1.8, "respiratory_rate": 1.8}, range(0, 21, 5))
+    early = d.score(T0 + PATTERN_SUSTAIN_S - 60)
+    assert not early.corroborated and not d.corroborated(T0 + PATTERN_SUSTAIN_S - 60)
+    result = d.score(T0 + PATTERN_SUSTAIN_S)
+    assert result.corroborated and d.corroborated(T0 + PATTERN_SUSTAIN_S)
+    assert (result.pattern, result.bar, result.score) == ("hypoxaemia", 1.5, 1.8)
+    # The explanation names both members although neither reaches the two-signal bar (2.5).
+    assert {s["signal"] for s in result.signals} == {"spo2", "respiratory_rate"}
+
+
+@pytest.mark.parametrize(
+    "zs",
+    [
+        {"spo2": -1.8, "respiratory_rate": 0.0},  # SpO2 alone: a loose probe, a cold finger
+        {"spo2": 1.8, "respiratory_rate": 1.8},  # SpO2 rising with the breath: not hypoxaemia
+        {"spo2": -1.4, "respiratory_rate": 1.8},  # one member below the pattern's bar
+        {"skin_temperature": 2.2, "heart_rate": 2.2},  # a hot day without faster breathing
+        {"skin_temperature": -2.2, "heart_rate": 2.2, "respiratory_rate": 2.2},  # cold skin
+    ],
+)
+def test_no_pattern_without_every_member_in_its_direction(zs: dict[str, float]) -> None:
+    d = Deviation()
+    feed(d, zs, range(0, 61, 5))
+    result = d.score(T0 + 3600)
+    assert not result.corroborated and result.pattern is None
+
+
+def test_a_fever_raises_skin_temperature_heart_rate_and_breathing_together() -> None:
+    d = Deviation()
+    feed(d, {"skin_temperature": 2.2, "heart_rate": 2.3, "respiratory_rate": 2.1}, range(0, 21, 5))
+    result = d.score(T0 + 20 * 60)
+    assert (result.corroborated, result.pattern, result.bar, result.score) == (
+        True, "febrile", 2.0, 2.1
+    )  # fmt: skip
+
+
+def test_a_break_in_the_agreement_restarts_the_20_minutes() -> None:
+    d = Deviation()
+    feed(d, {"spo2": -1.8, "respiratory_rate": 1.8}, range(0, 16, 5))
+    assert d.patterns_since == {"hypoxaemia": T0}
+    feed(d, {"spo2": 0.0, "respiratory_rate": 1.8}, range(16, 26))  # SpO2 back for 10 minutes
+    assert d.patterns_since == {}
+    feed(d, {"spo2": -3.0, "respiratory_rate": 1.8}, range(26, 60))
+    since = d.patterns_since["hypoxaemia"]
+    assert since > T0 + 26 * 60
+    assert not d.score(since + PATTERN_SUSTAIN_S - 60).corroborated
+    assert d.score(since + PATTERN_SUSTAIN_S).pattern == "hypoxaemia"
+
+
+def test_a_run_under_way_survives_the_checkpoint() -> None:
+    d = Deviation()
+    feed(d, {"spo2": -1.8, "respiratory_rate": 1.8}, range(0, 11, 5))
+    restored = Deviation()
+    restored.load(d.to_dict())
+    assert restored.patterns_since == {"hypoxaemia": T0}
+    feed(restored, {"spo2": -1.8, "respiratory_rate": 1.8}, range(15, 21, 5))
+    assert restored.score(T0 + 20 * 60).pattern == "hypoxaemia"
+    plain = Deviation()
+    plain.load({"spo2": d.to_dict()["spo2"]})  # a checkpoint from before patterns
+    assert plain.patterns_since == {}
+
+
+def test_the_engine_pages_a_pattern_once_as_a_low_deviation_with_its_reading() -> None:
+    d = Deviation()
+    feed(d, {"spo2": -1.8, "respiratory_rate": 1.8}, range(0, 21, 5))
+    assessment = Assessment(score({}), d.score(T0 + 20 * 60))
+    engine = AlertEngine("p-1", AlertPolicy(confirm_low_s=0))
+    (opened,) = engine.decide(assessment, event_ts=T0 + 20 * 60, now=T0 + 20 * 60)
+    assert (opened["kind"], opened["severity"]) == ("baseline_deviation", "low")
+    assert "possible hypoxaemia" in opened["summary"]
+    assert "spo2 93.2 vs usual 95" in opened["summary"]
+    # Two "not actionable" verdicts raise the bar by 1 SD: the same pattern no longer pages.
+    stricter = AlertEngine("p-2", AlertPolicy(confirm_low_s=0))
+    stricter.deviation_margin = 1.0
+    assert stricter.decide(assessment, event_ts=T0 + 20 * 60, now=T0 + 20 * 60) == []

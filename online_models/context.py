@@ -66,6 +66,7 @@ class Activity:
 
     >>> a = Activity()
     >>> a.note_steps(300, ts=0.0, end_ts=300.0)     # 60 steps/min over five minutes
+    True
     >>> a.of(600.0), a.of(2000.0), a.exercising(600.0)
     ('active', 'rest', False)
     >>> a.note_sleep(10_000.0, 30_000.0)
@@ -99,14 +100,17 @@ class Activity:
     def exercising(self, ts: float) -> bool:
         return ts <= self.exercise_until
 
-    def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
-        """A step count over ``ts``..``end_ts``: walking or running sets the context."""
+    def note_steps(self, steps: float, ts: float, end_ts: float | None) -> bool:
+        """A step count over ``ts``..``end_ts``: walking or running sets the context. True when
+        the block was active."""
         policy = self.policy
         minutes = max(((end_ts or ts) - ts) / 60.0, 1.0)
-        if steps / minutes >= policy.active_cadence:
-            self.active_until = max(self.active_until, (end_ts or ts) + policy.active_hold_s)
         if steps / minutes >= policy.exercise_cadence:
             self.exercise_until = max(self.exercise_until, (end_ts or ts) + policy.active_hold_s)
+        if steps / minutes >= policy.active_cadence:
+            self.active_until = max(self.active_until, (end_ts or ts) + policy.active_hold_s)
+            return True
+        return False
 
     def note_sleep(self, start: float, end: float) -> None:
         """Merge a reported sleep segment into nights and update the habitual sleep window."""

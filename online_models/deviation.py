@@ -151,6 +151,17 @@ class Deviation:
             if any(signal == name for name, _ in pattern.signals):
                 self._follow(pattern, ts)
 
+    def forget(self, signals: frozenset[str], start: float, end: float) -> None:
+        """Forget the signals last updated from ``start`` to ``end``: their z compared a moving
+        patient with their resting baseline before the step count that said so arrived."""
+        for name in signals:
+            s = self.signals.get(name)
+            if s is not None and start <= s.ts <= end:
+                del self.signals[name]
+                for pattern in self.policy.patterns:
+                    if any(name == member for member, _ in pattern.signals):
+                        self.patterns_since.pop(pattern.name, None)
+
     def _follow(self, pattern: Pattern, ts: float) -> None:
         """Start or end the pattern's run after a reading of one of its signals."""
         stale_s = self.policy.stale_s

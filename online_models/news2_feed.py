@@ -59,6 +59,13 @@ class News2Feed:
             recent.append([value, ts])
             self.smooth[signal] = [r for r in recent[-3:] if ts - r[1] <= SMOOTH_WINDOW_S]
 
+    def forget(self, start: float, end: float) -> None:
+        """Drop the readings taken from ``start`` to ``end``: they were not resting values after
+        all (a step count that arrived after them says the patient was moving)."""
+        for signal, recent in self.smooth.items():
+            if any(start <= r[1] <= end for r in recent):
+                self.smooth[signal] = [r for r in recent if not start <= r[1] <= end]
+
     def smoothed(self, signal: str, now: float) -> float | None:
         """Median of the signal's last readings, None when too old."""
         recent = self.smooth.get(signal)

@@ -270,7 +270,13 @@ class PatientState:
         if signal in NUMERIC:
             self._numeric(signal, float(value), ts)
         elif signal == "steps":
-            self.activity.note_steps(value, ts, end_ts)
+            if self.activity.note_steps(value, ts, end_ts) and end_ts is not None:
+                # Vitals of these minutes may have arrived before their step count and been
+                # taken as resting ones; NEWS2 and the deviation forget them (a run is not a
+                # tachycardia). The baselines keep them, clipped to 4 SD like any outlier.
+                until = end_ts + self.activity.policy.active_hold_s
+                self.feed.forget(ts, until)
+                self.deviation.forget(SMOOTHED, ts, until)
             self.suggester.note_steps(value, ts, end_ts)
             self.phenotype.learn_one("steps", value, ts, end_ts, self.context(ts))
         elif signal == "sleep":

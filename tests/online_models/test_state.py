@@ -205,3 +205,24 @@ def test_a_red_heart_rate_that_is_this_patients_normal_is_marked_usual() -> None
     for k in range(3, 6):  # a drop to 30 is not this patient's normal
         s.update(reading("heart_rate", 30.0, now + k * 60), now=now + k * 60)
     assert s.assess(now + 300).usual == frozenset()
+
+
+def test_a_run_whose_step_count_arrives_after_its_heart_rate_is_not_a_tachycardia() -> None:
+    """Watches stream heart rate as it is measured and send a step block when it closes: the
+    first minutes of a run reach the state as resting readings. The step count that arrives
+    then takes them back out of NEWS2 and the deviation, so a run pages nobody (free-living
+    data), while the same heart rate with no steps still scores."""
+    ran, sat = warm_state(), warm_state()
+    start = T0 + 2 * 86400
+    for state in (ran, sat):
+        for minute in range(5):
+            ts = start + minute * 60
+            state.update(reading("heart_rate", 150, ts), now=ts)
+            state.update(reading("respiratory_rate", 24, ts), now=ts)
+        assert state.news2(start + 240).subscores["heart_rate"] == 3
+    ran.update(reading("steps", 800, start, start + 300), now=start + 300)  # 160 steps/min
+    assert "heart_rate" in ran.news2(start + 300).missing  # no resting value in these minutes
+    assert "heart_rate" not in ran.deviation.current_z(start + 300)
+    assert not ran.assess(start + 35 * 60).deviation.corroborated
+    assert sat.news2(start + 300).subscores["heart_rate"] == 3  # no steps: still a finding
+    assert sat.deviation.current_z(start + 300)["heart_rate"] > 4

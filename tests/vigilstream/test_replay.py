@@ -108,13 +108,20 @@ def test_csv_rows_replay_and_bad_rows_are_dead_letters(tmp_path, capsys) -> None
     path = tmp_path / "export.csv"
     with path.open("w", newline="") as f:
         out = csv.writer(f)
-        out.writerow(["patient_id", "ts", "signal", "value"])
+        out.writerow(["patient_id", "ts", "signal", "value", "end_ts"])
         for t, v in HR:
-            out.writerow([PID, iso(t), "heart_rate", v])
-        out.writerow([PID, iso(DAY0), "glucose", 5.4])  # not a signal of the contract
+            out.writerow([PID, iso(t), "heart_rate", v, ""])
+        for t, v in STEPS:  # an interval: steps counted from ts to end_ts, a whole number
+            out.writerow([PID, t, "steps", v, t + 3600])
+        out.writerow([PID, iso(DAY0), "glucose", 5.4, ""])  # not a signal of the contract
+        out.writerow([PID, iso(DAY0), "steps", 100, ""])  # steps without their interval
     result = run(["--input", str(path)], capsys)
-    assert result["readings"] == len(HR) and result["dead_letters"] == {"unknown_signal": 1}
-    assert result["patients"][PID]["baselines"]["heart_rate"]["n"] > 100
+    assert result["readings"] == len(HR) + len(STEPS)
+    assert result["dead_letters"] == {"unknown_signal": 1, "schema": 1}
+    patient = result["patients"][PID]
+    assert patient["baselines"]["heart_rate"]["n"] > 100
+    days = {d["day"]: d["steps"] for d in patient["days"]}
+    assert [days["2026-01-05"], days["2026-01-06"]] == [2400, 4800]
 
 
 def test_unreadable_inputs_are_one_line_errors(tmp_path, capsys) -> None:
@@ -154,3 +161,26 @@ def test_replay_of_the_simulators_recording_scores_as_evaluate_does(tmp_path, ca
     assert len(replayed["patients"]) == 10
     page = (tmp_path / "report" / "index.html").read_text()
     assert '<table id="detection">' in page and "sim-0001" in page
+
+
+@pytest.mark.parametrize("with_steps", [True, False])
+def test_free_living_runs_page_nobody_when_the_watch_counts_steps(
+    with_steps: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Three days of a healthy wearer's heart rate each minute, a 45-minute run every evening
+    (150 bpm). The watch sends each 5-minute step block when it closes, after the heart rates
+    of its minutes: the run must not page. Without step counts nothing says it was a run, and
+    a heart rate of 150 for 45 minutes is a NEWS2 red score that does."""
+    docs = []
+    for minute in range(3 * 1440):
+        ts = DAY0 + minute * 60
+        running = 18 * 60 <= minute % 1440 < 18 * 60 + 45
+        docs.append({"patient_id": PID, "signal": "heart_rate", "ts": ts,
+                     "value": 150 if running else 64 + minute % 5})  # fmt: skip
+        if with_steps and minute % 5 == 4:
+            steps = 800 if running else 20
+            docs.append({"patient_id": PID, "signal": "steps", "value": steps,
+                         "ts": ts - 240, "end_ts": ts + 60})  # fmt: skip
+    result = run(["--input", str(write_jsonl(tmp_path / "week.jsonl", docs))], capsys)
+    opened = result["patients"][PID]["alerts_opened"]
+    assert opened == ({} if with_steps else {"deterioration": 3})

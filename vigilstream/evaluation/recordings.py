@@ -8,7 +8,8 @@ Inputs, one file, optionally gzipped (``.gz`` or gzip's magic bytes):
 - JSONL written by ``vigilstream simulate --out`` (lines with ``at``, ``topic``, ``key`` and
   ``value``/``raw``): replayed at the recorded delivery times, exactly as ``evaluate`` does.
 - CSV with a header ``patient_id,ts,signal,value`` (``ts`` RFC 3339 or epoch seconds), one
-  reading per row, e.g. an export of a program's database.
+  reading per row, e.g. an export of a program's database; an optional ``end_ts`` column gives
+  the end of interval readings (steps, sleep), which the contract requires.
 
 Episodes, for scoring: CSV ``patient_id,onset,critical,end,kind`` (times as above) or JSON — a
 list of such objects, or the simulator's truth file (``{"episodes": [...]}``).
@@ -76,14 +77,21 @@ def epoch(value: Any, where: str) -> float:
 
 
 def _csv_value(text: str) -> Any:
-    """A CSV cell as the reading's value: a number, a boolean, or text (consciousness)."""
+    """A CSV cell as the reading's value: a whole number (a step count must be one), another
+    number, a boolean, or text (consciousness).
+
+    >>> _csv_value("812"), _csv_value("97.5"), _csv_value("TRUE"), _csv_value(" V ")
+    (812, 97.5, True, 'V')
+    """
     lowered = text.strip().lower()
     if lowered in ("true", "false"):
         return lowered == "true"
-    try:
-        return float(text)
-    except ValueError:
-        return text.strip()
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text.strip()
 
 
 def _csv_messages(text: str, name: str) -> list[bytes]:
@@ -97,6 +105,8 @@ def _csv_messages(text: str, name: str) -> list[bytes]:
         when = epoch(row["ts"], f"{name}:{n}")
         reading = {"patient_id": row["patient_id"], "signal": row["signal"],
                    "value": _csv_value(row["value"]), "ts": when}  # fmt: skip
+        if (row.get("end_ts") or "").strip():
+            reading["end_ts"] = epoch(row["end_ts"], f"{name}:{n}")
         out.append(orjson.dumps(reading))
     return out
 

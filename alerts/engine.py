@@ -30,7 +30,11 @@ Kinds decided here, from an ``Assessment`` of ``online_models.state``:
 
 A low-severity clinical condition opens an episode only once it has lasted 10 minutes of event
 time (an alarm delay: Görges M et al., Anesth Analg 2009;108:1546-52 found that short delays
-remove a large share of non-actionable alarms); medium and high open at once. A per-patient
+remove a large share of non-actionable alarms); medium and high open at once. While the patient
+sleeps, a single red NEWS2 parameter (low) must last 30 minutes: a wrist oximeter sees the
+brief desaturations of normal sleep (up to 5 an hour in healthy adults, the AASM threshold for
+apnoea; Berry RB et al., J Clin Sleep Med 2012;8:597-619), and sustained nocturnal hypoxaemia is
+judged by time, not by events (T90). A per-patient
 daily cap (6 episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
@@ -91,6 +95,8 @@ class AlertPolicy:
     margin_max: float = 2.0  # ... up to 2 SD more, never beyond
     offline_after_s: float = 1800.0  # no data this long (processing time): device_offline
     confirm_low_s: float = 600.0  # a low-severity clinical condition must last this long to open
+    # ... and a single red NEWS2 parameter while the patient sleeps this long (see the module doc)
+    confirm_low_asleep_s: float = 1800.0
     not_worn_after_s: float = 7200.0  # off the wrist this long before a not_worn alert
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt
     risk_alerts: bool = False  # risk-model alerts of their own (see EVALUATION.md: off)
@@ -326,7 +332,9 @@ class AlertEngine:
             # ``confirm_low_s`` (brief normal readings in between do not restart the clock),
             # medium and high at once; ``not_worn`` once the device has been off the wrist for
             # ``not_worn_after_s`` (a daily charge is not news).
-            delay = (policy.confirm_low_s if severity == "low" and kind not in TECHNICAL
+            delay = (policy.confirm_low_asleep_s if severity == "low" and kind == "deterioration"
+                     and assessment.asleep
+                     else policy.confirm_low_s if severity == "low" and kind not in TECHNICAL
                      else policy.not_worn_after_s if kind == "not_worn" else 0.0)  # fmt: skip
             if delay > 0:
                 first = pending[0] if pending is not None else event_ts

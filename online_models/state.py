@@ -150,6 +150,7 @@ class Assessment:
     # Wearable NEWS2 parameters whose current value is within ``USUAL_Z`` SD of a warm personal
     # baseline of the same context: this patient's normal, even when NEWS2 scores it 3.
     usual: frozenset[str] = frozenset()
+    asleep: bool = False  # the patient's context at the moment assessed
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -388,7 +389,7 @@ class PatientState:
             risk = model.estimate(self.risk_features(now, news2, deviation))
         usual = self.usual(news2, now)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
-                          usual)  # fmt: skip
+                          usual, self.context(now) == "asleep")  # fmt: skip
 
     def usual(self, news2: News2Result, now: float) -> frozenset[str]:
         """Red-scoring wearable parameters that are this patient's normal (``News2Feed.usual``)."""

@@ -280,6 +280,25 @@ def test_low_severity_waits_for_the_alarm_delay_medium_does_not() -> None:
     assert at_once["severity"] == "medium"
 
 
+def test_a_single_red_parameter_in_sleep_must_last_30_minutes() -> None:
+    """A wrist oximeter sees the brief desaturations of normal sleep: asleep, a single red
+    SpO2 opens after 30 minutes, not 10; awake, after 10; an aggregate band at once."""
+    red = {"spo2": 90}  # a single 3: low
+    asleep = _calm_assessment(news2=score(red), asleep=True)
+    night = AlertEngine("p-1")
+    for minute in range(0, 30, 5):
+        assert night.decide(asleep, T0 + minute * 60, T0 + minute * 60) == []
+    (opened,) = night.decide(asleep, T0 + 1800, T0 + 1800)
+    assert (opened["kind"], opened["severity"]) == ("deterioration", "low")
+    day = AlertEngine("p-2")
+    assert day.decide(_calm_assessment(news2=score(red)), T0, T0) == []
+    assert len(day.decide(_calm_assessment(news2=score(red)), T0 + 600, T0 + 600)) == 1
+    sick = _calm_assessment(news2=score({**red, "respiratory_rate": 22}),
+                            asleep=True)  # fmt: skip
+    (at_once,) = AlertEngine("p-3").decide(sick, T0, T0)
+    assert at_once["severity"] == "medium"
+
+
 def test_a_red_flag_that_is_the_patients_normal_does_not_page_an_aggregate_does() -> None:
     slow = score({"heart_rate": 39})  # a single 3: the low band
     policy = AlertPolicy(confirm_low_s=0)

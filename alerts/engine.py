@@ -75,10 +75,8 @@ SUMMARIES = {
     "device.",
 }
 PATTERN_WORDS = {  # online_models.deviation.PATTERNS, as a nurse would say them
-    "hypoxaemia": "SpO2 falling while breathing quickens, from this patient's own baseline "
-    "(possible hypoxaemia)",
-    "febrile": "Skin temperature, heart rate and breathing rising together from this patient's "
-    "own baseline (possible fever)",
+    "hypoxaemia": "Possible hypoxaemia: SpO2 falling while breathing quickens",
+    "febrile": "Possible fever: skin temperature, heart rate and breathing rising together",
 }
 BATTERY_LOW, BATTERY_CRITICAL = 20.0, 5.0
 SEVERITY_RANK = {"none": 0, "info": 1, "low": 2, "medium": 3, "high": 4}
@@ -510,5 +508,6 @@ def summary(kind: str, severity: str, status: str, assessment: Assessment,
         for s in deviation.signals[:shown]
     )
     if deviation.pattern in PATTERN_WORDS:
-        return f"{PATTERN_WORDS[deviation.pattern]} ({parts}): please check."
+        words = PATTERN_WORDS[deviation.pattern]
+        return f"{words}, against this patient's own baseline ({parts}): please check."
     return f"Sustained change from this patient's own baseline ({parts}): please check."

@@ -96,7 +96,7 @@ def test_the_engine_pages_a_pattern_once_as_a_low_deviation_with_its_reading() -
     engine = AlertEngine("p-1", AlertPolicy(confirm_low_s=0))
     (opened,) = engine.decide(assessment, event_ts=T0 + 20 * 60, now=T0 + 20 * 60)
     assert (opened["kind"], opened["severity"]) == ("baseline_deviation", "low")
-    assert "possible hypoxaemia" in opened["summary"]
+    assert opened["summary"].startswith("Possible hypoxaemia: SpO2 falling")
     assert "spo2 93.2 vs usual 95" in opened["summary"]
     # Two "not actionable" verdicts raise the bar by 1 SD: the same pattern no longer pages.
     stricter = AlertEngine("p-2", AlertPolicy(confirm_low_s=0))

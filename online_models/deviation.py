@@ -29,6 +29,7 @@ way for 20 minutes. Its score is its weakest member's z, measured against the pa
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,6 +63,16 @@ PATTERNS = (
     Pattern("hypoxaemia", (("spo2", -1), ("respiratory_rate", 1)), 1.5),
     Pattern("febrile", (("skin_temperature", 1), ("heart_rate", 1), ("respiratory_rate", 1)), 2.0),
 )
+
+
+@functools.cache
+def patterns_of(patterns: tuple[Pattern, ...]) -> dict[str, tuple[Pattern, ...]]:
+    """Per signal, the patterns it belongs to (asked once per reading: a lookup, not a scan)."""
+    out: dict[str, tuple[Pattern, ...]] = {}
+    for pattern in patterns:
+        for name, _ in pattern.signals:
+            out[name] = (*out.get(name, ()), pattern)
+    return out
 
 
 @dataclass(frozen=True)
@@ -147,9 +158,8 @@ class Deviation:
                 current.above_since = ts
         else:
             current.above_since = None
-        for pattern in self.policy.patterns:
-            if any(signal == name for name, _ in pattern.signals):
-                self._follow(pattern, ts)
+        for pattern in patterns_of(self.policy.patterns).get(signal, ()):
+            self._follow(pattern, ts)
 
     def forget(self, signals: frozenset[str], start: float, end: float) -> None:
         """Forget the signals last updated from ``start`` to ``end``: their z compared a moving
@@ -158,9 +168,8 @@ class Deviation:
             s = self.signals.get(name)
             if s is not None and start <= s.ts <= end:
                 del self.signals[name]
-                for pattern in self.policy.patterns:
-                    if any(name == member for member, _ in pattern.signals):
-                        self.patterns_since.pop(pattern.name, None)
+                for pattern in patterns_of(self.policy.patterns).get(name, ()):
+                    self.patterns_since.pop(pattern.name, None)
 
     def _follow(self, pattern: Pattern, ts: float) -> None:
         """Start or end the pattern's run after a reading of one of its signals."""
@@ -179,10 +188,11 @@ class Deviation:
             since = self.patterns_since.get(pattern.name)
             if since is None or now - since < self.policy.pattern_sustain_s:
                 continue
-            members = [self.signals[name] for name, _ in pattern.signals]
-            if any(now - s.ts > self.policy.stale_s for s in members):
+            members = [self.signals.get(name) for name, _ in pattern.signals]
+            if any(s is None or now - s.ts > self.policy.stale_s for s in members):
                 continue
-            weakest = min(d * s.zs for (_, d), s in zip(pattern.signals, members, strict=True))
+            weakest = min(d * s.zs for (_, d), s in zip(pattern.signals, members, strict=True)
+                          if s is not None)  # fmt: skip
             if weakest >= pattern.z and (best is None or weakest - pattern.z > best[0] - best[1].z):
                 best = (weakest, pattern)
         return best

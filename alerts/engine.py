@@ -269,11 +269,12 @@ class AlertEngine:
     @staticmethod
     def _red_flags_usual(assessment: Assessment) -> bool:
         """True when every single-parameter red score (3) is the patient's established normal
-        (``Assessment.usual``): the low band is a prompt to look, and for this patient there is
-        nothing new to see. Aggregate scores (medium, high) always alert."""
-        usual = assessment.usual
+        (``Assessment.usual``) or a wearable's single reading not yet confirmed by a second
+        (``Assessment.unconfirmed``: a watch's hourly SpO2 outlier): the low band is a prompt to
+        look, and there is nothing new to see yet. Aggregate scores (medium, high) always alert."""
+        quiet = assessment.usual | assessment.unconfirmed
         red = [p for p, sub in assessment.news2.subscores.items() if sub == 3]
-        return bool(red) and all(p in usual for p in red)
+        return bool(red) and all(p in quiet for p in red)
 
     def _is_open(self, kind: str) -> bool:
         episode = self.episodes.get(kind)

@@ -10,10 +10,11 @@ Skin temperature counts only from 3 SD and never on its own (``CONTEXTUAL``). A 
 *corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (2.5 SD) at
 the same time, or one signal is beyond it while the multivariate anomaly score of the vitals
 (``online_models.anomaly``) is at least ``ANOMALY_CORROBORATE``, or one signal is beyond
-``Z_SUSTAINED`` (4 SD) for at least 30 minutes: one noisy sensor is not an emergency (the
-multi-parameter logic of early-warning scores, applied to personal rather than population
-limits). The combined score is the second-largest concerning z when two signals agree, else the
-single signal's z once corroborated by the anomaly score or sustained, else 0.
+``Z_SUSTAINED`` (4 SD) over at least 30 minutes of its readings (a single reading, however far
+out, is never sustained: think of a watch's hourly SpO2 outlier): one noisy sensor is not an
+emergency (the multi-parameter logic of early-warning scores, applied to personal rather than
+population limits). The combined score is the second-largest concerning z when two signals
+agree, else the single signal's z once corroborated by the anomaly score or sustained, else 0.
 
 Patterns (``PATTERNS``): some signals move together in one physiological process, and their
 agreement is evidence before any one of them is far out. Hypoxaemia drives the breathing
@@ -22,9 +23,10 @@ exacerbations and pneumonia; cf. Cretikos MA et al., Med J Aust 2008;188:657-659
 rate as the earliest sign), and a fever raises skin temperature, heart rate (about 10 bpm per
 °C; Karjalainen J, Viitasalo M, Acta Med Scand 1986;220:161-164) and respiration together. A
 pattern corroborates once every one of its signals has stood beyond the pattern's own, lower,
-bar in its direction for ``PATTERN_SUSTAIN_S``: an artefact does not move two sensors the same
-way for 20 minutes. Its score is its weakest member's z, measured against the pattern's bar
-(``DeviationResult.bar``), so a care team's "not actionable" margin raises both tiers alike.
+bar in its direction for ``PATTERN_SUSTAIN_S`` of readings (each has one that late into the
+run): an artefact does not move two sensors the same way for 20 minutes. Its score is its
+weakest member's z, measured against the pattern's bar (``DeviationResult.bar``), so a care
+team's "not actionable" margin raises both tiers alike.
 """
 
 from __future__ import annotations
@@ -186,11 +188,12 @@ class Deviation:
         best = None
         for pattern in self.policy.patterns:
             since = self.patterns_since.get(pattern.name)
-            if since is None or now - since < self.policy.pattern_sustain_s:
+            if since is None:
                 continue
             members = [self.signals.get(name) for name, _ in pattern.signals]
-            if any(s is None or now - s.ts > self.policy.stale_s for s in members):
-                continue
+            if any(s is None or now - s.ts > self.policy.stale_s
+                   or s.ts - since < self.policy.pattern_sustain_s for s in members):  # fmt: skip
+                continue  # stale, or not every member read 20 minutes into the run
             weakest = min(d * s.zs for (_, d), s in zip(pattern.signals, members, strict=True)
                           if s is not None)  # fmt: skip
             if weakest >= pattern.z and (best is None or weakest - pattern.z > best[0] - best[1].z):
@@ -224,7 +227,7 @@ class Deviation:
             (c, name) for name, s in fresh
             if name not in CONTEXTUAL
             and (c := s.concern()) >= policy.z_sustained and s.above_since is not None
-            and now - s.above_since >= policy.sustain_s
+            and s.ts - s.above_since >= policy.sustain_s
         ]  # fmt: skip
         bar, pattern = policy.z_corroborate, None
         if len(strong) >= 2:

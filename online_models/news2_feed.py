@@ -5,7 +5,9 @@ parameter the feed uses the latest value within its validity window (``VALIDITY_
 rate, respiration and SpO2 it is the median of the last three readings taken at rest or asleep
 within ``SMOOTH_WINDOW_S`` (two: their mean), so one motion artefact or a brief nocturnal dip does
 not score while a real change is seen in full by its second reading, at 1-minute and 5-minute
-sampling alike. Readings taken while active are not fed (the caller decides; see
+sampling alike — and at the hourly background SpO2 readings of consumer watches, whose
+occasional low outlier would otherwise page on its own (the latest reading must still be within
+its validity window). Readings taken while active are not fed (the caller decides; see
 ``online_models.state``).
 
 The usual-red-flag rule: a single-parameter 3 from a wearable whose value lies within
@@ -33,7 +35,7 @@ VALIDITY_S: dict[str, float] = {
     "supplemental_o2": 24 * 3600.0,
 }
 SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
-SMOOTH_WINDOW_S = 900.0
+SMOOTH_WINDOW_S = 3 * 3600.0  # long enough for three hourly readings
 USUAL_Z = 2.0  # a red NEWS2 parameter this close to the patient's own baseline is their normal
 
 
@@ -88,6 +90,15 @@ class News2Feed:
             if entry is not None and now - entry[1] <= validity:
                 values[parameter] = entry[0]
         return values
+
+    def unconfirmed(self, news2: News2Result) -> frozenset[str]:
+        """The red-scoring (3) wearable parameters that rest on a single reading: the first after
+        a gap, or an hourly background reading with none before it in ``SMOOTH_WINDOW_S``. They
+        score (a nurse's spot check counts at once in an aggregate band), but a red flag of one
+        reading does not page on its own until a second reading confirms it."""
+        smooth = self.smooth
+        return frozenset(p for p, sub in news2.subscores.items()
+                         if sub == 3 and p in SMOOTHED and len(smooth.get(p, ())) == 1)  # fmt: skip
 
     def usual(self, news2: News2Result, baselines: Baselines, context: str,
               now: float) -> frozenset[str]:  # fmt: skip

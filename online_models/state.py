@@ -151,6 +151,8 @@ class Assessment:
     # baseline of the same context: this patient's normal, even when NEWS2 scores it 3.
     usual: frozenset[str] = frozenset()
     asleep: bool = False  # the patient's context at the moment assessed
+    # Red wearable NEWS2 parameters resting on a single reading (``News2Feed.unconfirmed``).
+    unconfirmed: frozenset[str] = frozenset()
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -389,7 +391,9 @@ class PatientState:
             risk = model.estimate(self.risk_features(now, news2, deviation))
         usual = self.usual(news2, now)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
-                          usual, self.context(now) == "asleep")  # fmt: skip
+                          usual, self.context(now) == "asleep",
+                          self.feed.unconfirmed(news2) if 3 in news2.subscores.values()
+                          else frozenset())  # fmt: skip
 
     def usual(self, news2: News2Result, now: float) -> frozenset[str]:
         """Red-scoring wearable parameters that are this patient's normal (``News2Feed.usual``)."""

@@ -27,9 +27,11 @@ def feed(d: Deviation, zs: dict[str, float], minutes: range) -> None:
 
 def test_falling_spo2_with_quickening_breath_corroborates_after_20_minutes() -> None:
     d = Deviation()
-    feed(d, {"spo2": -1.8, "respiratory_rate": 1.8}, range(0, 21, 5))
-    early = d.score(T0 + PATTERN_SUSTAIN_S - 60)
-    assert not early.corroborated and not d.corroborated(T0 + PATTERN_SUSTAIN_S - 60)
+    feed(d, {"spo2": -1.8, "respiratory_rate": 1.8}, range(0, 16, 5))
+    # Measured on readings: 15 minutes of them do not make 20, however late one asks.
+    assert not d.score(T0 + PATTERN_SUSTAIN_S).corroborated
+    assert not d.corroborated(T0 + PATTERN_SUSTAIN_S)
+    feed(d, {"spo2": -1.8, "respiratory_rate": 1.8}, range(20, 21))
     result = d.score(T0 + PATTERN_SUSTAIN_S)
     assert result.corroborated and d.corroborated(T0 + PATTERN_SUSTAIN_S)
     assert (result.pattern, result.bar, result.score) == ("hypoxaemia", 1.5, 1.8)
@@ -69,11 +71,13 @@ def test_a_break_in_the_agreement_restarts_the_20_minutes() -> None:
     assert d.patterns_since == {"hypoxaemia": T0}
     feed(d, {"spo2": 0.0, "respiratory_rate": 1.8}, range(16, 26))  # SpO2 back for 10 minutes
     assert d.patterns_since == {}
-    feed(d, {"spo2": -3.0, "respiratory_rate": 1.8}, range(26, 60))
+    first = None
+    for minute in range(26, 60):
+        feed(d, {"spo2": -3.0, "respiratory_rate": 1.8}, range(minute, minute + 1))
+        if first is None and d.score(T0 + minute * 60).pattern == "hypoxaemia":
+            first = T0 + minute * 60
     since = d.patterns_since["hypoxaemia"]
-    assert since > T0 + 26 * 60
-    assert not d.score(since + PATTERN_SUSTAIN_S - 60).corroborated
-    assert d.score(since + PATTERN_SUSTAIN_S).pattern == "hypoxaemia"
+    assert since > T0 + 26 * 60 and first == since + PATTERN_SUSTAIN_S
 
 
 def test_a_run_under_way_survives_the_checkpoint() -> None:

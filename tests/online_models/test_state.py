@@ -226,3 +226,55 @@ def test_a_run_whose_step_count_arrives_after_its_heart_rate_is_not_a_tachycardi
     assert not ran.assess(start + 35 * 60).deviation.corroborated
     assert sat.news2(start + 300).subscores["heart_rate"] == 3  # no steps: still a finding
     assert sat.deviation.current_z(start + 300)["heart_rate"] > 4
+
+
+def test_a_watchs_hourly_spo2_outlier_does_not_page_a_second_low_reading_does() -> None:
+    """Consumer watches measure SpO2 in the background about once an hour, with an occasional
+    low outlier. One such reading neither scores through the median nor pages as a red flag,
+    nor counts as a sustained deviation; a second low reading an hour later is a finding."""
+    from alerts.engine import AlertEngine
+
+    s, engine = PatientState("p-1", {"age": 60, "sex": "M", "consent": True}), AlertEngine("p-1")
+    opened: list[tuple[float, str]] = []
+
+    def minute(m: int, spo2: float | None = None) -> None:
+        ts = T0 + m * 60
+        s.update(reading("heart_rate", 64 + m % 3, ts), now=ts)
+        if spo2 is not None:
+            s.update(reading("spo2", spo2, ts), now=ts)
+        opened.extend((ts, a["kind"]) for a in engine.decide(s.assess(ts), ts, ts)
+                      if a["status"] == "open")  # fmt: skip
+
+    for m in range(0, 3 * 1440, 5):  # three days: hourly SpO2 96-97
+        minute(m, 96 + (m // 60) % 2 if m % 60 == 0 else None)
+    outlier = 3 * 1440
+    for m in range(outlier, outlier + 60, 5):
+        minute(m, 89 if m == outlier else None)
+    assert opened == []
+    assert s.news2(T0 + outlier * 60).subscores["spo2"] == 0  # median of 96, 97 and 89
+    assert not s.deviation.score(T0 + (outlier + 31) * 60).corroborated  # one reading
+    for m in range(outlier + 60, outlier + 90, 5):  # the next hourly reading is low too
+        minute(m, 89 if m == outlier + 60 else None)
+    assert [kind for _, kind in opened] == ["deterioration"]
+
+
+def test_a_red_flag_resting_on_one_reading_waits_for_a_second_an_aggregate_does_not() -> None:
+    """The first SpO2 reading after a gap (or ever) scores, but alone it does not page; with a
+    fast breath beside it the aggregate band pages at once."""
+    from alerts.engine import AlertEngine
+
+    alone, engine = PatientState("p-1"), AlertEngine("p-1")
+    alone.update(reading("spo2", 89, T0), now=T0)
+    for m in range(0, 15, 5):
+        ts = T0 + m * 60
+        alone.update(reading("heart_rate", 70, ts), now=ts)
+        assessment = alone.assess(ts)
+        assert assessment.news2.subscores["spo2"] == 3 and assessment.unconfirmed == {"spo2"}
+        assert engine.decide(assessment, ts, ts) == []
+    alone.update(reading("spo2", 88, T0 + 900), now=T0 + 900)  # confirmed by a second
+    assert alone.assess(T0 + 900).unconfirmed == frozenset()
+    sick = PatientState("p-2")
+    sick.update(reading("spo2", 89, T0), now=T0)
+    sick.update(reading("respiratory_rate", 25, T0), now=T0)  # 3 + 3: medium, at once
+    (opened,) = AlertEngine("p-2").decide(sick.assess(T0), T0, T0)
+    assert (opened["kind"], opened["severity"]) == ("deterioration", "medium")

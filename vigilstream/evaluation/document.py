@@ -321,7 +321,7 @@ def render(results: list[dict[str, Any]], command: str, plots: list[str] | None 
         "",
         *suggestion_targets_table(results),
         "",
-        "The targets of issue #12 hold for cohorts of at least 200 patients x 28 days (the "
+        "The targets of issue #12 are for cohorts of at least 200 patients x 28 days (the "
         "held-out columns; the default cohort is shorter). *Effect* is a policy's mean "
         "proximal reward minus that of sending nothing at the same decisions: the steps "
         "patients take anyway are the same in every world and cancel, so `learned_vs_uniform` "

@@ -67,13 +67,13 @@ PATTERNS = (
 )
 
 
-@functools.cache
-def patterns_of(patterns: tuple[Pattern, ...]) -> dict[str, tuple[Pattern, ...]]:
-    """Per signal, the patterns it belongs to (asked once per reading: a lookup, not a scan)."""
-    out: dict[str, tuple[Pattern, ...]] = {}
+def patterns_of(patterns: tuple[Pattern, ...]) -> dict[str, tuple[tuple[Pattern, int], ...]]:
+    """Per signal, the patterns it belongs to and its direction in each (asked once per
+    reading: a lookup, not a scan)."""
+    out: dict[str, tuple[tuple[Pattern, int], ...]] = {}
     for pattern in patterns:
-        for name, _ in pattern.signals:
-            out[name] = (*out.get(name, ()), pattern)
+        for name, direction in pattern.signals:
+            out[name] = (*out.get(name, ()), (pattern, direction))
     return out
 
 
@@ -90,6 +90,11 @@ class DeviationPolicy:
     z_contextual: float = Z_CONTEXTUAL
     patterns: tuple[Pattern, ...] = PATTERNS
     pattern_sustain_s: float = PATTERN_SUSTAIN_S
+
+    @functools.cached_property
+    def patterns_by_signal(self) -> dict[str, tuple[tuple[Pattern, int], ...]]:
+        """``patterns_of(self.patterns)``, worked out once per policy (asked every reading)."""
+        return patterns_of(self.patterns)
 
 
 @dataclass(slots=True)
@@ -160,8 +165,11 @@ class Deviation:
                 current.above_since = ts
         else:
             current.above_since = None
-        for pattern in patterns_of(self.policy.patterns).get(signal, ()):
-            self._follow(pattern, ts)
+        for pattern, direction in self.policy.patterns_by_signal.get(signal, ()):
+            if direction * current.zs >= pattern.z:
+                self._follow(pattern, ts)  # this member agrees: do the others?
+            elif self.patterns_since:
+                self.patterns_since.pop(pattern.name, None)  # it no longer does: a run ends
 
     def forget(self, signals: frozenset[str], start: float, end: float) -> None:
         """Forget the signals last updated from ``start`` to ``end``: their z compared a moving
@@ -170,7 +178,7 @@ class Deviation:
             s = self.signals.get(name)
             if s is not None and start <= s.ts <= end:
                 del self.signals[name]
-                for pattern in patterns_of(self.policy.patterns).get(name, ()):
+                for pattern, _ in self.policy.patterns_by_signal.get(name, ()):
                     self.patterns_since.pop(pattern.name, None)
 
     def _follow(self, pattern: Pattern, ts: float) -> None:

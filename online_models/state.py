@@ -273,13 +273,16 @@ class PatientState:
         if signal in NUMERIC:
             self._numeric(signal, float(value), ts)
         elif signal == "steps":
+            moving_until = self.activity.active_until  # readings up to it were taken as active
             if self.activity.note_steps(value, ts, end_ts) and end_ts is not None:
                 # Vitals of these minutes may have arrived before their step count and been
                 # taken as resting ones; NEWS2 and the deviation forget them (a run is not a
-                # tachycardia). The baselines keep them, clipped to 4 SD like any outlier.
-                until = end_ts + self.activity.policy.active_hold_s
-                self.feed.forget(ts, until)
-                self.deviation.forget(SMOOTHED, ts, until)
+                # tachycardia). Those already known to be active stay. The baselines keep them,
+                # clipped to 4 SD like any outlier.
+                start, until = max(ts, moving_until), end_ts + self.activity.policy.active_hold_s
+                if start < until:
+                    self.feed.forget(start, until)
+                    self.deviation.forget(SMOOTHED, start, until)
             self.suggester.note_steps(value, ts, end_ts)
             self.phenotype.learn_one("steps", value, ts, end_ts, self.context(ts))
         elif signal == "sleep":

@@ -278,3 +278,17 @@ def test_a_red_flag_resting_on_one_reading_waits_for_a_second_an_aggregate_does_
     sick.update(reading("respiratory_rate", 25, T0), now=T0)  # 3 + 3: medium, at once
     (opened,) = AlertEngine("p-2").decide(sick.assess(T0), T0, T0)
     assert (opened["kind"], opened["severity"]) == ("deterioration", "medium")
+
+
+def test_step_blocks_of_a_walk_already_known_do_not_wipe_its_active_readings() -> None:
+    """Only readings taken as resting are taken back: once a walk is known, its heart rates are
+    compared with the active baseline and stay in the deviation as further step blocks come."""
+    s = warm_state()
+    start = T0 + 2 * 86400
+    s.update(reading("steps", 100, start, start + 60), now=start + 60)  # the walk begins
+    for minute in range(1, 10):
+        ts = start + minute * 60
+        s.update(reading("heart_rate", 105, ts + 30), now=ts + 30)  # active context
+        kept = s.deviation.signals["heart_rate"]
+        s.update(reading("steps", 100, ts, ts + 60), now=ts + 60)  # the next block, in order
+        assert s.deviation.signals.get("heart_rate") is kept

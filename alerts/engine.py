@@ -193,7 +193,7 @@ class AlertEngine:
         """Alert messages (docs/spec.md ``alerts``) caused by this assessment and device state."""
         out = []
         deterioration = news2_severity(assessment.news2)
-        if deterioration == "low" and self._red_flags_usual(assessment):
+        if deterioration == "low" and self._red_flags_quiet(assessment):
             deterioration = "none"
         wanted = {"deterioration": deterioration}
         # While NEWS2 alerts, a personal-deviation alert would page twice for one patient; its
@@ -267,7 +267,7 @@ class AlertEngine:
         return "medium" if sleep is not None and sleep <= -30 else "low"
 
     @staticmethod
-    def _red_flags_usual(assessment: Assessment) -> bool:
+    def _red_flags_quiet(assessment: Assessment) -> bool:
         """True when every single-parameter red score (3) is the patient's established normal
         (``Assessment.usual``) or a wearable's single reading not yet confirmed by a second
         (``Assessment.unconfirmed``: a watch's hourly SpO2 outlier): the low band is a prompt to
@@ -331,10 +331,7 @@ class AlertEngine:
             # ``confirm_low_s`` (brief normal readings in between do not restart the clock),
             # medium and high at once; ``not_worn`` once the device has been off the wrist for
             # ``not_worn_after_s`` (a daily charge is not news).
-            delay = (policy.confirm_low_asleep_s if severity == "low" and kind == "deterioration"
-                     and assessment.asleep
-                     else policy.confirm_low_s if severity == "low" and kind not in TECHNICAL
-                     else policy.not_worn_after_s if kind == "not_worn" else 0.0)  # fmt: skip
+            delay = self._alarm_delay(kind, severity, assessment)
             if delay > 0:
                 first = pending[0] if pending is not None else event_ts
                 self.pending[kind] = [first, event_ts]
@@ -387,6 +384,17 @@ class AlertEngine:
         episode.severity = episode.lower_severity
         episode.lower_since, episode.lower_severity = None, "none"
         return self._message(episode, "updated", assessment, event_ts, now, device)
+
+    def _alarm_delay(self, kind: str, severity: str, assessment: Assessment) -> float:
+        """How long (event time) a condition must last before its episode opens."""
+        policy = self.policy
+        if kind == "not_worn":
+            return policy.not_worn_after_s
+        if severity != "low" or kind in TECHNICAL:
+            return 0.0
+        if kind == "deterioration" and assessment.asleep:
+            return policy.confirm_low_asleep_s
+        return policy.confirm_low_s
 
     def _message(self, episode: Episode, status: str, assessment: Assessment, event_ts: float,
                  now: float, device: DeviceState | None = None) -> AlertMessage:  # fmt: skip

@@ -392,17 +392,14 @@ class PatientState:
         risk = None
         if model is not None and model.examples:
             risk = model.estimate(self.risk_features(now, news2, deviation))
-        usual = self.usual(news2, now)
+        context = self.context(now)
+        # Red wearable parameters that do not page alone: the patient's normal, or one reading.
+        usual = unconfirmed = frozenset[str]()
+        if 3 in news2.subscores.values():
+            usual = self.feed.usual(news2, self.baselines, context, now)
+            unconfirmed = self.feed.unconfirmed(news2)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
-                          usual, self.context(now) == "asleep",
-                          self.feed.unconfirmed(news2) if 3 in news2.subscores.values()
-                          else frozenset())  # fmt: skip
-
-    def usual(self, news2: News2Result, now: float) -> frozenset[str]:
-        """Red-scoring wearable parameters that are this patient's normal (``News2Feed.usual``)."""
-        if 3 not in news2.subscores.values():
-            return frozenset()
-        return self.feed.usual(news2, self.baselines, self.context(now), now)
+                          usual, context == "asleep", unconfirmed)  # fmt: skip
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (docs/spec.md)."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ESCALATION_CHECK_S = 30.0
+# The agent takes the events waiting, up to this many, and handles them as one batch; an event
+# that finds none waiting behind it waits at most this long for company.
+MONITOR_BATCH = 500
+MONITOR_BATCH_WAIT_S = 0.01
 
 
 class AlertEngines:
@@ -111,9 +116,24 @@ class Monitor:
         self.clean_topic = application.topics.clean.get_topic_name()
 
     # ---------------------------------------------------------------- per event
-    async def handle(self, event: EventT) -> None:
+    async def handle_many(
+        self, events: Sequence[EventT], current: Callable[[EventT], bool] = lambda event: True
+    ) -> None:
+        """Handle a batch of events in order, after restoring every patient they meet for the
+        first time in one round trip. ``current`` tells an event the worker still owns from one
+        of a partition revoked while it waited in the batch (Faust skips those the same way: the
+        partition's new owner handles it)."""
+        batch = [(event, orjson.loads(event.value)) for event in events if current(event)]
+        await self.registry.restore({doc["patient_id"]: event.message.partition
+                                     for event, doc in batch if not doc.get("forget")})  # fmt: skip
+        for event, doc in batch:
+            if current(event):  # still: a rebalance may have come while the batch was handled
+                await self.handle(event, doc)
+
+    async def handle(self, event: EventT, doc: dict[str, Any] | None = None) -> None:
         """Fold one ``vitals.clean`` event into its patient and publish the alerts it raises."""
-        doc = orjson.loads(event.value)
+        if doc is None:
+            doc = orjson.loads(event.value)
         partition, offset = event.message.partition, event.message.offset
         if doc.get("forget"):
             await self.forget(doc["patient_id"])
@@ -308,10 +328,14 @@ def register(application: Application) -> Monitor:
     app, settings = application.faust, application.settings
     monitor = Monitor(application)
 
+    def current(event: EventT) -> bool:  # as Faust's own stream checks each event
+        return (app.flow_control.is_active()
+                and event.message.generation_id == app.consumer_generation_id)  # fmt: skip
+
     @app.agent(application.topics.clean, name="monitor")
     async def consume(stream: Any) -> None:
-        async for event in stream.noack().events():
-            await monitor.handle(event)
+        async for events in stream.noack_take(MONITOR_BATCH, within=MONITOR_BATCH_WAIT_S):
+            await monitor.handle_many(events, current)
 
     shortest = min(settings.escalate_after_s, settings.offline_after_s)
 

@@ -74,26 +74,40 @@ class PatientRegistry:
     async def get(self, patient_id: str, partition: int) -> PatientState:
         """The patient's state, restored from its checkpoint on first use (Redis retried until
         it answers: the event in hand is never dropped)."""
-        state = self.states.get(patient_id)
-        if state is None:
-            blob = await retry_until_done(
-                lambda: self.store.load(patient_id), "redis", "loading a patient checkpoint",
-                self.metrics,
-            )  # fmt: skip
-            if blob is None:
-                state, how = PatientState(patient_id, policy=self.policy), "new"
-            else:
-                state, how = PatientState.from_bytes(blob, patient_id, self.policy)
-            if self.metrics is not None:  # a rebuilt state must not go unnoticed
-                self.metrics.state_restores.labels(how).inc()
-            if self.log_id is not None and state.extras.get("log") != self.log_id:
-                if state.offsets and "log" in state.extras:
-                    log.warning("a checkpoint from an earlier vitals.clean log: offsets reset")
-                state.offsets.clear()
-                state.extras["log"] = self.log_id
-            self.states[patient_id] = state
-            self._freeze_if_grown()
+        if patient_id not in self.states:
+            await self.restore({patient_id: partition})
         self.partition_of[patient_id] = partition
+        return self.states[patient_id]
+
+    async def restore(self, partitions: dict[str, int]) -> None:
+        """Restore the patients not held yet (patient id -> partition) from their checkpoints in
+        one round trip: a batch of events that meets hundreds of patients for the first time
+        (start-up, a takeover) reads them together, not one Redis call each."""
+        wanted = [pid for pid in partitions if pid not in self.states]
+        if not wanted:
+            return
+        blobs = await retry_until_done(
+            lambda: self.store.load_many(wanted), "redis", "loading patient checkpoints",
+            self.metrics,
+        )  # fmt: skip
+        for patient_id, blob in zip(wanted, blobs, strict=True):
+            self.states[patient_id] = self._rebuilt(patient_id, blob)
+            self.partition_of[patient_id] = partitions[patient_id]
+        self._freeze_if_grown()
+
+    def _rebuilt(self, patient_id: str, blob: bytes | None) -> PatientState:
+        """A patient's state from its checkpoint (or a new one), counted by how it was made."""
+        if blob is None:
+            state, how = PatientState(patient_id, policy=self.policy), "new"
+        else:
+            state, how = PatientState.from_bytes(blob, patient_id, self.policy)
+        if self.metrics is not None:  # a rebuilt state must not go unnoticed
+            self.metrics.state_restores.labels(how).inc()
+        if self.log_id is not None and state.extras.get("log") != self.log_id:
+            if state.offsets and "log" in state.extras:
+                log.warning("a checkpoint from an earlier vitals.clean log: offsets reset")
+            state.offsets.clear()
+            state.extras["log"] = self.log_id
         return state
 
     def _freeze_if_grown(self) -> None:

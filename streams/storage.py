@@ -1,7 +1,8 @@
 """Where patient state lives between workers: a small storage interface and its Redis version.
 
 Checkpoints are written in one pipelined round trip for many patients (never one per reading);
-a patient's state is read once, when its owner first meets it after an assignment.
+a patient's state is read once, when its owner first meets it after an assignment (the
+patients first met in one batch of events: one round trip for all of them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ class StateStore(Protocol):
     """Load, save and delete serialized patient states."""
 
     async def load(self, patient_id: str) -> bytes | None: ...
+
+    async def load_many(self, patient_ids: list[str]) -> list[bytes | None]:
+        """The checkpoints of several patients in one round trip, in the order asked."""
+        ...
 
     async def save_many(self, blobs: dict[str, bytes]) -> None: ...
 
@@ -36,6 +41,11 @@ class RedisStateStore:
 
     async def load(self, patient_id: str) -> bytes | None:
         return await self.client.get(self.prefix + patient_id)
+
+    async def load_many(self, patient_ids: list[str]) -> list[bytes | None]:
+        if not patient_ids:
+            return []
+        return await self.client.mget([self.prefix + pid for pid in patient_ids])
 
     async def save_many(self, blobs: dict[str, bytes]) -> None:
         if not blobs:

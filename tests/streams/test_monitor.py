@@ -30,9 +30,14 @@ class Checkpoints:
     def __init__(self) -> None:
         self.blobs: dict[str, bytes] = {}
         self.down = False
+        self.loads = 0  # round trips that read checkpoints
 
     async def load(self, patient_id: str) -> bytes | None:
         return self.blobs.get(patient_id)
+
+    async def load_many(self, patient_ids: list[str]) -> list[bytes | None]:
+        self.loads += 1
+        return [self.blobs.get(pid) for pid in patient_ids]
 
     async def save_many(self, blobs: dict[str, bytes]) -> None:
         if self.down:
@@ -143,6 +148,34 @@ def test_the_tick_escalates_an_unacknowledged_episode_once(acked: bool) -> None:
     run(monitor.tick(late + 60))
     escalated = [a for a in app.topics.alerts.sent if a["status"] == "escalated"]
     assert len(escalated) == (0 if acked else 1)
+
+
+def test_a_batch_restores_the_patients_it_meets_in_one_round_trip() -> None:
+    """A takeover meets thousands of patients at once: one Redis call per patient was the
+    largest single cost of the worker on 10,000 patients sending one reading a message."""
+    store = Checkpoints()
+    earlier = Monitor(application(), store)
+    run(earlier.handle(Event(minute("p-1", CALM, T0), offset=0)))
+    run(earlier.checkpoint())
+    store.loads = 0
+    monitor = Monitor(application(), store)
+    events = [Event(minute(f"p-{i % 3}", CALM, T0 + 60 + i * 60), offset=1 + i)
+              for i in range(6)]  # fmt: skip
+    run(monitor.handle_many(events))
+    assert store.loads == 1
+    assert monitor.registry.states["p-1"].n_readings == 5 + 2 * 5  # restored, then two events
+    assert monitor.registry.states["p-0"].n_readings == 2 * 5  # new
+
+
+def test_events_of_a_partition_revoked_while_they_waited_are_left_to_its_new_owner() -> None:
+    monitor = Monitor(application(), Checkpoints())
+    events = [Event(minute("p-1", CALM, T0), offset=0, partition=0),
+              Event(minute("p-2", CALM, T0), offset=0, partition=1)]  # fmt: skip
+    run(monitor.handle_many(events, current=lambda event: event.message.partition == 0))
+    assert monitor.registry.states["p-1"].n_readings == 5
+    # not even restored: a full checkpoint would save it over its new owner's checkpoint
+    assert "p-2" not in monitor.registry.states
+    assert monitor.unacked == [events[0]]  # the other one is not acknowledged here
 
 
 def test_forget_drops_the_state_held_in_memory() -> None:

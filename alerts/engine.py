@@ -34,7 +34,13 @@ remove a large share of non-actionable alarms); medium and high open at once. Wh
 sleeps, a single red NEWS2 parameter (low) must last 30 minutes: a wrist oximeter sees the
 brief desaturations of normal sleep (up to 5 an hour in healthy adults, the AASM threshold for
 apnoea; Berry RB et al., J Clin Sleep Med 2012;8:597-619), and sustained nocturnal hypoxaemia is
-judged by time, not by events (T90). A per-patient
+judged by time, not by events (T90). Where no step counts reach the moment (a device that
+sends heart rate but no steps, a phone whose step sync lags; ``Assessment.activity_unknown``)
+a condition that exercise alone explains — NEWS2 scoring only on heart rate and respiration,
+or a deviation of heart rate, respiration and heart-rate variability only — must last 60
+minutes: a run drives them far out, and without steps it cannot be told from a tachycardia at
+rest until it outlasts a bout of exercise. NEWS2 high (>= 7) and anything with a low SpO2, a
+temperature or a blood pressure in it still open as before. A per-patient
 daily cap (6 episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
@@ -95,6 +101,10 @@ class AlertPolicy:
     confirm_low_s: float = 600.0  # a low-severity clinical condition must last this long to open
     # ... and a single red NEWS2 parameter while the patient sleeps this long (see the module doc)
     confirm_low_asleep_s: float = 1800.0
+    # A condition that exercise alone explains, where no step counts say the patient is at rest
+    # (``Assessment.activity_unknown``), must last this long: most bouts of daily exercise end
+    # within it. Not NEWS2 high.
+    confirm_exertional_s: float = 3600.0
     not_worn_after_s: float = 7200.0  # off the wrist this long before a not_worn alert
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt
     risk_alerts: bool = False  # risk-model alerts of their own (see EVALUATION.md: off)
@@ -133,6 +143,24 @@ def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
     """Deterministic id of an episode."""
     digest = hashlib.sha256(f"{patient_id}|{kind}|{opened_event_ts:.3f}".encode()).hexdigest()
     return f"a-{digest[:20]}"
+
+
+# What exercise alone moves far: heart rate and respiration up (into NEWS2's red band at >= 131
+# and >= 25), heart-rate variability down. A low SpO2, a fever, a low blood pressure are not
+# what a walk or a run does.
+EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn"})
+
+
+def _exertional(kind: str, assessment: Assessment) -> bool:
+    """Whether everything behind a clinical condition is what exercise does (``EXERTIONAL``):
+    every NEWS2 parameter that scores, or every signal the deviation names."""
+    if kind == "deterioration":
+        behind = [p for p, sub in assessment.news2.subscores.items() if sub > 0]
+    elif kind == "baseline_deviation":
+        behind = [s["signal"] for s in assessment.deviation.signals]
+    else:
+        return False
+    return bool(behind) and set(behind) <= EXERTIONAL
 
 
 def news2_severity(news2: News2Result) -> str:
@@ -390,11 +418,17 @@ class AlertEngine:
         policy = self.policy
         if kind == "not_worn":
             return policy.not_worn_after_s
-        if severity != "low" or kind in TECHNICAL:
+        if kind in TECHNICAL:
             return 0.0
-        if kind == "deterioration" and assessment.asleep:
-            return policy.confirm_low_asleep_s
-        return policy.confirm_low_s
+        delay = 0.0
+        if severity == "low":
+            delay = policy.confirm_low_s
+            if kind == "deterioration" and assessment.asleep:
+                delay = policy.confirm_low_asleep_s
+        critical = kind == "deterioration" and severity == "high"
+        if assessment.activity_unknown and not critical and _exertional(kind, assessment):
+            delay = max(delay, policy.confirm_exertional_s)
+        return delay
 
     def _message(self, episode: Episode, status: str, assessment: Assessment, event_ts: float,
                  now: float, device: DeviceState | None = None) -> AlertMessage:  # fmt: skip

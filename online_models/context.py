@@ -14,7 +14,17 @@ in one of three contexts:
 - ``rest`` otherwise.
 
 A running cadence (``exercise_cadence``, 130 steps/min) marks vigorous exercise until
-``active_hold_s`` after it. Pure: time is a parameter.
+``active_hold_s`` after it.
+
+Whether the context is *known* at all: a device that sends heart rate but no step counts
+(a chest strap, a PPG-only recording) leaves every moment looking like ``rest``, and a run
+looks like a tachycardia. ``knows`` says whether the patient's stream counted steps within
+``steps_current_s`` (12 hours) before a moment: most devices send nothing for a block without
+steps (Apple Health keeps only non-zero step samples; a night has none for 8 hours or more),
+so a quiet hour of a step-counting device is rest, while a stream with no step counts for half
+a day says nothing about activity. The alert engine waits longer before paging for what
+exercise alone explains where the context is not known (``alerts.engine``). Pure: time is a
+parameter.
 """
 
 from __future__ import annotations
@@ -40,6 +50,7 @@ class ContextPolicy:
     nights_kept: int = 10
     habitual_quiet_s: float = 1800.0  # no walking this long inside the usual window: asleep
     habitual_nights: int = 3  # nights of 3 h or more needed for a habitual window
+    steps_current_s: float = 12 * 3600.0  # step counts this recent: the context is known
 
 
 def habitual_window(nights: list[list[float]], needed: int = 3) -> tuple[float, float] | None:
@@ -81,6 +92,7 @@ class Activity:
         self.slept_between = (math.inf, -math.inf)  # earliest start, latest end of sleep_spans
         self.active_until = -math.inf
         self.exercise_until = -math.inf  # vigorous exercise (running) and a while after
+        self.steps_until = -math.inf  # the end of the latest step count, whatever its cadence
 
     def of(self, ts: float) -> str:
         """``asleep``, ``active`` or ``rest`` at event time ``ts``."""
@@ -100,11 +112,24 @@ class Activity:
     def exercising(self, ts: float) -> bool:
         return ts <= self.exercise_until
 
+    def knows(self, ts: float) -> bool:
+        """Whether step counts came within ``steps_current_s`` before ``ts`` (module doc).
+
+        >>> a = Activity()
+        >>> a.knows(0.0)
+        False
+        >>> _ = a.note_steps(12, ts=0.0, end_ts=300.0)
+        >>> a.knows(8 * 3600.0), a.knows(13 * 3600.0)
+        (True, False)
+        """
+        return ts - self.steps_until <= self.policy.steps_current_s
+
     def note_steps(self, steps: float, ts: float, end_ts: float | None) -> bool:
         """A step count over ``ts``..``end_ts``: walking or running sets the context. True when
         the block was active."""
         policy = self.policy
         minutes = max(((end_ts or ts) - ts) / 60.0, 1.0)
+        self.steps_until = max(self.steps_until, end_ts or ts)
         if steps / minutes >= policy.exercise_cadence:
             self.exercise_until = max(self.exercise_until, (end_ts or ts) + policy.active_hold_s)
         if steps / minutes >= policy.active_cadence:
@@ -134,6 +159,7 @@ class Activity:
             "sleep": self.sleep_spans,
             "active": self.active_until if math.isfinite(self.active_until) else None,
             "exercise": self.exercise_until if math.isfinite(self.exercise_until) else None,
+            "steps_until": self.steps_until if math.isfinite(self.steps_until) else None,
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -141,3 +167,5 @@ class Activity:
         active, exercise = data.get("active"), data.get("exercise")
         self.active_until = active if active is not None else -math.inf
         self.exercise_until = exercise if exercise is not None else -math.inf
+        steps = data.get("steps_until")  # absent in checkpoints written before it
+        self.steps_until = steps if steps is not None else -math.inf

@@ -153,6 +153,8 @@ class Assessment:
     asleep: bool = False  # the patient's context at the moment assessed
     # Red wearable NEWS2 parameters resting on a single reading (``News2Feed.unconfirmed``).
     unconfirmed: frozenset[str] = frozenset()
+    # No step counts reach this moment (``Activity.knows``): a raised heart rate may be exercise.
+    activity_unknown: bool = False
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -399,7 +401,8 @@ class PatientState:
             usual = self.feed.usual(news2, self.baselines, context, now)
             unconfirmed = self.feed.unconfirmed(news2)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
-                          usual, context == "asleep", unconfirmed)  # fmt: skip
+                          usual, context == "asleep", unconfirmed,
+                          not self.activity.knows(now))  # fmt: skip
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (docs/spec.md)."""

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
+
+import pytest
 
 from alerts.engine import AlertEngine, AlertPolicy, alert_id
 from online_models.deviation import DeviationResult
@@ -297,6 +300,40 @@ def test_a_single_red_parameter_in_sleep_must_last_30_minutes() -> None:
                             asleep=True)  # fmt: skip
     (at_once,) = AlertEngine("p-3").decide(sick, T0, T0)
     assert at_once["severity"] == "medium"
+
+
+@pytest.mark.parametrize(
+    ("news2", "signals", "kind", "delay_min"),
+    [
+        ({"heart_rate": 140}, [], "deterioration", 60),  # a run, as far as anyone knows
+        ({"heart_rate": 140, "respiratory_rate": 26}, [], "deterioration", 60),  # 6: medium
+        ({"heart_rate": 140, "body_temperature": 38.5}, [], "deterioration", 10),  # a fever in it
+        ({"spo2": 90}, [], "deterioration", 10),  # exercise does not desaturate
+        ({}, ["heart_rate"], "baseline_deviation", 60),
+        ({}, ["heart_rate", "hrv_rmssd"], "baseline_deviation", 60),
+        ({}, ["heart_rate", "spo2"], "baseline_deviation", 0),
+    ],
+)
+def test_without_step_counts_what_exercise_explains_must_outlast_a_bout_of_it(
+    news2: dict[str, Any], signals: list[str], kind: str, delay_min: int
+) -> None:
+    """A device that sends no step counts cannot tell a run from a tachycardia at rest: what
+    heart rate, respiration and HRV alone raise opens after an hour; anything else as before."""
+    explained = [{"signal": s, "value": 0.0, "baseline_mean": 0.0, "baseline_sd": 1.0,
+                  "z": 7.0, "n": 500} for s in signals]  # fmt: skip
+    deviation = DeviationResult(7.0, True, explained) if signals else DeviationResult(0.0, False)
+    for unknown, expected in ((True, delay_min), (False, None)):
+        assessment = _calm_assessment(news2=score(news2), deviation=deviation,
+                                      activity_unknown=unknown)  # fmt: skip
+        engine = AlertEngine("p-1")
+        opened_at = next(
+            minute
+            for minute in range(0, 121, 5)
+            if engine.decide(assessment, T0 + minute * 60, T0 + minute * 60)
+        )
+        known = 10 if score(news2).risk == "low-medium" else 0  # the delays of a known context
+        assert opened_at == (expected if expected is not None else known), (news2, signals)
+        assert kind in engine.episodes
 
 
 def test_a_red_flag_that_is_the_patients_normal_does_not_page_an_aggregate_does() -> None:

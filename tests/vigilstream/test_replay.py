@@ -164,13 +164,14 @@ def test_replay_of_the_simulators_recording_scores_as_evaluate_does(tmp_path, ca
 
 
 @pytest.mark.parametrize("with_steps", [True, False])
-def test_free_living_runs_page_nobody_when_the_watch_counts_steps(
+def test_free_living_runs_page_nobody_with_or_without_step_counts(
     with_steps: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Three days of a healthy wearer's heart rate each minute, a 45-minute run every evening
-    (150 bpm). The watch sends each 5-minute step block when it closes, after the heart rates
-    of its minutes: the run must not page. Without step counts nothing says it was a run, and
-    a heart rate of 150 for 45 minutes is a NEWS2 red score that does."""
+    (150 bpm). With a watch that sends each 5-minute step block when it closes, after the heart
+    rates of its minutes, the steps say it was a run. Without step counts (a chest strap, a
+    PPG-only recording) nothing says so, and a heart rate of 150 is a NEWS2 red score: it must
+    outlast a bout of exercise (an hour) before it pages."""
     docs = []
     for minute in range(3 * 1440):
         ts = DAY0 + minute * 60
@@ -182,5 +183,16 @@ def test_free_living_runs_page_nobody_when_the_watch_counts_steps(
             docs.append({"patient_id": PID, "signal": "steps", "value": steps,
                          "ts": ts - 240, "end_ts": ts + 60})  # fmt: skip
     result = run(["--input", str(write_jsonl(tmp_path / "week.jsonl", docs))], capsys)
-    opened = result["patients"][PID]["alerts_opened"]
-    assert opened == ({} if with_steps else {"deterioration": 3})
+    assert result["patients"][PID]["alerts_opened"] == {}
+
+
+def test_a_tachycardia_that_outlasts_any_run_pages_without_step_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The other side of the rule above: two days of calm heart rate, then 140 bpm for three
+    hours with no step counts at all. It opens, an hour after it began."""
+    docs = [{"patient_id": PID, "signal": "heart_rate", "ts": DAY0 + minute * 60,
+             "value": 140 if minute >= 2 * 1440 else 64 + minute % 5}
+            for minute in range(2 * 1440 + 180)]  # fmt: skip
+    result = run(["--input", str(write_jsonl(tmp_path / "fast.jsonl", docs))], capsys)
+    assert result["patients"][PID]["alerts_opened"] == {"deterioration": 1}

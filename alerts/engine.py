@@ -34,14 +34,15 @@ remove a large share of non-actionable alarms); medium and high open at once. Wh
 sleeps, a single red NEWS2 parameter (low) must last 30 minutes: a wrist oximeter sees the
 brief desaturations of normal sleep (up to 5 an hour in healthy adults, the AASM threshold for
 apnoea; Berry RB et al., J Clin Sleep Med 2012;8:597-619), and sustained nocturnal hypoxaemia is
-judged by time, not by events (T90). Where no step counts reach the moment (a device that
-sends heart rate but no steps, a phone whose step sync lags; ``Assessment.activity_unknown``)
-a condition that exercise alone explains — NEWS2 scoring only on heart rate and respiration,
-or a deviation of heart rate, respiration and heart-rate variability only — must last 60
-minutes: a run drives them far out, and without steps it cannot be told from a tachycardia at
-rest until it outlasts a bout of exercise. NEWS2 high (>= 7) and anything with a low SpO2, a
-temperature or a blood pressure in it still open as before. A per-patient
-daily cap (6 episodes a day) applies to every kind except NEWS2 high.
+judged by time, not by events (T90). Where the patient is awake and no step count reaches
+the moment (a device that sends heart rate but no steps, a phone whose step sync lags behind
+the heart rate, or a block without steps that the device did not send;
+``Assessment.activity_unknown``) a condition that exercise alone explains — NEWS2 scoring
+only on heart rate and respiration, or a deviation of heart rate, respiration and heart-rate
+variability only — must last 60 minutes: a run drives them far out, and without steps it
+cannot be told from a tachycardia at rest until it outlasts a bout of exercise. NEWS2 high
+(>= 7) and anything with a low SpO2, a temperature or a blood pressure in it still open as
+before. A per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
 ``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` once the device has said so

@@ -18,13 +18,12 @@ A running cadence (``exercise_cadence``, 130 steps/min) marks vigorous exercise 
 
 Whether the context is *known* at all: a device that sends heart rate but no step counts
 (a chest strap, a PPG-only recording) leaves every moment looking like ``rest``, and a run
-looks like a tachycardia. ``knows`` says whether the patient's stream counted steps within
-``steps_current_s`` (12 hours) before a moment: most devices send nothing for a block without
-steps (Apple Health keeps only non-zero step samples; a night has none for 8 hours or more),
-so a quiet hour of a step-counting device is rest, while a stream with no step counts for half
-a day says nothing about activity. The alert engine waits longer before paging for what
-exercise alone explains where the context is not known (``alerts.engine``). Pure: time is a
-parameter.
+looks like a tachycardia; so does a watch whose heart rate streams live while its step counts
+come with a phone sync 15 or 60 minutes later. ``knows`` says whether a step count reaches to
+within ``steps_current_s`` (5 minutes, a step block) of a moment. Many devices send nothing
+for a block without steps, so a moment no step count has reached is rest *or* not yet known:
+the alert engine waits longer before paging for what exercise alone explains there
+(``alerts.engine``), except while the patient sleeps. Pure: time is a parameter.
 """
 
 from __future__ import annotations
@@ -50,7 +49,7 @@ class ContextPolicy:
     nights_kept: int = 10
     habitual_quiet_s: float = 1800.0  # no walking this long inside the usual window: asleep
     habitual_nights: int = 3  # nights of 3 h or more needed for a habitual window
-    steps_current_s: float = 12 * 3600.0  # step counts this recent: the context is known
+    steps_current_s: float = 300.0  # a step count this close to a moment: the context is known
 
 
 def habitual_window(nights: list[list[float]], needed: int = 3) -> tuple[float, float] | None:
@@ -113,14 +112,14 @@ class Activity:
         return ts <= self.exercise_until
 
     def knows(self, ts: float) -> bool:
-        """Whether step counts came within ``steps_current_s`` before ``ts`` (module doc).
+        """Whether a step count reaches to within ``steps_current_s`` of ``ts`` (module doc).
 
         >>> a = Activity()
         >>> a.knows(0.0)
         False
         >>> _ = a.note_steps(12, ts=0.0, end_ts=300.0)
-        >>> a.knows(8 * 3600.0), a.knows(13 * 3600.0)
-        (True, False)
+        >>> a.knows(300.0), a.knows(600.0), a.knows(601.0)
+        (True, True, False)
         """
         return ts - self.steps_until <= self.policy.steps_current_s
 

@@ -153,7 +153,8 @@ class Assessment:
     asleep: bool = False  # the patient's context at the moment assessed
     # Red wearable NEWS2 parameters resting on a single reading (``News2Feed.unconfirmed``).
     unconfirmed: frozenset[str] = frozenset()
-    # No step counts reach this moment (``Activity.knows``): a raised heart rate may be exercise.
+    # Awake and no step count reaches this moment (``Activity.knows``): a raised heart rate may
+    # be exercise.
     activity_unknown: bool = False
 
 
@@ -402,7 +403,7 @@ class PatientState:
             unconfirmed = self.feed.unconfirmed(news2)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
                           usual, context == "asleep", unconfirmed,
-                          not self.activity.knows(now))  # fmt: skip
+                          context != "asleep" and not self.activity.knows(now))  # fmt: skip
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (docs/spec.md)."""

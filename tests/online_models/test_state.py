@@ -75,6 +75,19 @@ def test_context_from_sleep_and_steps() -> None:
     assert s.context(T0 + 7260 + 700) == "rest"
 
 
+def test_the_activity_is_unknown_where_no_step_count_reaches_and_the_patient_is_awake() -> None:
+    s = PatientState("p-1")
+    s.update(reading("heart_rate", 140, T0), now=T0)
+    assert s.assess(T0).activity_unknown  # nothing says whether this is a run
+    s.update(reading("steps", 10, T0 - 240, T0 + 60), now=T0 + 60)
+    assert not s.assess(T0).activity_unknown  # a step block reaches it: a slow stroll, at rest
+    assert s.assess(T0 + 60 + 301).activity_unknown  # five minutes on: unknown again
+    s.update(reading("sleep", {"stage": "light"}, T0 + 3600, T0 + 7200), now=T0 + 7200)
+    assert not s.assess(T0 + 5400).activity_unknown  # asleep: nobody runs in their sleep
+    restored, _ = PatientState.from_bytes(s.to_bytes(), "p-1")
+    assert restored.activity.steps_until == T0 + 60 and not restored.assess(T0).activity_unknown
+
+
 def test_baseline_does_not_learn_during_a_corroborated_deviation() -> None:
     s = warm_state()
     hr_before = s.baselines.reference("heart_rate", "rest").mean

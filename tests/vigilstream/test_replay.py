@@ -186,6 +186,32 @@ def test_free_living_runs_page_nobody_with_or_without_step_counts(
     assert result["patients"][PID]["alerts_opened"] == {}
 
 
+def test_a_run_whose_steps_come_with_a_later_phone_sync_pages_nobody(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Heart rate streams live each minute; the phone syncs the (non-zero) step blocks every 15
+    minutes, after the heart rates of a run have arrived. Delivery order is the recording's
+    (``simulate --out`` lines with their arrival time ``at``)."""
+    lines = []
+    for minute in range(3 * 1440):
+        ts = DAY0 + minute * 60
+        running = 18 * 60 <= minute % 1440 < 18 * 60 + 45
+        value = {"patient_id": PID, "signal": "heart_rate", "ts": ts,
+                 "value": 150 if running else 64 + minute % 5}  # fmt: skip
+        lines.append({"at": ts + 5, "topic": "vitals.raw", "key": PID, "value": value})
+        if minute % 5 == 4 and (running or minute % 60 < 10):  # quiet blocks are not sent
+            end = ts + 60
+            steps = {"patient_id": PID, "signal": "steps", "value": 800 if running else 30,
+                     "ts": end - 300, "end_ts": end}  # fmt: skip
+            lines.append({"at": (end // 900 + 1) * 900, "topic": "vitals.raw", "key": PID,
+                          "value": steps})  # fmt: skip
+    lines.sort(key=lambda line: line["at"])  # in delivery order, as ``simulate --out`` writes
+    path = tmp_path / "synced.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    result = run(["--input", str(path)], capsys)
+    assert result["patients"][PID]["alerts_opened"] == {}
+
+
 def test_a_tachycardia_that_outlasts_any_run_pages_without_step_counts(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -34,15 +34,18 @@ remove a large share of non-actionable alarms); medium and high open at once. Wh
 sleeps, a single red NEWS2 parameter (low) must last 30 minutes: a wrist oximeter sees the
 brief desaturations of normal sleep (up to 5 an hour in healthy adults, the AASM threshold for
 apnoea; Berry RB et al., J Clin Sleep Med 2012;8:597-619), and sustained nocturnal hypoxaemia is
-judged by time, not by events (T90). Where the patient is awake and no step count reaches
-the moment (a device that sends heart rate but no steps, a phone whose step sync lags behind
-the heart rate, or a block without steps that the device did not send;
-``Assessment.activity_unknown``) a condition that exercise alone explains — NEWS2 scoring
-only on heart rate and respiration, or a deviation of heart rate, respiration and heart-rate
-variability only — must last 60 minutes: a run drives them far out, and without steps it
-cannot be told from a tachycardia at rest until it outlasts a bout of exercise. NEWS2 high
-(>= 7) and anything with a low SpO2, a temperature or a blood pressure in it still open as
-before. A per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
+judged by time, not by events (T90). Where the patient is awake and nothing says they are at
+rest, a condition that exercise alone explains must last 60 minutes: a run drives heart rate
+and respiration far out, and without steps it cannot be told from a tachycardia at rest until
+it outlasts a bout of exercise. For NEWS2 scoring only on heart rate and respiration that is
+where no step count reaches the moment (a device that sends heart rate but no steps, a phone
+whose step sync lags behind the heart rate, a block without steps the device did not send;
+``Assessment.activity_unknown``); for a deviation naming only heart rate, respiration and
+heart-rate variability, where the stream has counted no steps for 12 hours
+(``Assessment.no_step_counts``): a deviation is sustained for 30 minutes before it counts,
+and a phone's step sync lands within that. NEWS2 high (>= 7) and anything with a low SpO2, a
+temperature or a blood pressure in it still open as before. A per-patient daily cap (6
+episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
 ``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` once the device has said so
@@ -152,16 +155,21 @@ def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
 EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn"})
 
 
-def _exertional(kind: str, assessment: Assessment) -> bool:
-    """Whether everything behind a clinical condition is what exercise does (``EXERTIONAL``):
-    every NEWS2 parameter that scores, or every signal the deviation names."""
+def _maybe_exercise(kind: str, assessment: Assessment) -> bool:
+    """Whether everything behind a clinical condition is what exercise does (``EXERTIONAL``:
+    every NEWS2 parameter that scores, or every signal the deviation names) and nothing says
+    the patient is at rest. For NEWS2 that is no step count reaching the moment; a deviation is
+    sustained for 30 minutes before it counts, longer than a phone's step sync takes to bring
+    the counts of a run, so for it only a stream with no step counts at all (12 hours)."""
     if kind == "deterioration":
+        unknown = assessment.activity_unknown
         behind = [p for p, sub in assessment.news2.subscores.items() if sub > 0]
     elif kind == "baseline_deviation":
+        unknown = assessment.no_step_counts
         behind = [s["signal"] for s in assessment.deviation.signals]
     else:
         return False
-    return bool(behind) and set(behind) <= EXERTIONAL
+    return unknown and bool(behind) and set(behind) <= EXERTIONAL
 
 
 def news2_severity(news2: News2Result) -> str:
@@ -427,7 +435,7 @@ class AlertEngine:
             if kind == "deterioration" and assessment.asleep:
                 delay = policy.confirm_low_asleep_s
         critical = kind == "deterioration" and severity == "high"
-        if assessment.activity_unknown and not critical and _exertional(kind, assessment):
+        if not critical and _maybe_exercise(kind, assessment):
             delay = max(delay, policy.confirm_exertional_s)
         return delay
 

@@ -23,7 +23,9 @@ come with a phone sync 15 or 60 minutes later. ``knows`` says whether a step cou
 within ``steps_current_s`` (5 minutes, a step block) of a moment. Many devices send nothing
 for a block without steps, so a moment no step count has reached is rest *or* not yet known:
 the alert engine waits longer before paging for what exercise alone explains there
-(``alerts.engine``), except while the patient sleeps. Pure: time is a parameter.
+(``alerts.engine``), except while the patient sleeps. ``counts_steps`` says whether the stream
+counted any steps in the last 12 hours (a device that counts steps at all). Pure: time is a
+parameter.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ContextPolicy:
     habitual_quiet_s: float = 1800.0  # no walking this long inside the usual window: asleep
     habitual_nights: int = 3  # nights of 3 h or more needed for a habitual window
     steps_current_s: float = 300.0  # a step count this close to a moment: the context is known
+    steps_stream_s: float = 12 * 3600.0  # none this long: the device does not count steps
 
 
 def habitual_window(nights: list[list[float]], needed: int = 3) -> tuple[float, float] | None:
@@ -122,6 +125,11 @@ class Activity:
         (True, True, False)
         """
         return ts - self.steps_until <= self.policy.steps_current_s
+
+    def counts_steps(self, ts: float) -> bool:
+        """Whether the patient's stream counted steps within ``steps_stream_s`` (12 h) before
+        ``ts``: a device that sends step counts at all (a night has none for 8 hours)."""
+        return ts - self.steps_until <= self.policy.steps_stream_s
 
     def note_steps(self, steps: float, ts: float, end_ts: float | None) -> bool:
         """A step count over ``ts``..``end_ts``: walking or running sets the context. True when

@@ -154,8 +154,9 @@ class Assessment:
     # Red wearable NEWS2 parameters resting on a single reading (``News2Feed.unconfirmed``).
     unconfirmed: frozenset[str] = frozenset()
     # Awake and no step count reaches this moment (``Activity.knows``): a raised heart rate may
-    # be exercise.
+    # be exercise; ``no_step_counts``: awake and none for 12 hours (``Activity.counts_steps``).
     activity_unknown: bool = False
+    no_step_counts: bool = False
 
 
 def rmssd(intervals: list[float]) -> float | None:
@@ -403,7 +404,8 @@ class PatientState:
             unconfirmed = self.feed.unconfirmed(news2)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
                           usual, context == "asleep", unconfirmed,
-                          context != "asleep" and not self.activity.knows(now))  # fmt: skip
+                          context != "asleep" and not self.activity.knows(now),
+                          context != "asleep" and not self.activity.counts_steps(now))  # fmt: skip
 
     def snapshot(self, now: float, model: RiskModel | None = None) -> dict[str, Any]:
         """The patient view of the care-team API (docs/spec.md)."""

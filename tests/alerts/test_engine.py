@@ -324,7 +324,7 @@ def test_without_step_counts_what_exercise_explains_must_outlast_a_bout_of_it(
     deviation = DeviationResult(7.0, True, explained) if signals else DeviationResult(0.0, False)
     for unknown, expected in ((True, delay_min), (False, None)):
         assessment = _calm_assessment(news2=score(news2), deviation=deviation,
-                                      activity_unknown=unknown)  # fmt: skip
+                                      activity_unknown=unknown, no_step_counts=unknown)  # fmt: skip
         engine = AlertEngine("p-1")
         opened_at = next(
             minute
@@ -334,6 +334,19 @@ def test_without_step_counts_what_exercise_explains_must_outlast_a_bout_of_it(
         known = 10 if score(news2).risk == "low-medium" else 0  # the delays of a known context
         assert opened_at == (expected if expected is not None else known), (news2, signals)
         assert kind in engine.episodes
+
+
+def test_a_deviation_waits_for_exercise_only_where_the_stream_counts_no_steps_at_all() -> None:
+    """A deviation is sustained for 30 minutes before it counts, which a phone's step sync
+    outlasts: a step count a few minutes behind is not a reason to wait (a fever's heart rate
+    rise is seen an hour earlier for it); no step counts for 12 hours is."""
+    explained = [{"signal": "heart_rate", "value": 95.0, "baseline_mean": 65.0,
+                  "baseline_sd": 5.0, "z": 6.0, "n": 500}]  # fmt: skip
+    deviation = DeviationResult(6.0, True, explained)
+    behind = _calm_assessment(deviation=deviation, activity_unknown=True)
+    assert [m["kind"] for m in AlertEngine("p-1").decide(behind, T0, T0)] == ["baseline_deviation"]
+    none = _calm_assessment(deviation=deviation, activity_unknown=True, no_step_counts=True)
+    assert AlertEngine("p-2").decide(none, T0, T0) == []
 
 
 def test_a_red_flag_that_is_the_patients_normal_does_not_page_an_aggregate_does() -> None:

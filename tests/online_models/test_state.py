@@ -79,9 +79,12 @@ def test_the_activity_is_unknown_where_no_step_count_reaches_and_the_patient_is_
     s = PatientState("p-1")
     s.update(reading("heart_rate", 140, T0), now=T0)
     assert s.assess(T0).activity_unknown  # nothing says whether this is a run
+    assert s.assess(T0).no_step_counts
     s.update(reading("steps", 10, T0 - 240, T0 + 60), now=T0 + 60)
     assert not s.assess(T0).activity_unknown  # a step block reaches it: a slow stroll, at rest
-    assert s.assess(T0 + 60 + 301).activity_unknown  # five minutes on: unknown again
+    later = s.assess(T0 + 60 + 301)
+    assert later.activity_unknown and not later.no_step_counts  # five minutes on: unknown again
+    assert s.assess(T0 + 60 + 12 * 3600 + 1).no_step_counts  # no step counts for 12 hours
     s.update(reading("sleep", {"stage": "light"}, T0 + 3600, T0 + 7200), now=T0 + 7200)
     assert not s.assess(T0 + 5400).activity_unknown  # asleep: nobody runs in their sleep
     restored, _ = PatientState.from_bytes(s.to_bytes(), "p-1")

@@ -106,8 +106,8 @@ class AlertPolicy:
     # ... and a single red NEWS2 parameter while the patient sleeps this long (see the module doc)
     confirm_low_asleep_s: float = 1800.0
     # A condition that exercise alone explains, where no step counts say the patient is at rest
-    # (``Assessment.activity_unknown``), must last this long: most bouts of daily exercise end
-    # within it. Not NEWS2 high.
+    # (``_maybe_exercise``), must last this long: most bouts of daily exercise end within it.
+    # Not NEWS2 high.
     confirm_exertional_s: float = 3600.0
     not_worn_after_s: float = 7200.0  # off the wrist this long before a not_worn alert
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt

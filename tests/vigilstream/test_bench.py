@@ -98,6 +98,7 @@ def test_the_report_gives_the_ratios_against_bare_faust() -> None:
             "p99_ms": 120.0,
             "max_ms": 150.0,
             "alerts": 100,
+            "cpu_cores": {"worker": 0.85, "broker": 0.4},
         },
         "scale": {
             "workload": {"messages": 10, "batch": 60, "patients": 5},
@@ -146,6 +147,7 @@ def test_the_report_gives_the_ratios_against_bare_faust() -> None:
     assert "| singles | 9,000 | 4,000 | 2,500 | 2,000 | 0.80 | 0.50 | 0.9 | 0.4 |" in text
     assert "| 2 | 33,000 | 1.65 |" in text
     assert "p99 **120.0 ms**" in text
+    assert "CPU while paced: worker 0.85 cores, broker 0.40 cores" in text
     assert "| event-to-alert p99 <= 250 ms at half load | 120.0 ms | yes |" in text
     assert "| 2 workers >= 1.6 x one worker | 1.65 | yes |" in text
     report["scale"]["workers_2"] = _row(30000)  # 1.5 x: missed

@@ -92,6 +92,11 @@ class DeviationPolicy:
     pattern_sustain_s: float = PATTERN_SUSTAIN_S
 
     @functools.cached_property
+    def lowest_z(self) -> float:
+        """The smallest concern any tier counts: a signal below it corroborates nothing."""
+        return min(self.z_corroborate, self.z_contextual, self.z_sustained)
+
+    @functools.cached_property
     def patterns_by_signal(self) -> dict[str, tuple[tuple[Pattern, int], ...]]:
         """``patterns_of(self.patterns)``, worked out once per policy (asked every reading)."""
         return patterns_of(self.patterns)
@@ -144,6 +149,9 @@ class Deviation:
         self.policy = policy or DeviationPolicy()
         self.signals: dict[str, SignalDeviation] = {}
         self.patterns_since: dict[str, float] = {}  # pattern name -> event time it began
+        # The signals whose concern is at least ``policy.lowest_z``, stale or not: kept at every
+        # change, so ``corroborated`` (asked every reading) looks at those few, not at all.
+        self.high: set[str] = set()
 
     def learn_one(self, signal: str, z: float, value: float, mean: float, sd: float, n: int,
                   ts: float) -> None:  # fmt: skip
@@ -160,11 +168,16 @@ class Deviation:
             current.value, current.mean, current.sd, current.n = value, mean, sd, n
         else:
             return  # a late reading does not rewrite the present
-        if current.concern() >= self.policy.z_sustained:
+        concern = current.concern()
+        if concern >= self.policy.z_sustained:
             if current.above_since is None:
                 current.above_since = ts
         else:
             current.above_since = None
+        if concern >= self.policy.lowest_z:
+            self.high.add(signal)
+        else:
+            self.high.discard(signal)
         for pattern, direction in self.policy.patterns_by_signal.get(signal, ()):
             if direction * current.zs >= pattern.z:
                 self._follow(pattern, ts)  # this member agrees: do the others?
@@ -178,6 +191,7 @@ class Deviation:
             s = self.signals.get(name)
             if s is not None and start <= s.ts <= end:
                 del self.signals[name]
+                self.high.discard(name)
                 for pattern, _ in self.policy.patterns_by_signal.get(name, ()):
                     self.patterns_since.pop(pattern.name, None)
 
@@ -212,12 +226,11 @@ class Deviation:
         """``score(now, anomaly).corroborated`` without building the explanation.
 
         The patient state asks this once per reading (a corroborated deviation is not learned
-        into the baseline); almost always no fresh signal is even at the lowest threshold, and
-        that is one pass over a handful of signals."""
-        policy = self.policy
-        lowest = min(policy.z_corroborate, policy.z_contextual, policy.z_sustained)
-        for s in self.signals.values():
-            if now - s.ts <= policy.stale_s and s.concern() >= lowest:
+        into the baseline); almost always no signal is even at the lowest threshold (``high``
+        is empty), and then it is one test."""
+        stale_s = self.policy.stale_s
+        for name in self.high:
+            if now - self.signals[name].ts <= stale_s:
                 return self.score(now, anomaly).corroborated
         return bool(self.patterns_since) and self._sustained_pattern(now) is not None
 
@@ -274,3 +287,5 @@ class Deviation:
         data = dict(data)
         self.patterns_since = dict(data.pop(PATTERNS_KEY, {}))
         self.signals = {name: SignalDeviation(*v) for name, v in data.items()}
+        lowest = self.policy.lowest_z
+        self.high = {name for name, s in self.signals.items() if s.concern() >= lowest}

@@ -5,6 +5,8 @@ have agreed for 20 minutes, and only in their physiological directions."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from alerts.engine import AlertEngine, AlertPolicy
 from online_models.deviation import PATTERN_SUSTAIN_S, Deviation
@@ -106,3 +108,24 @@ def test_the_engine_pages_a_pattern_once_as_a_low_deviation_with_its_reading() -
     stricter = AlertEngine("p-2", AlertPolicy(confirm_low_s=0))
     stricter.deviation_margin = 1.0
     assert stricter.decide(assessment, event_ts=T0 + 20 * 60, now=T0 + 20 * 60) == []
+
+
+@given(st.lists(st.tuples(st.sampled_from(sorted(MEANS)), st.floats(-6.0, 6.0),
+                          st.integers(0, 40), st.booleans()), max_size=60))  # fmt: skip
+def test_the_quick_corroboration_check_agrees_with_the_full_score(
+    steps: list[tuple[str, float, int, bool]],
+) -> None:
+    """``corroborated`` (asked every reading, looks only at the signals already high) says what
+    ``score`` says, through readings, gaps of up to 40 minutes, forgetting and a checkpoint."""
+    d, ts = Deviation(), T0
+    for signal, z, gap_min, forget in steps:
+        ts += gap_min * 60.0
+        d.learn_one(signal, z, MEANS[signal] + z * SDS[signal], MEANS[signal], SDS[signal], 900, ts)
+        if forget:
+            d.forget(frozenset({signal}), ts - 600.0, ts)
+        for now in (ts, ts + 1200.0, ts + 2400.0):
+            assert d.corroborated(now) == d.score(now).corroborated
+    restored = Deviation()
+    restored.load(d.to_dict())
+    for now in (ts, ts + 1200.0):
+        assert restored.corroborated(now) == d.score(now).corroborated

@@ -324,10 +324,22 @@ class PatientState:
         if learn:
             self.baselines.learn_one(signal, value, ts, context)
         if signal == "heart_rate" and self.anomaly.due(ts):
-            vector = {f: v for f in SMOOTHED if (v := self.smoothed(f, ts)) is not None}
-            if len(vector) == len(SMOOTHED):
+            vector = self._vitals_vector(ts)
+            if vector is not None:
                 self.anomaly.learn_one(vector, ts, learn=learn)
         self.phenotype.learn_one(signal, value, ts, None, context)
+
+    def _vitals_vector(self, ts: float) -> dict[str, float] | None:
+        """The smoothed vitals the anomaly detector scores, None while one is missing. Until a
+        complete vector is scored the detector is due at every heart-rate reading, and a wearer
+        without SpO2 or breathing rate stays so: the rarest signal is looked at first."""
+        vector = {}
+        for name in ("spo2", "respiratory_rate", "heart_rate"):
+            value = self.smoothed(name, ts)
+            if value is None:
+                return None
+            vector[name] = value
+        return vector
 
     # ------------------------------------------------------------------ outputs
     def smoothed(self, signal: str, now: float) -> float | None:

@@ -57,6 +57,33 @@ def test_every_format_from_librdkafka_arrives_normalized(
     assert read_topic(settings, "vitals.deadletter", expected=0, timeout=2) == []
 
 
+def test_compressed_batches_from_librdkafka_arrive(
+    settings: Settings, worker: WorkerProcess
+) -> None:
+    """Producers compress their batches (Java clients and gateways often use lz4, snappy or
+    zstd): the worker reads every codec Kafka defines, not only the gzip Python has built in.
+    Without a codec library, aiokafka cannot decode such a batch at all."""
+    codecs = ("gzip", "snappy", "lz4", "zstd")
+    raw = settings.topic("vitals.raw")
+    for codec in codecs:
+        producer = RdKafkaProducer({"bootstrap.servers": ",".join(settings.bootstrap_servers),
+                                    "compression.type": codec, "linger.ms": 100})  # fmt: skip
+        for k in range(5):
+            doc = {"patient_id": f"p-{codec}", "signal": "heart_rate", "value": 60 + k,
+                   "ts": iso(k * 60.0)}  # fmt: skip
+            producer.produce(raw, json.dumps(doc).encode())
+        assert producer.flush(30) == 0
+
+    def arrived() -> Counter[str] | None:
+        events = read_topic(settings, "vitals.clean", expected=0, timeout=5)
+        got = Counter(r["patient_id"] for r in readings_of(events))
+        return got if all(got[f"p-{codec}"] == 5 for codec in codecs) else None
+
+    got = wait_for(arrived, "five readings of every codec on vitals.clean", timeout=120)
+    assert sum(got.values()) == 5 * len(codecs)
+    assert read_topic(settings, "vitals.deadletter", expected=0, timeout=2) == []
+
+
 def test_consent_profiles_and_duplicates(settings: Settings, worker: WorkerProcess) -> None:
     producer = KafkaProducer(**settings.kafka_client_options())
     patients = settings.topic("patients")

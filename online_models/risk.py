@@ -201,10 +201,16 @@ class RiskModel:
         return self._threshold[1]
 
     def estimate(self, x: dict[str, float]) -> RiskEstimate:
-        """The risk of one patient now, with what explains it and the model's alert threshold."""
+        """The risk of one patient now, with what explains it and the model's alert threshold.
+
+        Asked at every event: ``x`` is standardized once for both the probability (the
+        pipeline's own prediction is exactly this: scaler, then the logistic model) and the
+        explanation."""
+        scaled = self.pipeline["StandardScaler"].transform_one(x)
+        proba = self.pipeline["LogisticRegression"].predict_proba_one(scaled).get(True, 0.0)
         return RiskEstimate(
-            probability=round(self.predict_one(x), 4), model_version=self.version,
-            top_features=self.top_features(x), alert_threshold=self.alert_threshold(),
+            probability=round(float(proba), 4), model_version=self.version,
+            top_features=self._top_features(scaled), alert_threshold=self.alert_threshold(),
             examples=self.examples,
         )  # fmt: skip
 
@@ -218,9 +224,10 @@ class RiskModel:
 
     def top_features(self, x: dict[str, float], k: int = 3) -> list[str]:
         """The features pushing this prediction up most (weight x standardized value)."""
-        scaler, lr = self.pipeline["StandardScaler"], self.pipeline["LogisticRegression"]
-        scaled = scaler.transform_one(x)
-        weights = lr.weights
+        return self._top_features(self.pipeline["StandardScaler"].transform_one(x), k)
+
+    def _top_features(self, scaled: dict[str, float], k: int = 3) -> list[str]:
+        weights = self.pipeline["LogisticRegression"].weights
         contributions = {f: weights.get(f, 0.0) * v for f, v in scaled.items()}
         ranked = sorted(contributions, key=contributions.__getitem__, reverse=True)
         return [f for f in ranked[:k] if contributions[f] > 0]

@@ -31,7 +31,9 @@ import zlib
 from array import array
 from typing import Any
 
-FEATURES = ("heart_rate", "respiratory_rate", "spo2")
+# The smoothed vitals of a vector, the rarest on a wrist first (a patient state gives a vector up
+# at the first one missing); the trees use them in sorted order (``_ORDER``).
+FEATURES = ("spo2", "respiratory_rate", "heart_rate")
 LIMITS = {"heart_rate": (30.0, 200.0), "respiratory_rate": (4.0, 45.0), "spo2": (70.0, 100.0)}
 N_TREES, HEIGHT, WINDOW = 5, 6, 144
 EVERY_S = 300.0

@@ -47,7 +47,7 @@ from typing import Any
 
 import orjson
 
-from online_models.anomaly import VitalsAnomaly
+from online_models.anomaly import FEATURES, VitalsAnomaly
 from online_models.baselines import Baselines
 from online_models.context import Activity
 from online_models.deviation import Deviation, DeviationResult
@@ -334,7 +334,7 @@ class PatientState:
         complete vector is scored the detector is due at every heart-rate reading, and a wearer
         without SpO2 or breathing rate stays so: the rarest signal is looked at first."""
         vector = {}
-        for name in ("spo2", "respiratory_rate", "heart_rate"):
+        for name in FEATURES:  # the rarest first
             value = self.smoothed(name, ts)
             if value is None:
                 return None

@@ -132,20 +132,37 @@ class VitalsAnomaly:
                 score += r_mass[n + i] * depth_pow
         return 1.0 - score / MAX_SCORE
 
-    def _learn(self, x: dict[str, float]) -> None:
-        """River's ``HalfSpaceTrees.learn_one``: count the path, pivot at the window's end."""
+    def _score_and_learn(self, x: dict[str, float]) -> float:
+        """``score_one`` then River's ``HalfSpaceTrees.learn_one`` (count the path, pivot at the
+        window's end) in one walk: both follow the same path down each tree, the score reading
+        the reference masses until it reaches a node seen too rarely, the learning counting
+        every node of it in this window's masses."""
         if not self.built:
             self._build()
-        v, feature, threshold, l_mass = self._vector(x), self.feature, self.threshold, self.l_mass
+        v, feature, threshold = self._vector(x), self.feature, self.threshold
+        l_mass, r_mass, scoring = self.l_mass, self.r_mass, not self.first_window
+        score = 0.0
         for t in range(N_TREES):
-            b, n, i = t * BRANCHES, t * NODES, 0
+            b, n, i, depth_pow, open_ = t * BRANCHES, t * NODES, 0, 1, scoring
             for _ in range(HEIGHT):
                 l_mass[n + i] += 1
+                if open_:
+                    r = r_mass[n + i]
+                    score += r * depth_pow
+                    open_ = r >= SIZE_LIMIT
+                    depth_pow <<= 1
                 i = 2 * i + 1 if v[feature[b + i]] < threshold[b + i] else 2 * i + 2
             l_mass[n + i] += 1
+            if open_:
+                score += r_mass[n + i] * depth_pow
+        self._pivot()
+        return 1.0 - score / MAX_SCORE if scoring else 0.0
+
+    def _pivot(self) -> None:
+        """One more vector in this window; at its end it becomes the reference window."""
         self.counter += 1
         if self.counter == WINDOW:
-            self.r_mass, self.l_mass = l_mass, array("i", [0]) * len(l_mass)
+            self.r_mass, self.l_mass = self.l_mass, array("i", [0]) * len(self.l_mass)
             self.first_window = False
             self.counter = 0
 
@@ -158,9 +175,7 @@ class VitalsAnomaly:
         if not self.due(ts):
             return None
         self.last_ts = ts
-        self.score = self.score_one(x)
-        if learn:
-            self._learn(x)
+        self.score = self._score_and_learn(x) if learn else self.score_one(x)
         return self.score
 
     def to_dict(self) -> dict[str, Any]:

@@ -28,8 +28,9 @@ def test_scores_equal_rivers_through_several_windows_and_a_checkpoint() -> None:
         ours, river = VitalsAnomaly(patient), _river(patient)
         for i in range(3 * WINDOW + 17):
             x = _vitals(rng, sick=i % 37 == 0)
-            assert ours.score_one(x) == river.score_one(x)
-            ours.learn_one(x, ts=i * 300.0)
+            expected = river.score_one(x)
+            assert ours.score_one(x) == expected
+            assert ours.learn_one(x, ts=i * 300.0) == expected  # scored and learnt in one walk
             river.learn_one(x)
             if i == 2 * WINDOW + 5:  # a checkpoint mid-window, restored into a new object
                 restored = VitalsAnomaly(patient)

@@ -160,13 +160,23 @@ class Baselines:
             )
         return key
 
-    def learn_one(self, signal: str, x: float, ts: float, context: str = "rest") -> None:
-        stats = self.stats.get(self.key(signal, context))
+    def learn_one(self, signal: str, x: float, ts: float, context: str = "rest",
+                  ref: Reference | None = None) -> None:  # fmt: skip
+        """Learn ``x``, clipped to ``clip_sd`` SD of a warm baseline. ``ref``: the reference
+        ``z`` just gave for this signal and context (nothing learned since), which says the
+        same as looking it up again."""
+        key = ref.context if ref is not None else self.key(signal, context)
+        stats = self.stats.get(key)
         if stats is None:
-            stats = self.stats[self.key(signal, context)] = EWStats()
-        if stats.is_warm(self.policy):
-            limit = self.policy.clip_sd * max(stats.sd, SD_FLOOR.get(signal, 0.0))
-            x = min(max(x, stats.mean - limit), stats.mean + limit)
+            stats = self.stats[key] = EWStats()
+        if ref is not None:
+            warm, mean, sd = ref.warm, ref.mean, ref.sd
+        else:
+            warm, mean, sd = stats.is_warm(self.policy), stats.mean, stats.sd
+            sd = max(sd, SD_FLOOR.get(signal, 0.0))
+        if warm:
+            limit = self.policy.clip_sd * sd
+            x = min(max(x, mean - limit), mean + limit)
         stats.learn_one(x, ts, self.policy)
 
     def reference(self, signal: str, context: str = "rest") -> Reference:

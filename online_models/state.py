@@ -207,6 +207,7 @@ class PatientState:
         self.received_at = 0.0  # processing time of the last applied reading
         self.duplicates = 0
         self.recent: dict[int, float] = {}  # digest -> processing time it was applied
+        self._recent_oldest = -math.inf  # when the oldest of them was (-inf: to be looked up)
         self.snapshots: list[list[Any]] = []  # [event time, risk features], hourly, unlabelled
         # State of other pure components that travel with the patient in its checkpoint
         # (e.g. the alert engine's episodes under "alerts"); JSON-able, opaque here.
@@ -246,15 +247,27 @@ class PatientState:
         """True when this reading was applied within the replay window; remembers it if not."""
         key = reading_digest(signal, value, ts)
         recent = self.recent
-        while recent:
-            oldest = next(iter(recent))
-            if now - recent[oldest] <= REPLAY_WINDOW_S:
-                break
-            del recent[oldest]
+        if now - self._recent_oldest > REPLAY_WINDOW_S:
+            self._forget_recent(now)
         if key in recent:
             return True
+        if not recent:
+            self._recent_oldest = now
         recent[key] = now
         return False
+
+    def _forget_recent(self, now: float) -> None:
+        """Drop the digests applied more than the replay window ago (oldest first: processing
+        time only grows) and note when the oldest kept one was applied."""
+        recent = self.recent
+        while recent:
+            oldest = next(iter(recent))
+            at = recent[oldest]
+            if now - at <= REPLAY_WINDOW_S:
+                self._recent_oldest = at
+                return
+            del recent[oldest]
+        self._recent_oldest = math.inf  # nothing to forget until the next digest
 
     def update(self, reading: dict[str, Any], now: float) -> bool:
         """Fold one normalized reading into the state; False when it was a replayed copy.
@@ -322,7 +335,7 @@ class PatientState:
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
         learn = self.learning and not self.deviation.corroborated(ts, self.anomaly_score(ts))
         if learn:
-            self.baselines.learn_one(signal, value, ts, context)
+            self.baselines.learn_one(signal, value, ts, context, ref)
         if signal == "heart_rate" and self.anomaly.due(ts):
             vector = self._vitals_vector(ts)
             if vector is not None:

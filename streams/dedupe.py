@@ -45,8 +45,10 @@ class DuplicateFilter:
         if first is not None and now - first <= self.window_s:
             return True
         self._first_seen[key] = now
-        self._order.append((key, now))
-        self._expire(now)
+        order = self._order
+        order.append((key, now))
+        if now - order[0][1] > self.window_s or len(self._first_seen) > self.max_entries:
+            self._expire(now)  # else the oldest entry is still in the window: nothing expires
         return False
 
     def _expire(self, now: float) -> None:

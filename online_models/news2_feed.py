@@ -59,7 +59,10 @@ class News2Feed:
         recent = self.smooth.setdefault(signal, [])
         if not recent or ts >= recent[-1][1]:
             recent.append([value, ts])
-            self.smooth[signal] = [r for r in recent[-3:] if ts - r[1] <= SMOOTH_WINDOW_S]
+            if len(recent) > 3:
+                del recent[0]
+            while ts - recent[0][1] > SMOOTH_WINDOW_S:  # in time order: the old ones lead
+                del recent[0]
 
     def forget(self, start: float, end: float) -> None:
         """Drop the readings taken from ``start`` to ``end``: they were not resting values after

@@ -235,7 +235,9 @@ def _epoch(ts: Any) -> float | None:
     """Epoch seconds as pydantic's ``AwareDatetime`` would give them, for a plain number."""
     if type(ts) not in (int, float) or not 0 <= ts < _MILLISECONDS_FROM:
         return None
-    return datetime.fromtimestamp(ts, UTC).timestamp()
+    if type(ts) is int or ts.is_integer():
+        return float(ts)  # whole seconds: what the datetime gives back, without making one
+    return datetime.fromtimestamp(ts, UTC).timestamp()  # rounded to the microsecond
 
 
 def _plain_number(signal: str, body: dict[str, Any]) -> tuple[Any, float, float | None] | None:

@@ -152,7 +152,8 @@ _ODD_VALUES = st.one_of(
     st.text(max_size=3), st.none(), st.just([72]),
 )  # fmt: skip
 _ODD_TIMES = st.one_of(
-    st.floats(-10.0, 3e10), st.integers(-10, 3 * 10**10), st.just("2026-11-27T08:15:00Z"),
+    st.floats(-10.0, 3e10), st.integers(-10, 3 * 10**10), st.integers(0, 3 * 10**10).map(float),
+    st.just(1795767300.0000005), st.just("2026-11-27T08:15:00Z"),
     st.just(True), st.none(),
 )  # fmt: skip
 

@@ -46,6 +46,10 @@ Risk = Literal["low", "low-medium", "medium", "high"]
 
 
 def _round(value: float, places: int = 0) -> float:
+    """``value`` rounded half up to ``places`` decimals, as written (``Decimal(str(value))``:
+    36.05 is 36.1, not the 36.0 its binary double gives)."""
+    if places == 0 and float(value).is_integer():
+        return float(value)  # already whole (most wearable readings): nothing to round
     quantum = Decimal(1).scaleb(-places)
     return float(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP))
 

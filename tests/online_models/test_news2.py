@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from online_models import news2
 from online_models.news2 import score
@@ -61,6 +65,14 @@ def test_rounding_to_chart_precision() -> None:
     assert news2.temperature_score(35.04) == 3
     assert news2.temperature_score(35.05) == 1  # 35.1
     assert news2.pulse_score(90.4) == 0 and news2.pulse_score(90.5) == 1
+
+
+@given(st.one_of(st.integers(-1000, 1000), st.floats(-1000, 1000),
+                 st.integers(-1000, 1000).map(lambda n: n / 2)))  # fmt: skip
+def test_whole_values_skip_the_decimal_but_round_the_same(value: float) -> None:
+    """``_round`` returns whole values as they are; everything rounds half up as written."""
+    written = Decimal(str(value)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    assert news2._round(value) == float(written)
 
 
 def test_spec_example_and_missing_parameters() -> None:

@@ -87,8 +87,9 @@ class EWStats:
             self.first_ts = self.last_ts = ts
             self.weight = policy.first_weight_s
             return
-        dt = max(0.0, ts - self.last_ts)
-        w = min(max(dt, 1.0), policy.max_weight_s)
+        # Conditionals rather than min/max calls: this runs for every reading.
+        dt = ts - self.last_ts if ts > self.last_ts else 0.0
+        w = 1.0 if dt < 1.0 else dt if dt < policy.max_weight_s else policy.max_weight_s
         self.weight = self.weight * math.exp(-dt / policy.tau_s) + w
         alpha = w / self.weight
         diff = x - self.mean
@@ -96,8 +97,10 @@ class EWStats:
         self.mean += incr
         self.var = (1.0 - alpha) * (self.var + diff * incr)
         self.n += 1
-        self.last_ts = max(self.last_ts, ts)
-        self.first_ts = min(self.first_ts, ts)
+        if ts > self.last_ts:
+            self.last_ts = ts
+        elif ts < self.first_ts:
+            self.first_ts = ts
 
     @property
     def sd(self) -> float:

@@ -187,7 +187,8 @@ class Baselines:
         stats = self.stats.get(key)
         floor = SD_FLOOR.get(signal, 0.0)
         if stats is not None and stats.is_warm(self.policy):
-            return Reference(stats.mean, max(stats.sd, floor), stats.n, True, key)
+            sd = stats.sd
+            return Reference(stats.mean, sd if sd > floor else floor, stats.n, True, key)
         prior: Prior = population_prior(signal, context, self.age, self.sex, self.hypercapnic)
         return Reference(prior.mean, max(prior.sd, floor), stats.n if stats else 0, False, key)
 

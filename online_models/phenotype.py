@@ -237,7 +237,8 @@ class Phenotype:
             # A reading shows the device worn over its interval, or 5 minutes from a sample.
             minute = int((local % DAY_S) // 60)
             span = round((end_ts - ts) / 60) if end_ts and end_ts > ts else WEAR_MARK_MIN
-            day.wear |= ((1 << max(1, min(span, 1440 - minute))) - 1) << minute
+            width = span if span < 1440 - minute else 1440 - minute  # not past midnight
+            day.wear |= ((1 << (width if width > 1 else 1)) - 1) << minute
         if signal == "heart_rate" and context == "rest":
             if len(day.hr_low) < self.policy.low_hr_n or value < day.hr_low[-1]:
                 bisect.insort(day.hr_low, float(value))

@@ -279,7 +279,8 @@ class PatientState:
             self.duplicates += 1
             return False
         self.n_readings += 1
-        self.received_at = max(self.received_at, now)
+        if now > self.received_at:
+            self.received_at = now
         if signal == "rr_intervals":
             value, signal = rmssd(value), "hrv_rmssd"
             if value is None:

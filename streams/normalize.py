@@ -128,7 +128,8 @@ class Ingestor:
 
     def _check(self, reading: dict[str, Any], received_at: float) -> Rejection | None:
         policy = self.policy
-        latest = max(reading["ts"], reading["end_ts"] or reading["ts"])
+        end_ts = reading["end_ts"]
+        latest = end_ts if end_ts is not None and end_ts > reading["ts"] else reading["ts"]
         if latest > received_at + policy.future_tolerance_s:
             ahead = latest - received_at
             return Rejection("future_timestamp", f"event time {ahead:.0f} s in the future")

@@ -152,4 +152,9 @@ def test_the_report_gives_the_ratios_against_bare_faust() -> None:
     assert "| 2 workers >= 1.6 x one worker | 1.65 | yes |" in text
     report["scale"]["workers_2"] = _row(30000)  # 1.5 x: missed
     assert "| 2 workers >= 1.6 x one worker | 1.50 | no |" in render(report)
+    report["scale"]["workers_1"] = {**_row(20000), "runs": [18000, 22000]}
+    report["scale"]["workers_2"] = {**_row(34000), "runs": [33000, 35000]}
+    text = render(report)
+    assert "the means of 18,000, 22,000 (1 worker) and 33,000, 35,000 (2 workers)" in text
+    assert "| 2 workers >= 1.6 x one worker | 1.70 | yes |" in text
     assert set(CONTENDERS) == {"raw", "bare_one_hop", "bare_two_hop", "worker"}

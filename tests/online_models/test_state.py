@@ -308,3 +308,23 @@ def test_step_blocks_of_a_walk_already_known_do_not_wipe_its_active_readings() -
         kept = s.deviation.signals["heart_rate"]
         s.update(reading("steps", 100, ts, ts + 60), now=ts + 60)  # the next block, in order
         assert s.deviation.signals.get("heart_rate") is kept
+
+
+def test_a_copy_is_skipped_within_the_replay_window_and_applied_after_it() -> None:
+    """A reading applied again within 15 minutes of processing time is a redelivered copy; the
+    same reading later is news (a device resent it after reconnecting). The memory keeps only
+    the window's digests, before and after a checkpoint is restored."""
+    window = state_module.REPLAY_WINDOW_S
+    reading = {"signal": "heart_rate", "value": 70.0, "ts": T0, "end_ts": None}
+    s = PatientState("p-1")
+    assert s.update(reading, now=T0) is True
+    assert s.update(reading, now=T0 + window - 1) is False  # a copy
+    for i in range(1, 5):  # other readings, a minute apart
+        s.update({**reading, "ts": T0 + 60 * i}, now=T0 + window + 60 * i)
+    assert s.update(reading, now=T0 + window + 300) is True  # the first digest expired
+    assert len(s.recent) == 5  # applied at +960, +1020, +1080, +1140, +1200 s
+    restored = PatientState.from_bytes(s.to_bytes(), "p-1")[0]
+    later = T0 + 1100 + window  # all but the last two are older than the window
+    assert restored.update({**reading, "ts": T0 + 600}, now=later) is True
+    assert len(restored.recent) == 3
+    assert restored.update({**reading, "ts": T0 + 240}, now=later) is False  # still held

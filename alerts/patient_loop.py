@@ -7,6 +7,7 @@ Pure: the caller passes processing time ``now`` and keeps the objects.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,10 +61,17 @@ def apply_event(doc: dict[str, Any], state: PatientState, engine: AlertEngine,
             model.learn_one(x, y)
         return Applied()
     readings = doc.get("readings") or (doc,)
-    replayed = sum(not state.update(reading, now) for reading in readings)
     horizon = now - engine.policy.horizon_s
-    late = sum(1 for r in readings if r["ts"] < horizon)
-    event_ts = max(r["ts"] for r in readings)
+    replayed = late = 0
+    event_ts = -math.inf
+    for reading in readings:  # one pass: this runs for every reading
+        if not state.update(reading, now):
+            replayed += 1
+        ts = reading["ts"]
+        if ts < horizon:
+            late += 1
+        if ts > event_ts:
+            event_ts = ts
     state.maybe_snapshot(event_ts)
     device: DeviceState = {}
     if "battery" in state.latest:

@@ -76,9 +76,19 @@ class News2Feed:
         recent = self.smooth.get(signal)
         if not recent or now - recent[-1][1] > VALIDITY_S[signal]:
             return None
-        values = sorted(r[0] for r in recent)  # at most 3: statistics.median costs 4x more
-        middle = len(values) // 2
-        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+        n = len(recent)  # at most 3 (``add``): by comparisons, not a sort (every reading asks)
+        if n == 1:
+            return recent[0][0]
+        if n == 2:
+            return (recent[0][0] + recent[1][0]) / 2
+        if n == 3:
+            a, b, c = recent[0][0], recent[1][0], recent[2][0]
+            if a > b:
+                a, b = b, a
+            return a if c <= a else c if c <= b else b  # the middle of a <= b and c
+        values = sorted(r[0] for r in recent)
+        middle = n // 2
+        return values[middle] if n % 2 else (values[middle - 1] + values[middle]) / 2
 
     def inputs(self, latest: dict[str, list[Any]], now: float) -> dict[str, Any]:
         """NEWS2 inputs at ``now``: smoothed wearable values, else the latest valid value."""

@@ -106,3 +106,17 @@ def test_as_dict_matches_the_alert_schema() -> None:
         "status": "open", "opened_at": 0, "updated_at": 0, "event_time": 0, "summary": "s",
         "explanation": {"news2": explanation}})  # fmt: skip
     assert explanation["scale"] == 2
+
+
+@given(st.lists(st.floats(20, 250), min_size=1, max_size=6))
+def test_the_feed_smooths_with_the_median_of_its_last_three_readings(values: list[float]) -> None:
+    """``News2Feed.smoothed`` is the median of the last three resting readings (two: their
+    mean), whatever their order."""
+    from statistics import median
+
+    from online_models.news2_feed import News2Feed
+
+    feed = News2Feed()
+    for minute, value in enumerate(values):
+        feed.add("heart_rate", value, ts=minute * 60.0)
+    assert feed.smoothed("heart_rate", now=len(values) * 60.0) == median(values[-3:])

@@ -167,19 +167,15 @@ class Baselines:
                   ref: Reference | None = None) -> None:  # fmt: skip
         """Learn ``x``, clipped to ``clip_sd`` SD of a warm baseline. ``ref``: the reference
         ``z`` just gave for this signal and context (nothing learned since), which says the
-        same as looking it up again."""
-        key = ref.context if ref is not None else self.key(signal, context)
-        stats = self.stats.get(key)
+        same as looking it up again; the hot path passes it."""
+        if ref is None:
+            ref = self.reference(signal, context)
+        stats = self.stats.get(ref.context)  # a reference's ``context`` is its baseline's key
         if stats is None:
-            stats = self.stats[key] = EWStats()
-        if ref is not None:
-            warm, mean, sd = ref.warm, ref.mean, ref.sd
-        else:
-            warm, mean, sd = stats.is_warm(self.policy), stats.mean, stats.sd
-            sd = max(sd, SD_FLOOR.get(signal, 0.0))
-        if warm:
-            limit = self.policy.clip_sd * sd
-            x = min(max(x, mean - limit), mean + limit)
+            stats = self.stats[ref.context] = EWStats()
+        if ref.warm:
+            limit = self.policy.clip_sd * ref.sd
+            x = min(max(x, ref.mean - limit), ref.mean + limit)
         stats.learn_one(x, ts, self.policy)
 
     def reference(self, signal: str, context: str = "rest") -> Reference:

@@ -152,10 +152,15 @@ class SuggestionBandit:
         rng = _rng(seed)
         posteriors = [self.posterior(arm, block, prior) for arm in eligible]
         wins = [0] * len(eligible)
-        arms, gauss = range(len(eligible)), rng.gauss
-        for _ in range(self.policy.draws):  # the first best arm of each draw wins it
-            sample = [gauss(m, s) for m, s in posteriors]
-            wins[max(arms, key=sample.__getitem__)] += 1
+        draws, k = self.policy.draws, len(eligible)
+        z = normals(rng, draws * k)
+        for d in range(draws):  # the first best arm of each draw wins it
+            best, best_value = 0, -math.inf
+            for i, (m, s) in enumerate(posteriors):
+                value = m + z[d * k + i] * s
+                if value > best_value:
+                    best, best_value = i, value
+            wins[best] += 1
         floor = min(self.policy.floor, 1.0 / len(eligible))
         free = 1.0 - floor * len(eligible)
         propensities = {arm: floor + free * won / self.policy.draws
@@ -187,6 +192,26 @@ class SuggestionBandit:
 
     def load(self, data: dict[str, Any]) -> None:
         self.stats = {k: list(v) for k, v in data["stats"].items()}
+
+
+def normals(rng: random.Random, n: int) -> list[float]:
+    """``n`` standard normal draws, the very numbers ``n`` calls of ``rng.gauss(0, 1)`` on a
+    fresh generator return (the same Box-Muller pairs, cosine first, as CPython's
+    ``random.gauss``), without a Python call per number: Thompson sampling's propensities
+    take hundreds per decision.
+
+    >>> a, b = random.Random(7), random.Random(7)
+    >>> normals(a, 5) == [b.gauss(0.0, 1.0) for _ in range(5)]
+    True
+    """
+    rand = rng.random
+    out: list[float] = []
+    two_pi, log, sqrt, cos, sin = math.tau, math.log, math.sqrt, math.cos, math.sin
+    for _ in range((n + 1) // 2):
+        x2pi = rand() * two_pi
+        g2rad = sqrt(-2.0 * log(1.0 - rand()))
+        out += (cos(x2pi) * g2rad, sin(x2pi) * g2rad)
+    return out[:n]
 
 
 def _rng(seed: str) -> random.Random:

@@ -8,8 +8,10 @@ import math
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from online_models.suggestions.bandit import ARMS, BanditPolicy, SuggestionBandit
+from online_models.suggestions.bandit import ARMS, BanditPolicy, SuggestionBandit, _rng, normals
 from online_models.suggestions.population import PopulationPrior
 
 
@@ -89,3 +91,45 @@ def test_patients_who_differ_little_make_a_newcomer_explore_less() -> None:
     sure = newcomer.choose(arms, "midday", "n|1", alike).propensities["walk"]
     unsure = newcomer.choose(arms, "midday", "n|1", unknown).propensities["walk"]
     assert sure > unsure
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 2**64 - 1), st.integers(0, 700))
+def test_normals_are_the_draws_random_gauss_would_give(seed: int, n: int) -> None:
+    """``normals`` replaces a ``gauss`` call per draw (a third of a decision's cost): it must
+    return exactly those numbers, odd counts included, or decisions would change on upgrade."""
+    a, b = random.Random(seed), random.Random(seed)
+    assert normals(a, n) == [b.gauss(0.0, 1.0) for _ in range(n)]
+    assert a.random() == b.random()  # and leave the generator where gauss's pairs leave it
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(ARMS), min_size=1, max_size=5, unique=True),
+       st.lists(st.tuples(st.sampled_from(ARMS), st.floats(-500, 500)), max_size=40),
+       st.text(max_size=12))  # fmt: skip
+def test_choices_are_those_of_a_gauss_call_per_arm_and_draw(
+    eligible: list[str], rewards: list[tuple[str, float]], seed: str
+) -> None:
+    """The propensities and the arm are those of the textbook Monte Carlo (one ``gauss`` per
+    arm and draw, the first best arm winning): checkpoints and evaluations stay the same."""
+    bandit = SuggestionBandit()
+    for arm, reward in rewards:
+        bandit.learn(arm, "morning", reward)
+    rng = _rng(seed)
+    posteriors = [bandit.posterior(arm, "morning") for arm in eligible]
+    wins = [0] * len(eligible)
+    for _ in range(bandit.policy.draws):
+        sample = [rng.gauss(m, s) for m, s in posteriors]
+        wins[sample.index(max(sample))] += 1
+    floor = min(bandit.policy.floor, 1.0 / len(eligible))
+    expected = {arm: floor + (1.0 - floor * len(eligible)) * won / bandit.policy.draws
+                for arm, won in zip(eligible, wins, strict=True)}  # fmt: skip
+    choice = bandit.choose(eligible, "morning", seed=seed)
+    assert choice.propensities == expected
+    pick, acc, arm = rng.random(), 0.0, eligible[-1]
+    for candidate in eligible:
+        acc += expected[candidate]
+        if pick < acc:
+            arm = candidate
+            break
+    assert choice.arm == arm

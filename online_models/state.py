@@ -180,6 +180,13 @@ def spo2_scale(profile: dict[str, Any] | None) -> int:
     return 2 if HYPERCAPNIC & set(profile.get("conditions") or ()) else 1
 
 
+def pack(document: bytes) -> bytes:
+    """A checkpoint of ``PatientState.to_json``'s document: magic, version, zlib. Apart from
+    the state because zlib releases the GIL while it compresses, so a worker can compress its
+    checkpoints on another core while its event loop goes on (``streams.registry``)."""
+    return MAGIC + bytes([STATE_VERSION]) + zlib.compress(document, ZLIB_LEVEL)
+
+
 class PatientState:
     """Per-patient online model state (pure: no I/O, no clock)."""
 
@@ -474,10 +481,15 @@ class PatientState:
             "sugg": self.suggester.to_dict(),
         }  # fmt: skip
 
-    def to_bytes(self) -> bytes:
+    def to_json(self) -> bytes:
+        """The checkpoint's document, uncompressed (``pack`` makes the checkpoint of it)."""
         document = {**self._document(), "phen": self.phenotype.checkpoint(),
                     "hist": self.history.checkpoint()}  # fmt: skip
-        return MAGIC + bytes([STATE_VERSION]) + zlib.compress(orjson.dumps(document), ZLIB_LEVEL)
+        return orjson.dumps(document)
+
+    def to_bytes(self) -> bytes:
+        """The checkpoint: ``pack(self.to_json())``."""
+        return pack(self.to_json())
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any], policy: ModelPolicy | None = None) -> PatientState:

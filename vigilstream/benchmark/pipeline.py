@@ -353,6 +353,7 @@ async def _paced(settings: Settings, worker: Contender, readings_per_s: float, s
         interval = 60.0 / readings_per_s  # one batch of 60 readings
         pids = [worker.proc.pid] + ([broker_pid] if broker_pid else [])
         cpu_before = [cpu_seconds(pid) for pid in pids]
+        handled_before = worker.count()
         started = time.monotonic()
         next_batch = next_sick = started
         sick = 0
@@ -371,8 +372,9 @@ async def _paced(settings: Settings, worker: Contender, readings_per_s: float, s
             await _drain(alerts, sent, latencies)
             await asyncio.sleep(max(0.0, min(next_batch, next_sick) - time.monotonic()))
         paced_s = time.monotonic() - started
-        cores = [round((cpu_seconds(pid) - before) / paced_s, 2)
-                 for pid, before in zip(pids, cpu_before, strict=True)]  # fmt: skip
+        busy = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
+        handled = (worker.count() or 0.0) - (handled_before or 0.0)
+        cores = [round(b / paced_s, 2) for b in busy]
         deadline = time.monotonic() + 60
         while len(latencies) < sick and time.monotonic() < deadline:
             await _drain(alerts, sent, latencies, timeout_ms=500)
@@ -390,6 +392,8 @@ async def _paced(settings: Settings, worker: Contender, readings_per_s: float, s
         "p99_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000, 1),
         "max_ms": round(latencies[-1] * 1000, 1),
         "cpu_cores": dict(zip(["worker", "broker"], cores, strict=False)),
+        # What one core of the worker handles on a live stream: readings per CPU-second.
+        "paced_capacity": round(handled / busy[0]) if busy[0] > 0 and handled > 0 else None,
     }
 
 

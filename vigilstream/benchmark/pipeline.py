@@ -373,7 +373,9 @@ async def _paced(settings: Settings, worker: Contender, readings_per_s: float, s
             await asyncio.sleep(max(0.0, min(next_batch, next_sick) - time.monotonic()))
         paced_s = time.monotonic() - started
         busy = [cpu_seconds(pid) - before for pid, before in zip(pids, cpu_before, strict=True)]
-        handled = (worker.count() or 0.0) - (handled_before or 0.0)
+        after = worker.count()  # None while the metrics page does not answer
+        handled = after - handled_before if after is not None and handled_before is not None \
+            else 0.0  # fmt: skip
         cores = [round(b / paced_s, 2) for b in busy]
         deadline = time.monotonic() + 60
         while len(latencies) < sick and time.monotonic() < deadline:

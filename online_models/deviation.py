@@ -227,41 +227,23 @@ class Deviation:
 
         The patient state asks this once per reading (a corroborated deviation is not learned
         into the baseline); almost always no signal is even at the lowest threshold (``high``
-        is empty), and then it is one test."""
+        is empty), and then it is one test. Only the signals in ``high`` can pass a tier, so
+        the verdict looks at those alone."""
         stale_s = self.policy.stale_s
-        for name in self.high:
-            if now - self.signals[name].ts <= stale_s:
-                return self.score(now, anomaly).corroborated
-        return bool(self.patterns_since) and self._sustained_pattern(now) is not None
+        signals = self.signals
+        concerning = [(s.concern(), name) for name in self.high
+                      if now - (s := signals[name]).ts <= stale_s]  # fmt: skip
+        if not concerning:
+            return bool(self.patterns_since) and self._sustained_pattern(now) is not None
+        concerning.sort(reverse=True)
+        return self._verdict(concerning, now, anomaly)[1]
 
     def score(self, now: float, anomaly: float = 0.0) -> DeviationResult:
         policy = self.policy
-        fresh = [(name, s) for name, s in self.signals.items() if now - s.ts <= policy.stale_s]
-        concerning = sorted((s.concern(), name) for name, s in fresh)
+        concerning = sorted((s.concern(), name) for name, s in self.signals.items()
+                            if now - s.ts <= policy.stale_s)  # fmt: skip
         concerning.reverse()
-        strong = [c for c in concerning
-                  if c[0] >= (policy.z_contextual if c[1] in CONTEXTUAL
-                              else policy.z_corroborate)]  # fmt: skip
-        if not any(name not in CONTEXTUAL for _, name in strong):
-            strong = []  # skin temperature never corroborates on its own
-        sustained = [
-            (c, name) for name, s in fresh
-            if name not in CONTEXTUAL
-            and (c := s.concern()) >= policy.z_sustained and s.above_since is not None
-            and s.ts - s.above_since >= policy.sustain_s
-        ]  # fmt: skip
-        bar, pattern = policy.z_corroborate, None
-        if len(strong) >= 2:
-            score, corroborated = strong[1][0], True
-        elif strong and anomaly >= policy.anomaly_corroborate:
-            score, corroborated = strong[0][0], True
-        elif sustained:
-            score, corroborated = max(sustained)[0], True
-        elif self.patterns_since and (found := self._sustained_pattern(now)) is not None:
-            score, corroborated = found[0], True
-            bar, pattern = found[1].z, found[1]
-        else:
-            score, corroborated = 0.0, False
+        score, corroborated, bar, pattern = self._verdict(concerning, now, anomaly)
         shown = {name for name, _ in pattern.signals} if pattern is not None else set()
         explanation = [
             {"signal": name, "value": s.value, "baseline_mean": round(s.mean, 2),
@@ -271,6 +253,34 @@ class Deviation:
         ]  # fmt: skip
         return DeviationResult(round(score, 2), corroborated, explanation, bar,
                                pattern.name if pattern is not None else None)  # fmt: skip
+
+    def _verdict(self, concerning: list[tuple[float, str]], now: float,
+                 anomaly: float) -> tuple[float, bool, float, Pattern | None]:  # fmt: skip
+        """(score, corroborated, bar, sustained pattern) from the fresh signals' (concern,
+        name), strongest first: two strong signals, one strong signal with a multivariate
+        anomaly, one sustained signal, or a sustained pattern (module doc). Only entries at
+        ``policy.lowest_z`` or above can count, so the list may leave out the others."""
+        policy = self.policy
+        strong = [c for c in concerning
+                  if c[0] >= (policy.z_contextual if c[1] in CONTEXTUAL
+                              else policy.z_corroborate)]  # fmt: skip
+        if not any(name not in CONTEXTUAL for _, name in strong):
+            strong = []  # skin temperature never corroborates on its own
+        sustained = [
+            (c, name) for c, name in concerning
+            if name not in CONTEXTUAL and c >= policy.z_sustained
+            and (s := self.signals[name]).above_since is not None
+            and s.ts - s.above_since >= policy.sustain_s
+        ]  # fmt: skip
+        if len(strong) >= 2:
+            return strong[1][0], True, policy.z_corroborate, None
+        if strong and anomaly >= policy.anomaly_corroborate:
+            return strong[0][0], True, policy.z_corroborate, None
+        if sustained:
+            return max(sustained)[0], True, policy.z_corroborate, None
+        if self.patterns_since and (found := self._sustained_pattern(now)) is not None:
+            return found[0], True, found[1].z, found[1]
+        return 0.0, False, policy.z_corroborate, None
 
     def current_z(self, now: float) -> dict[str, float]:
         """Smoothed z of each signal seen in the last 30 minutes."""

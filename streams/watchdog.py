@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 EXIT_LOG_LOST = 75  # EX_TEMPFAIL: try again (a supervisor restarts the worker)
+LOOP_PROBE_S = 0.1  # the event-loop probe's sleep (vigil_event_loop_lag_seconds)
 CHECK_EVERY_S = 5.0
 LOG_CHECK_S = 5.0
 
@@ -143,6 +144,16 @@ def register(application: Application) -> None:
             metrics.consumer_lag.labels(topic, str(partition)).set(lag)
         application.progress.stalled = stalled
         metrics.partition_stalled.set(len(stalled))
+
+    @app.task
+    async def probe_event_loop() -> None:
+        """``vigil_event_loop_lag_seconds``: a stall of the loop (a long computation, a
+        blocking call) delays every record and alert behind it; this shows when and how long."""
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + LOOP_PROBE_S
+            await asyncio.sleep(LOOP_PROBE_S)
+            metrics.loop_lag.observe(max(0.0, loop.time() - due))
 
     @app.task
     async def start_log_watch() -> None:

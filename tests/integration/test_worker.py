@@ -58,6 +58,10 @@ def test_worker_routes_clean_and_dead_letters(settings: Settings, worker: Worker
     assert 'vigil_readings_total{signal="heart_rate",source_format="batch"} 1.0' in text
     assert 'vigil_readings_rejected_total{reason="invalid_json"} 1.0' in text
     assert "p-1" not in text and "p-2" not in text  # never a patient label
+    # The event-loop probe has been waking every 100 ms since the worker started.
+    (probes,) = [float(line.split()[1]) for line in text.splitlines()
+                 if line.startswith("vigil_event_loop_lag_seconds_count")]  # fmt: skip
+    assert probes >= 1
 
 
 def test_health_reports_redis_down(settings: Settings, tmp_path: Path) -> None:

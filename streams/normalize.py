@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -257,7 +257,10 @@ def _epoch(ts: Any) -> float | None:
         return None
     if type(ts) is int or ts.is_integer():
         return float(ts)  # whole seconds: what the datetime gives back, without making one
-    return datetime.fromtimestamp(ts, UTC).timestamp()  # rounded to the microsecond
+    # Rounded to the microsecond (half to even) as ``datetime.fromtimestamp(ts, UTC)`` rounds
+    # it, and back to seconds as ``.timestamp()`` divides: the same float, without the object.
+    fraction, whole = math.modf(ts)
+    return (int(whole) * 1_000_000 + round(fraction * 1e6)) / 1_000_000
 
 
 def _plain_number(signal: str, body: dict[str, Any]) -> tuple[Any, float, float | None] | None:

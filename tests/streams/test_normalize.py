@@ -200,3 +200,16 @@ def test_the_hand_checked_fast_path_agrees_with_the_schema(
     finally:
         module._plain_number = plain_number
     assert fast == slow
+
+
+@hsettings(max_examples=2000, deadline=None)
+@given(st.floats(0.0, 2e10, exclude_max=True) | st.integers(0, 2 * 10**9).map(lambda s: s + 0.5e-6))
+def test_fractional_epoch_seconds_round_to_the_microsecond_as_datetime_does(ts: float) -> None:
+    """Epoch seconds with a fraction are rounded to the microsecond by arithmetic, which must
+    give the float that ``datetime.fromtimestamp(ts, UTC).timestamp()`` (and so the schema)
+    gives, half-microseconds included."""
+    from datetime import UTC, datetime
+
+    from streams.normalize import _epoch
+
+    assert _epoch(ts) == datetime.fromtimestamp(ts, UTC).timestamp()

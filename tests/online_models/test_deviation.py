@@ -116,7 +116,8 @@ def test_the_quick_corroboration_check_agrees_with_the_full_score(
     steps: list[tuple[str, float, int, bool]],
 ) -> None:
     """``corroborated`` (asked every reading, looks only at the signals already high) says what
-    ``score`` says, with or without an anomaly, through readings, gaps of up to 40 minutes, forgetting and a checkpoint."""
+    ``score`` says, with or without an anomaly, through readings, gaps of up to 40 minutes,
+    forgetting and a checkpoint."""
     d, ts = Deviation(), T0
     for signal, z, gap_min, forget in steps:
         ts += gap_min * 60.0

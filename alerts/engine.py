@@ -11,10 +11,11 @@ Kinds decided here, from an ``Assessment`` of ``online_models.state``:
 
 - ``deterioration``: NEWS2 aggregate >= 7 high, 5-6 medium, a 3 in a single parameter low
   (RCP 2017, chart 2); never capped, never made less eager by feedback. The one personal
-  exception: a single-parameter 3 from a wearable (heart rate, respiration, SpO2) that lies
-  within 2 SD of the patient's own warm baseline for the context (``Assessment.usual``; e.g. a
-  sleeping heart rate of 40 under beta-blockers, night after night) does not page; aggregate
-  bands always do.
+  exception: a single-parameter 3 from a wearable (heart rate, respiration, SpO2) or the
+  patient's blood pressure cuff (systolic) that lies within 2 SD of the patient's own warm
+  baseline for the context (``Assessment.usual``; e.g. a sleeping heart rate of 40 under
+  beta-blockers, night after night, or a young adult's usual systolic 90) does not page;
+  aggregate bands always do.
 - ``baseline_deviation``: a corroborated deviation from the personal baseline (severity by the
   combined z: >= 6 high, >= 4.5 medium, else low), not opened while a deterioration episode
   is open (one page per patient; its signals are in the deterioration alert's explanation).

@@ -16,7 +16,11 @@ respiration, HRV): a heart rate of 110 on a walk is normal, at rest it is not.
 
 Warm-up: a context is warm after ``WARM_N`` readings spanning at least ``WARM_SPAN_S`` (24 h) of
 wear. Until then the population prior for the patient's age band and sex stands in
-(``online_models.priors``).
+(``online_models.priors``). Blood pressure comes from cuff spot checks, one to three a day, so it
+is warm after ``SPOT_WARM`` readings spanning three days instead (home blood pressure is judged
+on readings over several days: Stergiou GS et al., "2021 European Society of Hypertension
+practice guidelines for office and out-of-office blood pressure measurement", J Hypertens
+2021;39:1293-1302, recommend 3-7 days of duplicate morning and evening readings).
 """
 
 from __future__ import annotations
@@ -34,6 +38,11 @@ WARM_N = 30
 WARM_SPAN_S = 24 * 3600.0
 CLIP_SD = 4.0
 CONTEXT_SIGNALS = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd"})
+# Spot-check signals: (readings, span) that make their baseline warm (module doc).
+SPOT_WARM: dict[str, tuple[int, float]] = {
+    "systolic_bp": (10, 3 * 86400.0),
+    "diastolic_bp": (10, 3 * 86400.0),
+}
 
 
 @dataclass(frozen=True)
@@ -106,8 +115,10 @@ class EWStats:
     def sd(self) -> float:
         return math.sqrt(self.var) if self.var > 0 else 0.0
 
-    def is_warm(self, policy: BaselinePolicy = DEFAULT_POLICY) -> bool:
-        return self.n >= policy.warm_n and self.last_ts - self.first_ts >= policy.warm_span_s
+    def is_warm(self, policy: BaselinePolicy = DEFAULT_POLICY, signal: str = "") -> bool:
+        """Enough readings over a long enough span (``SPOT_WARM`` for spot-check signals)."""
+        n, span = SPOT_WARM.get(signal) or (policy.warm_n, policy.warm_span_s)
+        return self.n >= n and self.last_ts - self.first_ts >= span
 
     def to_list(self) -> list[float]:
         return [self.mean, self.var, self.n, self.first_ts, self.last_ts, round(self.weight, 1)]
@@ -182,7 +193,7 @@ class Baselines:
         key = self.key(signal, context)
         stats = self.stats.get(key)
         floor = SD_FLOOR.get(signal, 0.0)
-        if stats is not None and stats.is_warm(self.policy):
+        if stats is not None and stats.is_warm(self.policy, signal):
             sd = stats.sd
             return Reference(stats.mean, sd if sd > floor else floor, stats.n, True, key)
         prior: Prior = population_prior(signal, context, self.age, self.sex, self.hypercapnic)
@@ -210,7 +221,7 @@ class Baselines:
                 "mean": round(s.mean, 2),
                 "sd": round(s.sd, 2),
                 "n": s.n,
-                "warm": s.is_warm(self.policy),
+                "warm": s.is_warm(self.policy, key.split("/")[0]),
             }
             for key, s in sorted(self.stats.items())
         }

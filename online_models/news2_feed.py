@@ -10,10 +10,13 @@ occasional low outlier would otherwise page on its own (the latest reading must 
 its validity window). Readings taken while active are not fed (the caller decides; see
 ``online_models.state``).
 
-The usual-red-flag rule: a single-parameter 3 from a wearable whose value lies within
-``USUAL_Z`` SD of a warm personal baseline of the same context is this patient's normal (e.g. a
-sleeping heart rate of 40 under beta-blockers, night after night); the alert engine does not
-page for it, aggregate bands always do.
+The usual-red-flag rule: a single-parameter 3 from a wearable, or from the patient's own blood
+pressure cuff, whose value lies within ``USUAL_Z`` SD of a warm personal baseline of the same
+context is this patient's normal (e.g. a sleeping heart rate of 40 under beta-blockers, night
+after night; a systolic pressure of 88-92 in a young adult whose readings sit there day after
+day: constitutional hypotension, Owens PE et al., "Symptoms and constitutional hypotension",
+QJM 2000;93:519-26); the alert engine does not page for it, aggregate bands always do. A fall
+from the patient's own usual pressure (more than ``USUAL_Z`` SD) still scores and pages.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ VALIDITY_S: dict[str, float] = {
     "supplemental_o2": 24 * 3600.0,
 }
 SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
+PERSONAL = SMOOTHED | {"systolic_bp"}  # the red parameters a personal baseline can call usual
 SMOOTH_WINDOW_S = 3 * 3600.0  # long enough for three hourly readings
 USUAL_Z = 2.0  # a red NEWS2 parameter this close to the patient's own baseline is their normal
 
@@ -113,14 +117,19 @@ class News2Feed:
         return frozenset(p for p, sub in news2.subscores.items()
                          if sub == 3 and p in SMOOTHED and len(smooth.get(p, ())) == 1)  # fmt: skip
 
-    def usual(self, news2: News2Result, baselines: Baselines, context: str,
-              now: float) -> frozenset[str]:  # fmt: skip
-        """The red-scoring (3) wearable parameters whose value is usual for this patient: within
-        ``USUAL_Z`` SD of a warm personal baseline of the current context."""
-        red = [p for p, sub in news2.subscores.items() if sub == 3 and p in SMOOTHED]
+    def usual(self, news2: News2Result, baselines: Baselines, context: str, now: float,
+              latest: dict[str, list[Any]] | None = None) -> frozenset[str]:  # fmt: skip
+        """The red-scoring (3) personal parameters (``PERSONAL``) whose value is usual for this
+        patient: within ``USUAL_Z`` SD of a warm personal baseline of the current context.
+        ``latest``: the latest value of each signal, for the parameters not smoothed."""
+        red = [p for p, sub in news2.subscores.items() if sub == 3 and p in PERSONAL]
         out = set()
         for parameter in red:
-            value = self.smoothed(parameter, now)
+            if parameter in SMOOTHED:
+                value = self.smoothed(parameter, now)
+            else:
+                entry = (latest or {}).get(parameter)
+                value = entry[0] if entry is not None else None
             if value is None:
                 continue
             z, ref = baselines.z(parameter, value, context)

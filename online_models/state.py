@@ -147,8 +147,9 @@ class Assessment:
     risk: RiskEstimate | None = None
     trends: dict[str, dict[str, float | None]] | None = None  # phenotype, 7 vs 28 days
     drift: DriftResult | None = None  # resting vitals today vs days -9..-2
-    # Wearable NEWS2 parameters whose current value is within ``USUAL_Z`` SD of a warm personal
-    # baseline of the same context: this patient's normal, even when NEWS2 scores it 3.
+    # Wearable NEWS2 parameters and systolic pressure whose current value is within ``USUAL_Z``
+    # SD of a warm personal baseline of the same context: this patient's normal, even when NEWS2
+    # scores it 3 (``News2Feed.usual``).
     usual: frozenset[str] = frozenset()
     asleep: bool = False  # the patient's context at the moment assessed
     # Red wearable NEWS2 parameters resting on a single reading (``News2Feed.unconfirmed``).
@@ -433,7 +434,7 @@ class PatientState:
         # Red wearable parameters that do not page alone: the patient's normal, or one reading.
         usual = unconfirmed = frozenset[str]()
         if 3 in news2.subscores.values():
-            usual = self.feed.usual(news2, self.baselines, context, now)
+            usual = self.feed.usual(news2, self.baselines, context, now, self.latest)
             unconfirmed = self.feed.unconfirmed(news2)
         return Assessment(news2, deviation, risk, self.phenotype.trends(), self.drift.result(now),
                           usual, context == "asleep", unconfirmed,

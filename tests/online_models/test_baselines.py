@@ -81,3 +81,22 @@ def test_round_trip() -> None:
     restored = Baselines(age=50, sex="F")
     restored.load(b.to_dict())
     assert restored.summary() == b.summary()
+
+
+def test_blood_pressure_is_warm_after_ten_cuff_readings_over_three_days() -> None:
+    """Spot checks come once or twice a day: blood pressure warms on ten readings over three
+    days (``SPOT_WARM``), not on the thirty a wearable signal needs; a burst of readings on
+    one day is not a baseline."""
+    burst = Baselines(age=30, sex="M")
+    for i in range(12):
+        burst.learn_one("systolic_bp", 95.0, ts=i * 600.0)
+    assert not burst.reference("systolic_bp").warm
+    daily = Baselines(age=30, sex="M")
+    for i in range(10):
+        daily.learn_one("systolic_bp", 95.0 + i % 3, ts=i * 8 * 3600.0)
+    ref = daily.reference("systolic_bp")
+    assert ref.warm and round(ref.mean) == 96
+    heart = Baselines(age=30, sex="M")  # a wearable signal keeps its own warm-up
+    for i in range(10):
+        heart.learn_one("heart_rate", 60.0, ts=i * 8 * 3600.0)
+    assert not heart.reference("heart_rate").warm

@@ -223,6 +223,35 @@ def test_a_red_heart_rate_that_is_this_patients_normal_is_marked_usual() -> None
     assert s.assess(now + 300).usual == frozenset()
 
 
+def test_a_low_systolic_pressure_that_is_this_patients_normal_is_marked_usual() -> None:
+    """Constitutional hypotension: a young adult whose cuff reads 88-93 morning and evening.
+    Once ten readings over three days make the personal baseline warm, a systolic of 89
+    (NEWS2 3) is their normal; a fall to 75 is not, nor is 89 for someone whose usual is 125."""
+
+    def cuff(state: PatientState, systolic: float, ts: float) -> None:
+        value = {"systolic": systolic, "diastolic": 60.0}
+        state.update({**reading("blood_pressure", 0.0, ts), "value": value}, now=ts)
+
+    low = PatientState("p-1", {"age": 25, "sex": "F"})
+    for i in range(8):  # four days, twice a day: warm only after ten readings
+        cuff(low, 88.0 + (i * 5) % 6, T0 + i * 43_200)
+    now = T0 + 8 * 43_200
+    cuff(low, 89.0, now)
+    assert low.news2(now).subscores["systolic_bp"] == 3
+    assert low.assess(now).usual == frozenset()  # nine readings: the prior (~115) stands in
+    cuff(low, 90.0, now + 60)
+    cuff(low, 89.0, now + 120)
+    assert low.baselines.summary()["systolic_bp"]["warm"]
+    assert low.assess(now + 120).usual == {"systolic_bp"}
+    cuff(low, 75.0, now + 180)
+    assert low.assess(now + 180).usual == frozenset()
+    usual_125 = PatientState("p-2", {"age": 25, "sex": "F"})
+    for i in range(12):
+        cuff(usual_125, 122.0 + i % 6, T0 + i * 43_200)
+    cuff(usual_125, 89.0, now + 120)
+    assert usual_125.assess(now + 120).usual == frozenset()
+
+
 def test_a_run_whose_step_count_arrives_after_its_heart_rate_is_not_a_tachycardia() -> None:
     """Watches stream heart rate as it is measured and send a step block when it closes: the
     first minutes of a run reach the state as resting readings. The step count that arrives

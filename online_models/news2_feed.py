@@ -16,7 +16,10 @@ context is this patient's normal (e.g. a sleeping heart rate of 40 under beta-bl
 after night; a systolic pressure of 88-92 in a young adult whose readings sit there day after
 day: constitutional hypotension, Owens PE et al., "Symptoms and constitutional hypotension",
 QJM 2000;93:519-26); the alert engine does not page for it, aggregate bands always do. A fall
-from the patient's own usual pressure (more than ``USUAL_Z`` SD) still scores and pages.
+from the patient's own usual pressure (more than ``USUAL_Z`` SD) still scores and pages, and a
+systolic of 220 or more is never usual: the low red band can be a person's constitution, the high
+one is untreated severe hypertension (Williams B et al., "2018 ESC/ESH Guidelines for the
+management of arterial hypertension", Eur Heart J 2018;39:3021-104: grade 3 from 180).
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ VALIDITY_S: dict[str, float] = {
 }
 SMOOTHED = frozenset({"heart_rate", "respiratory_rate", "spo2"})
 PERSONAL = SMOOTHED | {"systolic_bp"}  # the red parameters a personal baseline can call usual
+SEVERE_HYPERTENSION = 220.0  # mmHg: NEWS2's upper red band for systolic pressure, never usual
 SMOOTH_WINDOW_S = 3 * 3600.0  # long enough for three hourly readings
 USUAL_Z = 2.0  # a red NEWS2 parameter this close to the patient's own baseline is their normal
 
@@ -130,6 +134,8 @@ class News2Feed:
             else:
                 entry = (latest or {}).get(parameter)
                 value = entry[0] if entry is not None else None
+                if value is not None and value >= SEVERE_HYPERTENSION:
+                    continue  # a usual 220 is untreated severe hypertension, not a normal
             if value is None:
                 continue
             z, ref = baselines.z(parameter, value, context)

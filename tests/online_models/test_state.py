@@ -226,7 +226,8 @@ def test_a_red_heart_rate_that_is_this_patients_normal_is_marked_usual() -> None
 def test_a_low_systolic_pressure_that_is_this_patients_normal_is_marked_usual() -> None:
     """Constitutional hypotension: a young adult whose cuff reads 88-93 morning and evening.
     Once ten readings over three days make the personal baseline warm, a systolic of 89
-    (NEWS2 3) is their normal; a fall to 75 is not, nor is 89 for someone whose usual is 125."""
+    (NEWS2 3) is their normal; a fall to 75 is not, nor is 89 for someone whose usual is 125,
+    nor a systolic of 220 or more however usual."""
 
     def cuff(state: PatientState, systolic: float, ts: float) -> None:
         value = {"systolic": systolic, "diastolic": 60.0}
@@ -247,9 +248,18 @@ def test_a_low_systolic_pressure_that_is_this_patients_normal_is_marked_usual() 
     assert low.assess(now + 180).usual == frozenset()
     usual_125 = PatientState("p-2", {"age": 25, "sex": "F"})
     for i in range(12):
-        cuff(usual_125, 122.0 + i % 6, T0 + i * 43_200)
+        cuff(usual_125, 122.0 + i % 6, T0 + i * 28_800)  # 3.7 days, all before ``now``
     cuff(usual_125, 89.0, now + 120)
+    assert usual_125.baselines.reference("systolic_bp").warm
+    assert usual_125.news2(now + 120).subscores["systolic_bp"] == 3
     assert usual_125.assess(now + 120).usual == frozenset()
+    severe = PatientState("p-3", {"age": 70, "sex": "M"})  # a baseline of 215-225 every day
+    for i in range(12):  # learned directly: so far from the prior, the state would not learn it
+        severe.baselines.learn_one("systolic_bp", 215.0 + (i * 3) % 11, T0 + i * 28_800)
+    cuff(severe, 222.0, now + 120)
+    assert severe.baselines.reference("systolic_bp").warm
+    assert severe.news2(now + 120).subscores["systolic_bp"] == 3
+    assert severe.assess(now + 120).usual == frozenset()  # never this patient's "normal"
 
 
 def test_a_run_whose_step_count_arrives_after_its_heart_rate_is_not_a_tachycardia() -> None:

@@ -17,10 +17,11 @@ respiration, HRV): a heart rate of 110 on a walk is normal, at rest it is not.
 Warm-up: a context is warm after ``WARM_N`` readings spanning at least ``WARM_SPAN_S`` (24 h) of
 wear. Until then the population prior for the patient's age band and sex stands in
 (``online_models.priors``). Blood pressure comes from cuff spot checks, one to three a day, so it
-is warm after ``SPOT_WARM`` readings spanning three days instead (home blood pressure is judged
-on readings over several days: Stergiou GS et al., "2021 European Society of Hypertension
-practice guidelines for office and out-of-office blood pressure measurement", J Hypertens
-2021;39:1293-1302, recommend 3-7 days of duplicate morning and evening readings).
+is warm after ``SPOT_WARM_N`` (10) readings spanning ``SPOT_WARM_SPAN_S`` (3 days) instead
+(home blood pressure is judged on readings over several days: Stergiou GS et al., "2021
+European Society of Hypertension practice guidelines for office and out-of-office blood
+pressure measurement", J Hypertens 2021;39:1293-1302, recommend 3-7 days of duplicate morning
+and evening readings).
 """
 
 from __future__ import annotations
@@ -38,11 +39,9 @@ WARM_N = 30
 WARM_SPAN_S = 24 * 3600.0
 CLIP_SD = 4.0
 CONTEXT_SIGNALS = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd"})
-# Spot-check signals: (readings, span) that make their baseline warm (module doc).
-SPOT_WARM: dict[str, tuple[int, float]] = {
-    "systolic_bp": (10, 3 * 86400.0),
-    "diastolic_bp": (10, 3 * 86400.0),
-}
+SPOT_SIGNALS = frozenset({"systolic_bp", "diastolic_bp"})  # cuff spot checks (module doc)
+SPOT_WARM_N = 10
+SPOT_WARM_SPAN_S = 3 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +53,8 @@ class BaselinePolicy:
     first_weight_s: float = FIRST_WEIGHT_S
     warm_n: int = WARM_N
     warm_span_s: float = WARM_SPAN_S
+    spot_warm_n: int = SPOT_WARM_N  # the warm-up of the spot-check signals (``SPOT_SIGNALS``)
+    spot_warm_span_s: float = SPOT_WARM_SPAN_S
     clip_sd: float = CLIP_SD  # a warm baseline learns values clipped to this many SD
 
 
@@ -116,8 +117,12 @@ class EWStats:
         return math.sqrt(self.var) if self.var > 0 else 0.0
 
     def is_warm(self, policy: BaselinePolicy = DEFAULT_POLICY, signal: str = "") -> bool:
-        """Enough readings over a long enough span (``SPOT_WARM`` for spot-check signals)."""
-        n, span = SPOT_WARM.get(signal) or (policy.warm_n, policy.warm_span_s)
+        """Enough readings over a long enough span (the spot-check warm-up for ``signal`` in
+        ``SPOT_SIGNALS``)."""
+        if signal in SPOT_SIGNALS:
+            n, span = policy.spot_warm_n, policy.spot_warm_span_s
+        else:
+            n, span = policy.warm_n, policy.warm_span_s
         return self.n >= n and self.last_ts - self.first_ts >= span
 
     def to_list(self) -> list[float]:

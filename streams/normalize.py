@@ -247,7 +247,7 @@ def _epoch(ts: Any) -> float | None:
     The standard library's C parser takes ~0.5 µs where pydantic's path took ~3 µs a
     reading (measured on batches of 60: 7.7 -> 5.0 µs per reading with ISO times)."""
     if type(ts) is str:
-        if len(ts) > 32 or not _ISO_WITH_ZONE.fullmatch(ts):
+        if not _ISO_WITH_ZONE.fullmatch(ts):
             return None
         try:
             return datetime.fromisoformat(ts).timestamp()

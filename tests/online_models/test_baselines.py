@@ -85,8 +85,8 @@ def test_round_trip() -> None:
 
 def test_blood_pressure_is_warm_after_ten_cuff_readings_over_three_days() -> None:
     """Spot checks come once or twice a day: blood pressure warms on ten readings over three
-    days (``SPOT_WARM``), not on the thirty a wearable signal needs; a burst of readings on
-    one day is not a baseline."""
+    days (the policy's ``spot_warm_n`` and ``spot_warm_span_s``), not on the thirty a wearable
+    signal needs; a burst of readings on one day is not a baseline."""
     burst = Baselines(age=30, sex="M")
     for i in range(12):
         burst.learn_one("systolic_bp", 95.0, ts=i * 600.0)

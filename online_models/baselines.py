@@ -16,12 +16,19 @@ respiration, HRV): a heart rate of 110 on a walk is normal, at rest it is not.
 
 Warm-up: a context is warm after ``WARM_N`` readings spanning at least ``WARM_SPAN_S`` (24 h) of
 wear. Until then the population prior for the patient's age band and sex stands in
-(``online_models.priors``). Blood pressure comes from cuff spot checks, one to three a day, so it
-is warm after ``SPOT_WARM_N`` (10) readings spanning ``SPOT_WARM_SPAN_S`` (3 days) instead
-(home blood pressure is judged on readings over several days: Stergiou GS et al., "2021
-European Society of Hypertension practice guidelines for office and out-of-office blood
-pressure measurement", J Hypertens 2021;39:1293-1302, recommend 3-7 days of duplicate morning
-and evening readings).
+(``online_models.priors``), except asleep: heart rate and respiration asleep are the patient's
+own warm resting baseline shifted by the population's nocturnal fall (``priors.context_shift``;
+heart rate ~8 bpm lower asleep, respiration ~1.5 /min), with the spread of that fall between
+people added to the SD (``SLEEP_SHIFT_SD``). The asleep context learns only from readings inside
+a sleep the patient has reported or their habitual sleep window, so it is cold for the first
+nights, and a fever that starts in one of them must be measured against this person, not
+against everyone (a resting heart rate of 80 is a sleeping one of ~72, not the population's 57).
+
+Blood pressure comes from cuff spot checks, one to three a day, so it is warm after
+``SPOT_WARM_N`` (10) readings spanning ``SPOT_WARM_SPAN_S`` (3 days) instead (home blood
+pressure is judged on readings over several days: Stergiou GS et al., "2021 European Society
+of Hypertension practice guidelines for office and out-of-office blood pressure measurement",
+J Hypertens 2021;39:1293-1302, recommend 3-7 days of duplicate morning and evening readings).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from online_models.priors import Prior, population_prior
+from online_models.priors import Prior, context_shift, population_prior
 
 TAU_S = 7 * 86400.0
 MAX_WEIGHT_S = 3600.0  # a reading stands for at most an hour
@@ -42,6 +49,12 @@ CONTEXT_SIGNALS = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd"})
 SPOT_SIGNALS = frozenset({"systolic_bp", "diastolic_bp"})  # cuff spot checks (module doc)
 SPOT_WARM_N = 10
 SPOT_WARM_SPAN_S = 3 * 86400.0
+# Between-person SD of the fall from resting to sleeping values, which a borrowed asleep
+# reference adds to the resting SD. An assumption of the same order as the falls themselves
+# (priors: heart rate -8 bpm, respiration -1.5 /min; ventilation falls in NREM sleep with a
+# small change of rate, Douglas NJ et al., "Respiration during sleep in normal man", Thorax
+# 1982;37:840-4), wide enough that a patient whose fall is unusual is not flagged by it.
+SLEEP_SHIFT_SD: dict[str, float] = {"heart_rate": 4.0, "respiratory_rate": 1.0}
 
 
 @dataclass(frozen=True)
@@ -201,8 +214,15 @@ class Baselines:
         if stats is not None and stats.is_warm(self.policy, signal):
             sd = stats.sd
             return Reference(stats.mean, sd if sd > floor else floor, stats.n, True, key)
+        n = stats.n if stats is not None else 0
+        if context == "asleep" and signal in SLEEP_SHIFT_SD:
+            rest = self.stats.get(self.key(signal, "rest"))
+            if rest is not None and rest.is_warm(self.policy, signal):
+                mean = rest.mean + context_shift(signal, "asleep")
+                sd = math.hypot(max(rest.sd, floor), SLEEP_SHIFT_SD[signal])
+                return Reference(mean, sd, n, False, key)  # the module doc: borrowed
         prior: Prior = population_prior(signal, context, self.age, self.sex, self.hypercapnic)
-        return Reference(prior.mean, max(prior.sd, floor), stats.n if stats else 0, False, key)
+        return Reference(prior.mean, max(prior.sd, floor), n, False, key)
 
     def z(self, signal: str, x: float, context: str = "rest") -> tuple[float, Reference]:
         """Standardized distance of ``x`` from the reference, and the reference used."""

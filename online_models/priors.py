@@ -56,6 +56,15 @@ _OLDER_SHIFT: dict[str, float] = {  # 65 and over
 }
 
 
+def context_shift(signal: str, context: str) -> float:
+    """How far the population's ``context`` value of ``signal`` lies from its resting one.
+
+    >>> context_shift("heart_rate", "asleep"), context_shift("spo2", "asleep")
+    (-8.0, 0.0)
+    """
+    return _CONTEXT_SHIFT.get((signal, context), 0.0)
+
+
 HYPERCAPNIC_SPO2 = Prior(90.0, 2.0)  # BTS 2017 target range 88-92 % (NEWS2 scale 2)
 
 
@@ -77,7 +86,7 @@ def population_prior(signal: str, context: str, age: int | None, sex: str | None
     if signal == "spo2" and hypercapnic:
         return HYPERCAPNIC_SPO2
     base = _BASE.get(signal, Prior(0.0, 1.0))
-    mean = base.mean + _CONTEXT_SHIFT.get((signal, context), 0.0)
+    mean = base.mean + context_shift(signal, context)
     older = age is not None and age >= 65
     if signal == "heart_rate" and sex == "F":
         mean += 2.0

@@ -5,7 +5,7 @@ import random
 
 import pytest
 
-from online_models.baselines import WARM_N, Baselines, EWStats
+from online_models.baselines import SLEEP_SHIFT_SD, WARM_N, Baselines, EWStats
 from online_models.priors import population_prior
 
 
@@ -63,6 +63,49 @@ def test_contexts_are_separate_for_heart_rate() -> None:
     z_rest, _ = b.z("heart_rate", 105.0, "rest")
     z_active, _ = b.z("heart_rate", 105.0, "active")
     assert z_rest > 5 and abs(z_active) < 1
+
+
+@pytest.mark.parametrize("signal, resting", [("heart_rate", 80.0), ("respiratory_rate", 19.0)])
+def test_a_cold_sleep_baseline_borrows_the_patients_own_resting_one(
+    signal: str, resting: float
+) -> None:
+    """The first nights: a sleeping value is compared with this patient's resting baseline
+    minus the population's nocturnal fall, not with the population's sleeping values."""
+    b = Baselines(age=50, sex="M")
+    prior = population_prior(signal, "asleep", 50, "M")
+    assert b.reference(signal, "asleep").mean == prior.mean  # nothing of theirs yet
+    rng = random.Random(5)
+    for i in range(60):  # thirty hours of resting values: warm
+        b.learn_one(signal, resting + rng.gauss(0.0, 3.0), ts=i * 1800.0, context="rest")
+    rest = b.reference(signal, "rest")
+    fall = population_prior(signal, "rest", 50, "M").mean - prior.mean
+    asleep = b.reference(signal, "asleep")
+    assert rest.warm and asleep.mean == pytest.approx(rest.mean - fall)
+    assert asleep.sd == pytest.approx(math.hypot(rest.sd, SLEEP_SHIFT_SD[signal]))
+    assert not asleep.warm and asleep.context == f"{signal}/asleep"  # learning goes to asleep
+    b.learn_one(signal, resting - fall, ts=60 * 1800.0, context="asleep")
+    assert b.stats[f"{signal}/asleep"].n == 1 and b.stats[f"{signal}/rest"].n == 60
+    # Once the sleeping baseline is warm, it is the patient's own.
+    for i in range(61, 61 + WARM_N + 20):
+        b.learn_one(signal, resting - 2 * fall, ts=i * 1800.0, context="asleep")
+    assert b.reference(signal, "asleep").warm
+    assert b.reference(signal, "asleep").mean == pytest.approx(resting - 2 * fall, abs=0.5)
+
+
+def test_hrv_and_active_heart_rate_do_not_borrow() -> None:
+    b = Baselines(age=50, sex="F")
+    for i in range(60):
+        b.learn_one("heart_rate", 80.0, ts=i * 1800.0, context="rest")
+        b.learn_one("hrv_rmssd", 30.0, ts=i * 1800.0, context="rest")
+    assert b.reference("heart_rate", "rest").warm and b.reference("hrv_rmssd", "rest").warm
+    assert (
+        b.reference("heart_rate", "active").mean
+        == population_prior("heart_rate", "active", 50, "F").mean
+    )
+    assert (
+        b.reference("hrv_rmssd", "asleep").mean
+        == population_prior("hrv_rmssd", "asleep", 50, "F").mean
+    )
 
 
 def test_outliers_are_clipped_once_warm() -> None:

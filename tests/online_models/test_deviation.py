@@ -14,8 +14,10 @@ from online_models.news2 import score
 from online_models.state import Assessment
 
 T0 = 1_700_000_000.0
-MEANS = {"spo2": 95.0, "respiratory_rate": 16.0, "heart_rate": 62.0, "skin_temperature": 33.0}
-SDS = {"spo2": 1.0, "respiratory_rate": 1.5, "heart_rate": 5.0, "skin_temperature": 0.4}
+MEANS = {"spo2": 95.0, "respiratory_rate": 16.0, "heart_rate": 62.0, "skin_temperature": 33.0,
+         "hrv_rmssd": 40.0}  # fmt: skip
+SDS = {"spo2": 1.0, "respiratory_rate": 1.5, "heart_rate": 5.0, "skin_temperature": 0.4,
+       "hrv_rmssd": 8.0}  # fmt: skip
 
 
 def feed(d: Deviation, zs: dict[str, float], minutes: range) -> None:
@@ -56,6 +58,27 @@ def test_no_pattern_without_every_member_in_its_direction(zs: dict[str, float]) 
     feed(d, zs, range(0, 61, 5))
     result = d.score(T0 + 3600)
     assert not result.corroborated and result.pattern is None
+
+
+@pytest.mark.parametrize(
+    "zs, expected",
+    [
+        ({"heart_rate": 3.0, "hrv_rmssd": -3.0}, 0.0),  # one witness: an evening of alcohol
+        ({"heart_rate": 3.0, "respiratory_rate": 2.8}, 2.8),
+        ({"hrv_rmssd": -3.0, "respiratory_rate": 2.8}, 2.8),
+        ({"heart_rate": 3.0, "hrv_rmssd": -3.2, "respiratory_rate": 2.6}, 2.6),
+        ({"heart_rate": 3.0, "hrv_rmssd": -3.0, "respiratory_rate": 2.0}, 0.0),
+    ],
+)
+def test_heart_rate_and_its_variability_are_one_witness(zs: dict[str, float],
+                                                        expected: float) -> None:  # fmt: skip
+    """Two strong signals corroborate only when they are two witnesses; the score is then the
+    weaker witness's z (each witness at its strongest signal)."""
+    d = Deviation()
+    feed(d, zs, range(0, 15, 5))  # 10 minutes: no tier that needs time can pass
+    result = d.score(T0 + 10 * 60)
+    assert result.corroborated is (expected > 0)
+    assert result.score == pytest.approx(expected, abs=0.01)
 
 
 def test_a_fever_raises_skin_temperature_heart_rate_and_breathing_together() -> None:

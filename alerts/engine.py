@@ -43,10 +43,11 @@ where no step count reaches the moment (a device that sends heart rate but no st
 whose step sync lags behind the heart rate, a block without steps the device did not send;
 ``Assessment.activity_unknown``); for a deviation naming only heart rate, respiration and
 heart-rate variability, where the stream has counted no steps for 12 hours
-(``Assessment.no_step_counts``): a deviation is sustained for 30 minutes before it counts,
-and a phone's step sync lands within that. NEWS2 high (>= 7) and anything with a low SpO2, a
-temperature or a blood pressure in it still open as before. A per-patient daily cap (6
-episodes a day) applies to every kind except NEWS2 high.
+(``Assessment.no_step_counts``): elsewhere a phone's step sync lands before a deviation of
+those signals counts (one signal needs 30 minutes, a pattern 20, and the reading that ends a
+gap needs a second one beside it: ``online_models.deviation``). NEWS2 high (>= 7) and
+anything with a low SpO2, a temperature or a blood pressure in it still open as before. A
+per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
 ``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` once the device has said so
@@ -159,9 +160,10 @@ EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn
 def _maybe_exercise(kind: str, assessment: Assessment) -> bool:
     """Whether everything behind a clinical condition is what exercise does (``EXERTIONAL``:
     every NEWS2 parameter that scores, or every signal the deviation names) and nothing says
-    the patient is at rest. For NEWS2 that is no step count reaching the moment; a deviation is
-    sustained for 30 minutes before it counts, longer than a phone's step sync takes to bring
-    the counts of a run, so for it only a stream with no step counts at all (12 hours)."""
+    the patient is at rest. For NEWS2 that is no step count reaching the moment; a deviation
+    builds up more slowly (z smoothed over 10 minutes, a reading after a gap waits for a second,
+    one signal alone for 30 minutes), and a phone's step sync usually brings the counts of a run
+    first, so for it only a stream with no step counts at all (12 hours)."""
     if kind == "deterioration":
         unknown = assessment.activity_unknown
         behind = [p for p, sub in assessment.news2.subscores.items() if sub > 0]

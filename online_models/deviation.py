@@ -18,6 +18,14 @@ corroborate only with a third signal, as an evening of alcohol raises the one an
 other in the same beats (development seeds 3/5/7: false clinical alerts per patient-day
 0.033/0.029/0.035 -> 0.029/0.026/0.029, every episode still detected at the same time).
 
+The first reading of heart rate, respiration or HRV after a gap of more than ``stale_s`` does not
+count as strong until a second reading follows (``EXERTIONAL``): a watch put back on in the
+middle of a run, or a phone whose sync sends live heart rate ahead of the step block that says
+"running", shows a heart rate of 130 at "rest" for one reading, and one reading is not a
+sustained change (development seeds 3/5/7: false clinical alerts per patient-day
+0.029/0.026/0.029 -> 0.024/0.019/0.023, recall unchanged; 5 of 154 episodes detected 10-60
+minutes later, where the reading after the gap was the strongest of a sparse stream).
+
 The combined score is the second-largest concerning z when two signals (witnesses) agree,
 else the single signal's z once corroborated by the anomaly score or sustained, else 0.
 
@@ -52,6 +60,11 @@ ONE_SIDED_LOW = frozenset({"spo2", "hrv_rmssd", "hrv_sdnn"})
 # it by 1-2 °C): it corroborates another signal only from ``Z_CONTEXTUAL``, and never on its own.
 CONTEXTUAL = frozenset({"skin_temperature"})
 Z_CONTEXTUAL = 3.0
+# What exercise moves far (heart rate and breathing up, HRV down): their first reading after a
+# gap may be taken mid-run, before the step count that says so arrives (a watch put back on
+# during a run, a phone whose sync sends heart rate ahead of the step block), so it waits for a
+# second reading before it counts as strong.
+EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn"})
 # Signals that are one witness, not two: heart rate variability is computed from the same beats
 # of the same optical sensor as heart rate, and one autonomic change (an evening of alcohol, a
 # bad night, stress) moves both, rate up and variability down (Shaffer F, Ginsberg JP, "An
@@ -123,13 +136,14 @@ class SignalDeviation:
     mean: float
     sd: float
     n: int
+    since: float = -math.inf  # event time of the first reading after a gap (> ``stale_s``)
 
     def concern(self) -> float:
         return -self.zs if self.zs < 0 else self.zs
 
     def to_list(self) -> list[Any]:
         return [round(self.zs, 3), self.ts, self.above_since, self.value, round(self.mean, 3),
-                round(self.sd, 3), self.n]  # fmt: skip
+                round(self.sd, 3), self.n, self.since]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -169,8 +183,10 @@ class Deviation:
             z = min(z, 0.0)
         current = self.signals.get(signal)
         if current is None:
-            current = self.signals[signal] = SignalDeviation(z, ts, None, value, mean, sd, n)
+            current = self.signals[signal] = SignalDeviation(z, ts, None, value, mean, sd, n, ts)
         elif ts >= current.ts:
+            if ts - current.ts > self.policy.stale_s:
+                current.since = ts  # the first reading after a gap
             tau_s = self.policy.tau_s
             alpha = 1.0 - math.exp(-(ts - current.ts) / tau_s) if ts > current.ts else 0.2
             current.zs += alpha * (z - current.zs)
@@ -271,9 +287,10 @@ class Deviation:
         anomaly, one sustained signal, or a sustained pattern (module doc). Only entries at
         ``policy.lowest_z`` or above can count, so the list may leave out the others."""
         policy = self.policy
-        strong = [c for c in concerning
-                  if c[0] >= (policy.z_contextual if c[1] in CONTEXTUAL
-                              else policy.z_corroborate)]  # fmt: skip
+        signals = self.signals
+        strong = [(c, name) for c, name in concerning
+                  if c >= (policy.z_contextual if name in CONTEXTUAL else policy.z_corroborate)
+                  and not (name in EXERTIONAL and (s := signals[name]).ts == s.since)]  # fmt: skip
         if not any(name not in CONTEXTUAL for _, name in strong):
             strong = []  # skin temperature never corroborates on its own
         sustained = [

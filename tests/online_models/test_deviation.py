@@ -81,6 +81,44 @@ def test_heart_rate_and_its_variability_are_one_witness(zs: dict[str, float],
     assert result.score == pytest.approx(expected, abs=0.01)
 
 
+def test_the_first_exertional_reading_after_a_gap_waits_for_a_second() -> None:
+    """A watch put back on mid-run: heart rate and breathing far out on one reading after 80
+    minutes without any do not corroborate until the next reading says the same."""
+    d = Deviation()
+    feed(d, {"heart_rate": 0.2, "respiratory_rate": 0.1}, range(0, 30, 5))
+    feed(d, {"heart_rate": 9.0, "respiratory_rate": 8.0}, range(105, 106))
+    assert not d.score(T0 + 105 * 60).corroborated
+    assert not d.corroborated(T0 + 105 * 60)
+    feed(d, {"heart_rate": 9.0, "respiratory_rate": 8.0}, range(110, 111))
+    assert d.score(T0 + 110 * 60).corroborated
+    # Without the gap the same change counts at its first reading; SpO2 never waits.
+    d2 = Deviation()
+    feed(d2, {"heart_rate": 0.2, "respiratory_rate": 0.1}, range(0, 30, 5))
+    feed(d2, {"heart_rate": 9.0, "respiratory_rate": 8.0}, range(30, 31))
+    assert d2.score(T0 + 30 * 60).corroborated
+    d3 = Deviation()
+    feed(d3, {"spo2": -0.2, "respiratory_rate": 0.1}, range(0, 30, 5))
+    feed(d3, {"spo2": -6.0}, range(105, 106))
+    feed(d3, {"respiratory_rate": 4.0}, range(105, 106))
+    assert not d3.score(T0 + 105 * 60).corroborated  # breathing's first reading waits ...
+    d3.learn_one("heart_rate", 3.0, 80.0, 62.0, 5.0, 900, T0 + 105 * 60)
+    assert not d3.score(T0 + 105 * 60).corroborated  # ... and so does a new signal's first
+    feed(d3, {"respiratory_rate": 4.0}, range(110, 111))
+    assert d3.score(T0 + 110 * 60).corroborated
+
+
+def test_a_checkpoint_keeps_the_gap_and_reads_older_ones() -> None:
+    d = Deviation()
+    feed(d, {"heart_rate": 0.2, "respiratory_rate": 0.1}, range(0, 30, 5))
+    feed(d, {"heart_rate": 9.0, "respiratory_rate": 8.0}, range(105, 106))
+    restored = Deviation()
+    restored.load(d.to_dict())
+    assert not restored.score(T0 + 105 * 60).corroborated
+    older = {name: row[:7] for name, row in d.to_dict().items()}  # before the gap was kept
+    restored.load(older)
+    assert restored.score(T0 + 105 * 60).corroborated
+
+
 def test_a_fever_raises_skin_temperature_heart_rate_and_breathing_together() -> None:
     d = Deviation()
     feed(d, {"skin_temperature": 2.2, "heart_rate": 2.3, "respiratory_rate": 2.1}, range(0, 21, 5))

@@ -136,7 +136,7 @@ class SignalDeviation:
     mean: float
     sd: float
     n: int
-    since: float = -math.inf  # event time of the first reading after a gap (> ``stale_s``)
+    since: float = 0.0  # event time of the first reading after a gap (> ``stale_s``); 0: none
 
     def concern(self) -> float:
         return -self.zs if self.zs < 0 else self.zs

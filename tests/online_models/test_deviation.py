@@ -4,6 +4,7 @@ have agreed for 20 minutes, and only in their physiological directions."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -117,6 +118,10 @@ def test_a_checkpoint_keeps_the_gap_and_reads_older_ones() -> None:
     older = {name: row[:7] for name, row in d.to_dict().items()}  # before the gap was kept
     restored.load(older)
     assert restored.score(T0 + 105 * 60).corroborated
+    again = Deviation()  # and what it writes back survives JSON (no infinities)
+    again.load(orjson.loads(orjson.dumps(restored.to_dict())))
+    assert all(isinstance(s.since, float) for s in again.signals.values())
+    assert again.score(T0 + 105 * 60).corroborated
 
 
 def test_a_fever_raises_skin_temperature_heart_rate_and_breathing_together() -> None:

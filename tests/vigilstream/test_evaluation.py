@@ -9,6 +9,7 @@ import pytest
 
 from vigilstream.cli import main
 from vigilstream.evaluation.baselines import Rearm, out_of_limits
+from vigilstream.evaluation.results import EARLY_TARGETS
 from vigilstream.evaluation.scoring import (
     Alert,
     Truth,
@@ -135,6 +136,40 @@ def test_evaluate_json_has_the_spec_shape_and_matches_ingest(small_run: Path, ca
     assert all('src="plotly.min.js"' in t.read_text() and "cdn." not in t.read_text()
                for t in timelines)  # fmt: skip
     check_suggestions(result["suggestions"])
+    check_early_targets(result)
+
+
+def check_early_targets(result: dict) -> None:
+    """Issue #14's targets carry the numbers of the result they judge, and judge them."""
+    early = result["early_detection_targets"]
+    kinds = result["episodes_by_kind"]["system"]
+    assert early["fever_recall"]["value"] == kinds.get("fever", {}).get("recall")
+    assert early["hypoxemia_recall"]["value"] == kinds.get("hypoxemia", {}).get("recall")
+    false = result["system"]["false_alerts_per_patient_day"]
+    assert early["false_alerts_per_patient_day"] == {"target": 0.05, "value": false,
+                                                     "met": false <= 0.05}  # fmt: skip
+    ratio = result["targets"]["f1_vs_news2_only"]["value"]
+    assert early["f1_vs_news2_only"]["met"] is (ratio is not None and ratio >= 1.4)
+    gaps = [g["gap"] for g in result["confidence"]["recall_gap_by_family"].values()
+            if g["gap"] is not None]  # fmt: skip
+    assert early["max_family_recall_gap"]["value"] == (max(gaps) if gaps else None)
+
+
+def test_the_document_has_a_row_per_target_of_issue_14() -> None:
+    from vigilstream.evaluation.document import early_targets_table
+
+    def cohort(seed: int, fever: float, gap: float) -> dict:
+        early = {name: {"target": 0.0, "value": fever, "met": fever >= 0.92}
+                 for name in EARLY_TARGETS}  # fmt: skip
+        early["max_family_recall_gap"] = {"target": 0.05, "value": gap, "met": gap <= 0.05}
+        return {"seed": seed, "patients": 200, "days": 28, "early_detection_targets": early}
+
+    lines = early_targets_table([cohort(101, 0.95, 0.1)], cohort(303, 0.9, 0.03))
+    assert "seed 101, 200 x 28 d" in lines[0] and "seed 303, 200 x 28 d" in lines[0]
+    rows = {line.split(" (target")[0].strip("| "): line for line in lines[2:]}
+    assert set(rows) == set(EARLY_TARGETS)
+    assert rows["fever_recall"].endswith("| 0.950 ✔ | 0.900 ✘ |")
+    assert rows["max_family_recall_gap"].endswith("| 0.100 ✘ | 0.030 ✔ |")
 
 
 def check_suggestions(section: dict) -> None:
@@ -162,4 +197,5 @@ def test_evaluate_table_names_the_targets(small_run: Path, capsys) -> None:
     assert main(["evaluate", "--input", str(small_run)]) == 0
     out = capsys.readouterr().out
     assert "episode recall" in out and "NEWS2>=5 only" in out and "targets (issue #6)" in out
+    assert "targets (issue #14" in out and "fever_recall" in out
     assert "suggestions (proximal reward" in out and "learned_vs_uniform" in out

@@ -97,10 +97,17 @@ def table(result: dict[str, Any]) -> str:
     )
     lines += ["", *suggestion_lines(result["suggestions"])]
     lines.append("")
-    lines.append("targets (issue #6):")
-    for name, t in result["targets"].items():
-        mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
-        lines.append(f"  {name:32} target {t['target']:<6} reached {_fmt(t['value']):>8}  {mark}")
+    sections = (
+        ("targets (issue #6):", "targets"),
+        ("targets (issue #14, on seeds nobody tuned on):", "early_detection_targets"),
+    )
+    for title, key in sections:
+        lines.append(title)
+        for name, t in result[key].items():
+            mark = {True: "met", False: "NOT met", None: "n/a"}[t["met"]]
+            lines.append(
+                f"  {name:32} target {t['target']:<6} reached {_fmt(t['value']):>8}  {mark}"
+            )
     return "\n".join(lines)
 
 

@@ -67,6 +67,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from alerts.messages import AlertMessage, DeviceState
+from online_models.deviation import EXERTIONAL
 from online_models.suggestions.safety import AlertStatus
 
 if TYPE_CHECKING:
@@ -149,12 +150,6 @@ def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
     """Deterministic id of an episode."""
     digest = hashlib.sha256(f"{patient_id}|{kind}|{opened_event_ts:.3f}".encode()).hexdigest()
     return f"a-{digest[:20]}"
-
-
-# What exercise alone moves far: heart rate and respiration up (into NEWS2's red band at >= 131
-# and >= 25), heart-rate variability down. A low SpO2, a fever, a low blood pressure are not
-# what a walk or a run does.
-EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn"})
 
 
 def _maybe_exercise(kind: str, assessment: Assessment) -> bool:

@@ -60,10 +60,12 @@ ONE_SIDED_LOW = frozenset({"spo2", "hrv_rmssd", "hrv_sdnn"})
 # it by 1-2 °C): it corroborates another signal only from ``Z_CONTEXTUAL``, and never on its own.
 CONTEXTUAL = frozenset({"skin_temperature"})
 Z_CONTEXTUAL = 3.0
-# What exercise moves far (heart rate and breathing up, HRV down): their first reading after a
-# gap may be taken mid-run, before the step count that says so arrives (a watch put back on
-# during a run, a phone whose sync sends heart rate ahead of the step block), so it waits for a
-# second reading before it counts as strong.
+# What exercise alone moves far: heart rate and respiration up (into NEWS2's red band at >= 131
+# and >= 25), heart-rate variability down; a low SpO2, a fever, a low blood pressure are not what
+# a walk or a run does. Their first reading after a gap may be taken mid-run, before the step
+# count that says so arrives (a watch put back on during a run, a phone whose sync sends heart
+# rate ahead of the step block), so it waits for a second reading before it counts as strong;
+# the alert engine holds conditions these alone explain where steps are unknown.
 EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn"})
 # Signals that are one witness, not two: heart rate variability is computed from the same beats
 # of the same optical sensor as heart rate, and one autonomic change (an evening of alcohol, a

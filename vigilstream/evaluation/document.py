@@ -6,11 +6,11 @@ by hand, so the numbers in it are always the numbers the code produces.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from vigilstream.evaluation.report import ROWS, _fmt
-from vigilstream.evaluation.results import EARLY_TARGETS
 from vigilstream.evaluation.scoring import DETECTION_GRACE_S, MIN_SLICE_EPISODES
 
 NAMES = {
@@ -118,14 +118,8 @@ def targets_table(results: list[dict[str, Any]]) -> list[str]:
         )
         + " |"
     )
-    lines = [head, "|---|" + "---:|" * len(results)]
-    for name, t in results[0]["targets"].items():
-        cells = []
-        for r in results:
-            got = r["targets"][name]
-            mark = {True: "✔", False: "✘", None: "n/a"}[got["met"]]
-            cells.append(f"{_fmt(got['value'])} {mark}")
-        lines.append(f"| {name} (target {t['target']}) | " + " | ".join(cells) + " |")
+    lines = [head, "|---|" + "---:|" * len(results),
+             *_judged_rows(results, lambda r: r["targets"])]  # fmt: skip
     lines.append("| recall among observable episodes (no target) | " + " | ".join(
         _fmt(r["system"].get("recall_observable")) for r in results) + " |")  # fmt: skip
     return lines
@@ -137,14 +131,21 @@ def early_targets_table(results: list[dict[str, Any]], large: dict[str, Any] | N
     cohorts = [*results, *([large] if large is not None else [])]
     head = "| target (issue #14) | " + " | ".join(
         f"seed {r['seed']}, {r['patients']} x {r['days']} d" for r in cohorts) + " |"  # fmt: skip
-    lines = [head, "|---|" + "---:|" * len(cohorts)]
-    for name, target in EARLY_TARGETS.items():
-        cells = []
-        for r in cohorts:
-            got = r["early_detection_targets"][name]
-            cells.append(f"{_fmt(got['value'])} {'✔' if got['met'] else '✘'}")
-        lines.append(f"| {name} (target {target}) | " + " | ".join(cells) + " |")
-    return lines
+    return [head, "|---|" + "---:|" * len(cohorts),
+            *_judged_rows(cohorts, lambda r: r["early_detection_targets"])]  # fmt: skip
+
+
+def _judged_rows(cohorts: list[dict[str, Any]],
+                 targets_of: Callable[[dict[str, Any]], dict[str, Any]],
+                 unknown: str = "n/a") -> list[str]:  # fmt: skip
+    """A row per target (those of the first cohort, in order): each cohort's value, ✔ when
+    met, ✘ when not, ``unknown`` when it could not be judged."""
+    marks = {True: "✔", False: "✘", None: unknown}
+    return [f"| {name} (target {t['target']}) | "
+            + " | ".join(f"{_fmt(got['value'])} {marks[got['met']]}"
+                         for got in (targets_of(r)[name] for r in cohorts))
+            + " |"
+            for name, t in targets_of(cohorts[0]).items()]  # fmt: skip
 
 
 POLICY_NAMES = {
@@ -181,13 +182,8 @@ def suggestion_targets_table(results: list[dict[str, Any]]) -> list[str]:
         + " | ".join(f"seed {r['seed']}, {r['patients']} x {r['days']} d" for r in results)
         + " |",
         "|---|" + "---:|" * len(results),
+        *_judged_rows(results, lambda r: r["suggestions"]["targets"], unknown=""),
     ]
-    for name, t in results[0]["suggestions"]["targets"].items():
-        cells = []
-        for r in results:
-            got = r["suggestions"]["targets"][name]
-            cells.append(f"{_fmt(got['value'])} {({True: '✔', False: '✘'}).get(got['met'], '')}")
-        lines.append(f"| {name} (target {t['target']}) | " + " | ".join(cells) + " |")
     for label, key in (("unsafe exertion by episode phase", "unsafe_by_phase"),):
         lines.append(
             f"| {label} | "

@@ -106,8 +106,13 @@ class Activity:
             return "active"
         window = self.habitual
         if window is not None and ts - self.active_until > self.policy.habitual_quiet_s:
+            # A reported night that ended within one night's length before ``ts``: the patient
+            # woke up (early, or in the night) and lies awake; the habit is not tonight's.
+            woke = 0.0 < ts - self.slept_between[1] <= window[1] - window[0]
+            # Seconds after noon UTC; a night that spans noon UTC (a patient in New Zealand or
+            # Hawaii) ends past DAY_S, so tomorrow's side of noon is looked up one day on.
             tod = (ts + HALF_DAY_S) % DAY_S
-            if window[0] <= tod <= window[1]:
+            if (window[0] <= tod <= window[1] or tod + DAY_S <= window[1]) and not woke:
                 return "asleep"
         return "rest"
 

@@ -50,7 +50,7 @@ import orjson
 from online_models.anomaly import FEATURES, VitalsAnomaly
 from online_models.baselines import Baselines
 from online_models.context import Activity
-from online_models.deviation import Deviation, DeviationResult
+from online_models.deviation import EXERTIONAL, Deviation, DeviationResult
 from online_models.drift import DailyDrift, DriftResult
 from online_models.history import VitalsHistory
 from online_models.news2 import News2Result, score
@@ -341,6 +341,8 @@ class PatientState:
             self.feed.add(signal, value, ts)
             self.drift.learn_one(signal, value, ts)
         z, ref = self.baselines.z(signal, value, context)
+        if context == "active" and signal in EXERTIONAL:
+            z = 0.0  # whatever a walk does to them, the effort explains (a hike, stairs)
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
         learn = self.learning and not self.deviation.corroborated(ts, self.anomaly_score(ts))
         if learn:

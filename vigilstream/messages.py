@@ -142,9 +142,15 @@ class SleepValue(Message):
     minutes: Annotated[float, Field(ge=0, le=1440)] | None = None
 
 
+def _bare_stage(value: Any) -> Any:
+    """A stage written on its own (``"light"``, as a CSV export or a plain client writes it)
+    is the stage of the value: ``{"stage": "light"}``."""
+    return {"stage": value.strip().lower()} if isinstance(value, str) else value
+
+
 class SleepBody(_IntervalBody):
     signal: Literal["sleep"]
-    value: SleepValue
+    value: Annotated[SleepValue, BeforeValidator(_bare_stage)]
 
 
 class ConsciousnessBody(_ReadingBody):

@@ -75,6 +75,40 @@ def test_context_from_sleep_and_steps() -> None:
     assert s.context(T0 + 7260 + 700) == "rest"
 
 
+def test_a_patient_awake_before_their_usual_hour_is_at_rest_not_asleep() -> None:
+    """The habitual window says "asleep" until its usual end; a reported night that already
+    ended says the patient woke early: a heart rate 15 bpm above their sleeping one is an
+    ordinary morning in bed, not a deviation from sleep. The nights here, 07:00-15:00 UTC
+    (a patient in Honolulu or Auckland), span noon UTC, where the window wraps."""
+    s = PatientState("p-1")
+    for night in range(3):  # 07:00 to 15:00 UTC
+        start = T0 + night * 86400 - 3600
+        s.update(reading("sleep", {"stage": "light"}, start, start + 8 * 3600),
+                 now=start + 8 * 3600)  # fmt: skip
+    tonight = T0 + 3 * 86400 - 3600
+    assert s.context(tonight + 5 * 3600) == "asleep"  # 12:00 UTC, no report yet: the habit
+    s.update(reading("sleep", {"stage": "deep"}, tonight, tonight + 5 * 3600),
+             now=tonight + 5 * 3600)  # fmt: skip
+    assert s.context(tonight + 5 * 3600 + 600) == "rest"  # the night reported over at 12:00
+    assert s.context(tonight + 24 * 3600 + 3600) == "asleep"  # the next night: the habit again
+
+
+def test_heart_rate_on_a_walk_is_what_the_effort_makes_it_not_a_deviation() -> None:
+    """Walking (a step count of 40+ a minute) explains a heart rate far above the walking
+    baseline (a hike uphill, stairs): its readings hold the deviation at zero; at rest the same
+    heart rate is a deviation."""
+    hiked, sat = warm_state(), warm_state()
+    start = T0 + 2 * 86400
+    for minute in range(60):
+        ts = start + minute * 60
+        hiked.update(reading("steps", 90, ts, ts + 60), now=ts + 60)
+        for state in (hiked, sat):
+            state.update(reading("heart_rate", 125, ts + 30), now=ts + 60)
+    assert hiked.context(start + 1800) == "active"
+    assert hiked.deviation.current_z(start + 3600)["heart_rate"] == 0.0
+    assert sat.deviation.current_z(start + 3600)["heart_rate"] > 4
+
+
 def test_the_activity_is_unknown_where_no_step_count_reaches_and_the_patient_is_awake() -> None:
     s = PatientState("p-1")
     s.update(reading("heart_rate", 140, T0), now=T0)

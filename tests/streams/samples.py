@@ -140,6 +140,9 @@ VALID_INPUTS: list[tuple[str, dict, list[tuple[str, Any]]]] = [
     ("omh wrapped", {"patient_id": "p-wrap", "data_point": omh(
         "heart-rate", {"heart_rate": {"value": 70, "unit": "beats/min"}, **AT}, user="other")},
      [("heart_rate", 70.0)]),
+    ("native bare sleep stage", {"patient_id": "p-nat", "signal": "sleep", "value": " REM",
+                                 "ts": iso(-3600), "end_ts": iso(-1800)},
+     [("sleep", {"stage": "rem"})]),  # as a CSV export writes it
 ]  # fmt: skip
 
 # (payload, reason)
@@ -185,6 +188,8 @@ INVALID_INPUTS: list[tuple[str, Any, str]] = [
                       "ts": TS}, "schema"),
     ("bp part as string", {"patient_id": "p1", "signal": "blood_pressure", "ts": TS,
                            "value": {"systolic": "120", "diastolic": 80}}, "schema"),
+    ("native unknown bare sleep stage", {"patient_id": "p-nat", "signal": "sleep", "value": "nap",
+                                         "ts": TS, "end_ts": TS}, "schema"),
 ]  # fmt: skip
 
 

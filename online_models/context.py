@@ -7,7 +7,8 @@ in one of three contexts:
 - ``asleep`` inside a sleep interval the device reported, or inside the patient's habitual
   sleep window (median of their last nights) after ``habitual_quiet_s`` without walking: sleep
   intervals usually arrive after the night (a morning sync), so the habitual window is what
-  keeps tonight's readings out of the resting baseline;
+  keeps tonight's readings out of the resting baseline (but not after a reported night that
+  already ended: the patient woke early);
 - ``active`` within ``active_hold_s`` of a step count averaging ``active_cadence`` steps/min or
   more over its block (two walking minutes in five at ~100 steps/min; Tudor-Locke C et al.,
   "How many steps/day are enough? for adults", IJBNPA 2011;8:79);

@@ -342,7 +342,9 @@ class PatientState:
             self.drift.learn_one(signal, value, ts)
         z, ref = self.baselines.z(signal, value, context)
         if context == "active" and signal in EXERTIONAL:
-            z = 0.0  # whatever a walk does to them, the effort explains (a hike, stairs)
+            # Whatever a walk does to them the effort explains (a hike uphill, stairs): free-living
+            # recordings paged on hikes and intervals scored against the walking baseline.
+            z = 0.0
         self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
         learn = self.learning and not self.deviation.corroborated(ts, self.anomaly_score(ts))
         if learn:

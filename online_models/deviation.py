@@ -10,8 +10,11 @@ Skin temperature counts only from 3 SD and never on its own (``CONTEXTUAL``). A 
 *corroborated* when two or more signals are beyond ``Z_CORROBORATE`` (2.5 SD) at
 the same time, or one signal is beyond it while the multivariate anomaly score of the vitals
 (``online_models.anomaly``) is at least ``ANOMALY_CORROBORATE``, or one signal is beyond
-``Z_SUSTAINED`` (4 SD) over at least 30 minutes of its readings (a single reading, however far
-out, is never sustained: think of a watch's hourly SpO2 outlier): one noisy sensor is not an
+``Z_SUSTAINED`` (4 SD) over at least 30 minutes of its readings against the patient's own warm
+baseline (a single reading, however far out, is never sustained: think of a watch's hourly SpO2
+outlier; against a population prior, on a patient's first day, one signal is what NEWS2 already
+judges, and a heart rate of 110 for a gym session is no change from a baseline nobody has yet
+measured): one noisy sensor is not an
 emergency (the multi-parameter logic of early-warning scores, applied to personal rather than
 population limits). Heart rate and its variability are one witness (``WITNESS``): together they
 corroborate only with a third signal, as an evening of alcohol raises the one and lowers the
@@ -180,7 +183,9 @@ class Deviation:
         self.high: set[str] = set()
 
     def learn_one(self, signal: str, z: float, value: float, mean: float, sd: float, n: int,
-                  ts: float) -> None:  # fmt: skip
+                  ts: float, warm: bool = True) -> None:  # fmt: skip
+        """Fold one reading's z in; ``warm``: it was measured against the patient's own
+        baseline, not a population prior (only then does one signal's run count as sustained)."""
         if signal in ONE_SIDED_LOW:
             z = min(z, 0.0)
         current = self.signals.get(signal)
@@ -197,7 +202,7 @@ class Deviation:
         else:
             return  # a late reading does not rewrite the present
         concern = current.concern()
-        if concern >= self.policy.z_sustained:
+        if concern >= self.policy.z_sustained and warm:
             if current.above_since is None:
                 current.above_since = ts
         else:

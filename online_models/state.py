@@ -345,7 +345,7 @@ class PatientState:
             # Whatever a walk does to them the effort explains (a hike uphill, stairs): free-living
             # recordings paged on hikes and intervals scored against the walking baseline.
             z = 0.0
-        self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts)
+        self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts, ref.warm)
         learn = self.learning and not self.deviation.corroborated(ts, self.anomaly_score(ts))
         if learn:
             self.baselines.learn_one(signal, value, ts, context, ref)

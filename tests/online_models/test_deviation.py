@@ -197,3 +197,18 @@ def test_the_quick_corroboration_check_agrees_with_the_full_score(
     restored.load(d.to_dict())
     for now in (ts, ts + 1200.0):
         assert restored.corroborated(now) == d.score(now).corroborated
+
+
+def test_one_signal_is_sustained_only_against_the_patients_own_baseline() -> None:
+    """Heart rate 5 SD out for 40 minutes: against the patient's own warm baseline it is a
+    sustained change; against a population prior (their first day) it is not, on its own."""
+    warm, cold = Deviation(), Deviation()
+    for minute in range(0, 41, 5):
+        ts = T0 + minute * 60.0
+        value = MEANS["heart_rate"] + 5.0 * SDS["heart_rate"]
+        warm.learn_one("heart_rate", 5.0, value, MEANS["heart_rate"], SDS["heart_rate"], 900, ts)
+        cold.learn_one("heart_rate", 5.0, value, MEANS["heart_rate"], SDS["heart_rate"], 900, ts,
+                       warm=False)  # fmt: skip
+    now = T0 + 40 * 60.0
+    assert warm.score(now).corroborated and warm.corroborated(now)
+    assert not cold.score(now).corroborated and not cold.corroborated(now)

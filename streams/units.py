@@ -3,8 +3,11 @@
 Units are matched by their UCUM code (``/min``, ``Cel``, ``[degF]``, ``mm[Hg]``), their common
 spellings (``bpm``, ``°F``, ``degF``) and the Open mHealth unit values (``beats/min``, ``C``,
 ``F``). A unit we cannot convert is an error (reason ``unit``), never a guess: a temperature in
-an unknown unit must not be read as Celsius. SpO2 given as a fraction is converted only when the
-unit says so (``1``, ``{ratio}``, ``fraction``).
+an unknown unit must not be read as Celsius. SpO2 given as a fraction is converted when the
+unit says so (``1``, ``{ratio}``, ``fraction``), and also when it comes with ``%`` or no unit
+but is 1 or less: Apple HealthKit stores percentages as fractions and its exports write
+``0.97`` with unit ``%``, and no oxygen saturation is 1 % (not a guess: no other reading of it
+is possible).
 
 References: UCUM, The Unified Code for Units of Measure (Regenstrief Institute);
 1 kPa = 7.50062 mmHg.
@@ -100,12 +103,14 @@ def to_canonical(signal: str, value: Any, unit: str | None) -> Any:
 
     >>> round(to_canonical("body_temperature", 98.6, "[degF]"), 2)
     37.0
-    >>> to_canonical("spo2", 0.97, "1")
-    97.0
+    >>> [to_canonical("spo2", v, unit) for v, unit in ((0.97, "1"), (0.97, "%"), (97, None))]
+    [97.0, 97.0, 97]
     >>> bp = to_canonical("blood_pressure", {"systolic": 16.0, "diastolic": 10.0}, "kPa")
     >>> round(bp["systolic"]), round(bp["diastolic"])
     (120, 75)
     """
+    if signal == "spo2" and (unit is None or unit.strip() in ("", "%")):
+        return _fraction_to_percent(value) if 0 < value <= 1 else value  # HealthKit's 0.97
     if unit is None or unit == "":
         return value
     table = CONVERSIONS.get(signal)

@@ -140,6 +140,9 @@ VALID_INPUTS: list[tuple[str, dict, list[tuple[str, Any]]]] = [
     ("omh wrapped", {"patient_id": "p-wrap", "data_point": omh(
         "heart-rate", {"heart_rate": {"value": 70, "unit": "beats/min"}, **AT}, user="other")},
      [("heart_rate", 70.0)]),
+    ("native spo2 fraction with %", {"patient_id": "p-nat", "signal": "spo2", "value": 0.97,
+                                     "unit": "%", "ts": TS},
+     [("spo2", 97.0)]),  # as Apple HealthKit exports write it
     ("native bare sleep stage", {"patient_id": "p-nat", "signal": "sleep", "value": " REM",
                                  "ts": iso(-3600), "end_ts": iso(-1800)},
      [("sleep", {"stage": "rem"})]),  # as a CSV export writes it
@@ -166,8 +169,8 @@ INVALID_INPUTS: list[tuple[str, Any, str]] = [
                                  {"body_temperature": {"value": 310, "unit": "Kv"}, **AT}), "unit"),
     ("hr implausible", {"patient_id": "p1", "signal": "heart_rate", "value": 400, "ts": TS},
      "implausible_value"),
-    ("spo2 fraction unstated", {"patient_id": "p1", "signal": "spo2", "value": 0.97, "ts": TS},
-     "implausible_value"),
+    ("spo2 fraction far too low", {"patient_id": "p1", "signal": "spo2", "value": 0.3, "ts": TS},
+     "implausible_value"),  # a fraction (<= 1) is read as one: 30 %
     ("bp inverted", {"patient_id": "p1", "signal": "blood_pressure", "ts": TS,
                      "value": {"systolic": 70, "diastolic": 90}}, "implausible_value"),
     ("future", {"patient_id": "p1", "signal": "heart_rate", "value": 70,

@@ -201,8 +201,7 @@ class AlertEngine:
         self.deviation_margin = 0.0  # learned from care-team verdicts, in SD
         self.opened_by_day: dict[str, int] = {}  # episodes opened on the current event-time day
         self.suppressed = 0  # episodes not opened because of the daily cap
-        # kind -> [first, last event time, 1.0 once it looked like exercise]
-        self.pending: dict[str, list[float]] = {}
+        self.pending: dict[str, list[float]] = {}  # kind -> [first, last] low event time
 
     @property
     def open_episode(self) -> bool:
@@ -367,15 +366,10 @@ class AlertEngine:
             # ``confirm_low_s`` (brief normal readings in between do not restart the clock),
             # medium and high at once; ``not_worn`` once the device has been off the wrist for
             # ``not_worn_after_s`` (a daily charge is not news).
-            # Once a pending condition looked like exercise, it waits as long as exercise does
-            # even where steps say "at rest" later: the walk home after a ride on a bike.
-            exertional = _maybe_exercise(kind, assessment) or (
-                pending is not None and len(pending) > 2 and pending[2] > 0
-            )
-            delay = self._alarm_delay(kind, severity, assessment.asleep, exertional)
+            delay = self._alarm_delay(kind, severity, assessment)
             if delay > 0:
                 first = pending[0] if pending is not None else event_ts
-                self.pending[kind] = [first, event_ts, 1.0 if exertional else 0.0]
+                self.pending[kind] = [first, event_ts]
                 if event_ts - first < delay:
                     return None
             self.pending.pop(kind, None)
@@ -426,9 +420,8 @@ class AlertEngine:
         episode.lower_since, episode.lower_severity = None, "none"
         return self._message(episode, "updated", assessment, event_ts, now, device)
 
-    def _alarm_delay(self, kind: str, severity: str, asleep: bool, exertional: bool) -> float:
-        """How long (event time) a condition must last before its episode opens; ``exertional``:
-        it is, or while pending was, what exercise alone explains (``_maybe_exercise``)."""
+    def _alarm_delay(self, kind: str, severity: str, assessment: Assessment) -> float:
+        """How long (event time) a condition must last before its episode opens."""
         policy = self.policy
         if kind == "not_worn":
             return policy.not_worn_after_s
@@ -437,10 +430,10 @@ class AlertEngine:
         delay = 0.0
         if severity == "low":
             delay = policy.confirm_low_s
-            if kind == "deterioration" and asleep:
+            if kind == "deterioration" and assessment.asleep:
                 delay = policy.confirm_low_asleep_s
         critical = kind == "deterioration" and severity == "high"
-        if not critical and exertional:
+        if not critical and _maybe_exercise(kind, assessment):
             delay = max(delay, policy.confirm_exertional_s)
         return delay
 

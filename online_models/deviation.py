@@ -183,9 +183,10 @@ class Deviation:
         self.high: set[str] = set()
 
     def learn_one(self, signal: str, z: float, value: float, mean: float, sd: float, n: int,
-                  ts: float, warm: bool = True) -> None:  # fmt: skip
-        """Fold one reading's z in; ``warm``: it was measured against the patient's own
-        baseline, not a population prior (only then does one signal's run count as sustained)."""
+                  ts: float, sustains: bool = True) -> None:  # fmt: skip
+        """Fold one reading's z in; ``sustains``: it may extend the signal's run beyond
+        ``z_sustained`` (measured against the patient's own warm baseline, not a population
+        prior, and not a walk's heart rate or breathing, whose effort varies)."""
         if signal in ONE_SIDED_LOW:
             z = min(z, 0.0)
         current = self.signals.get(signal)
@@ -202,7 +203,7 @@ class Deviation:
         else:
             return  # a late reading does not rewrite the present
         concern = current.concern()
-        if concern >= self.policy.z_sustained and warm:
+        if concern >= self.policy.z_sustained and sustains:
             if current.above_since is None:
                 current.above_since = ts
         else:

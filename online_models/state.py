@@ -341,11 +341,12 @@ class PatientState:
             self.feed.add(signal, value, ts)
             self.drift.learn_one(signal, value, ts)
         z, ref = self.baselines.z(signal, value, context)
-        if context == "active" and signal in EXERTIONAL:
-            # Whatever a walk does to them the effort explains (a hike uphill, stairs): free-living
-            # recordings paged on hikes and intervals scored against the walking baseline.
-            z = 0.0
-        self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts, ref.warm)
+        # A run of one signal alone is sustained only against the patient's own warm baseline,
+        # and not for what walking moves: the effort of a walk varies (a hike uphill at 135 bpm
+        # against a walking baseline of 90 paged free-living wearers); with another signal,
+        # breathlessness on a walk still corroborates.
+        sustains = ref.warm and not (context == "active" and signal in EXERTIONAL)
+        self.deviation.learn_one(signal, z, value, ref.mean, ref.sd, ref.n, ts, sustains)
         learn = self.learning and not self.deviation.corroborated(ts, self.anomaly_score(ts))
         if learn:
             self.baselines.learn_one(signal, value, ts, context, ref)

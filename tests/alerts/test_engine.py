@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import pytest
 
 from alerts.engine import AlertEngine, AlertPolicy, alert_id
@@ -348,25 +347,6 @@ def test_a_deviation_waits_for_exercise_only_where_the_stream_counts_no_steps_at
     assert [m["kind"] for m in AlertEngine("p-1").decide(behind, T0, T0)] == ["baseline_deviation"]
     none = _calm_assessment(deviation=deviation, activity_unknown=True, no_step_counts=True)
     assert AlertEngine("p-2").decide(none, T0, T0) == []
-
-
-def test_what_looked_like_exercise_still_waits_after_a_step_count_says_rest() -> None:
-    """A heart rate of 140 with no step count (a bike ride) waits an hour; the walk home after
-    it brings step counts, and the condition, still pending, keeps the hour: it does not open
-    the moment the context is known. The flag travels in the checkpoint."""
-    news2 = score({"heart_rate": 140})
-    unknown = _calm_assessment(news2=news2, activity_unknown=True)
-    known = _calm_assessment(news2=news2)
-    engine = AlertEngine("p-1")
-    assert engine.decide(unknown, T0, T0) == []
-    assert engine.decide(known, T0 + 900, T0 + 900) == []  # a known context: 10 min would do
-    restored = AlertEngine("p-1")
-    restored.load(orjson.loads(orjson.dumps(engine.to_dict())))
-    assert restored.decide(known, T0 + 3000, T0 + 3000) == []
-    assert [m["kind"] for m in restored.decide(known, T0 + 3600, T0 + 3600)] == ["deterioration"]
-    fresh = AlertEngine("p-2")  # never looked like exercise: the usual 10 minutes
-    assert fresh.decide(known, T0, T0) == []
-    assert len(fresh.decide(known, T0 + 600, T0 + 600)) == 1
 
 
 def test_a_red_flag_that_is_the_patients_normal_does_not_page_an_aggregate_does() -> None:

@@ -208,7 +208,7 @@ def test_one_signal_is_sustained_only_against_the_patients_own_baseline() -> Non
         value = MEANS["heart_rate"] + 5.0 * SDS["heart_rate"]
         warm.learn_one("heart_rate", 5.0, value, MEANS["heart_rate"], SDS["heart_rate"], 900, ts)
         cold.learn_one("heart_rate", 5.0, value, MEANS["heart_rate"], SDS["heart_rate"], 900, ts,
-                       warm=False)  # fmt: skip
+                       sustains=False)  # fmt: skip
     now = T0 + 40 * 60.0
     assert warm.score(now).corroborated and warm.corroborated(now)
     assert not cold.score(now).corroborated and not cold.corroborated(now)

@@ -93,20 +93,30 @@ def test_a_patient_awake_before_their_usual_hour_is_at_rest_not_asleep() -> None
     assert s.context(tonight + 24 * 3600 + 3600) == "asleep"  # the next night: the habit again
 
 
-def test_heart_rate_on_a_walk_is_what_the_effort_makes_it_not_a_deviation() -> None:
+def test_heart_rate_alone_on_a_walk_is_not_a_sustained_change() -> None:
     """Walking (a step count of 40+ a minute) explains a heart rate far above the walking
-    baseline (a hike uphill, stairs): its readings hold the deviation at zero; at rest the same
-    heart rate is a deviation."""
-    hiked, sat = warm_state(), warm_state()
-    start = T0 + 2 * 86400
+    baseline (a hike uphill, stairs): an hour of it, alone, does not corroborate; at rest the
+    same hour does (one signal sustained 30 minutes beyond 4 SD)."""
+    hiked, sat = PatientState("p-1"), PatientState("p-1")
+    for state in (hiked, sat):
+        for minute in range(0, 2 * 1440, 2):  # two days, ten minutes of each hour on foot
+            ts = T0 + minute * 60
+            if minute % 60 < 10:
+                state.update(reading("steps", 180, ts, ts + 120), now=ts + 120)
+            walking = minute % 60 < 10
+            state.update(reading("heart_rate", (90 if walking else 64) + minute % 3, ts + 60),
+                         now=ts + 120)  # fmt: skip
+    start = T0 + 2 * 86400 + 20 * 60
     for minute in range(60):
         ts = start + minute * 60
         hiked.update(reading("steps", 90, ts, ts + 60), now=ts + 60)
         for state in (hiked, sat):
-            state.update(reading("heart_rate", 125, ts + 30), now=ts + 60)
+            state.update(reading("heart_rate", 160, ts + 30), now=ts + 60)
     assert hiked.context(start + 1800) == "active"
-    assert hiked.deviation.current_z(start + 3600)["heart_rate"] == 0.0
-    assert sat.deviation.current_z(start + 3600)["heart_rate"] > 4
+    assert hiked.baselines.reference("heart_rate", "active").warm
+    assert hiked.deviation.current_z(start + 3600)["heart_rate"] > 4  # far out, and explained
+    assert not hiked.assess(start + 3600).deviation.corroborated
+    assert sat.assess(start + 3600).deviation.corroborated
 
 
 def test_the_activity_is_unknown_where_no_step_count_reaches_and_the_patient_is_awake() -> None:

@@ -11,10 +11,11 @@ Skin temperature counts only from 3 SD and never on its own (``CONTEXTUAL``). A 
 the same time, or one signal is beyond it while the multivariate anomaly score of the vitals
 (``online_models.anomaly``) is at least ``ANOMALY_CORROBORATE``, or one signal is beyond
 ``Z_SUSTAINED`` (4 SD) over at least 30 minutes of its readings against the patient's own warm
-baseline (a single reading, however far out, is never sustained: think of a watch's hourly SpO2
-outlier; against a population prior, on a patient's first day, one signal is what NEWS2 already
-judges, and a heart rate of 110 for a gym session is no change from a baseline nobody has yet
-measured): one noisy sensor is not an
+baseline, and not for a walk's heart rate, breathing or HRV, whose effort varies (a single
+reading, however far out, is never sustained: think of a watch's hourly SpO2 outlier; against a
+population prior, on a patient's first day, one signal is what NEWS2 already judges, and a heart
+rate of 110 for a gym session is no change from a baseline nobody has yet measured; a hike
+uphill at 135 bpm against a walking baseline of 90 is effort): one noisy sensor is not an
 emergency (the multi-parameter logic of early-warning scores, applied to personal rather than
 population limits). Heart rate and its variability are one witness (``WITNESS``): together they
 corroborate only with a third signal, as an evening of alcohol raises the one and lowers the

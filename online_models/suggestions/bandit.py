@@ -49,7 +49,8 @@ class BanditPolicy:
 
     floor: float = 0.05  # every eligible arm at least this likely (micro-randomized trials)
     # Steps: spread of one proximal reward (measured: ~500 in the evaluation's cohorts, whatever
-    # was suggested; walking bouts the patient would have taken anyway dominate it).
+    # was suggested; walking bouts the patient would have taken anyway dominate it), until the
+    # population's baseline measures each block's own spread around it (``PopulationPrior``).
     reward_sd: float = 500.0
     prior_sd: float = 150.0  # steps: how far a patient may be from the population on an arm
     block_sd: float = 75.0  # steps: how far one time of day may be from the patient's others
@@ -78,6 +79,8 @@ class Prior(Protocol):
     def mean(self, arm: str, block: str) -> float: ...
 
     def spread(self, arm: str) -> float | None: ...
+
+    def noise(self, block: str) -> float | None: ...
 
 
 class Chooser(Protocol):
@@ -121,21 +124,25 @@ class SuggestionBandit:
         def base(b: str) -> float:
             return prior.mean(arm, b) if prior is not None else dict(policy.prior_mean)[arm]
 
-        noise = policy.reward_sd**2
-        n_other = residual = 0.0
+        # One reward's variance per block: the spread around the population's baseline, once
+        # fitted (``PopulationPrior.noise``), else the policy's.
+        noise = {b: ((prior.noise(b) if prior is not None else None) or policy.reward_sd) ** 2
+                 for b in BLOCKS}  # fmt: skip
+        info = residual = 0.0
         for other in BLOCKS:
             if other != block:
                 n, total = self.stats.get(f"{arm}/{other}", (0.0, 0.0))
-                n_other, residual = n_other + n, residual + total - n * base(other)
+                info += n / noise[other]
+                residual += (total - n * base(other)) / noise[other]
         # The patient's offset on this arm, from the other blocks.
         between = (prior.spread(arm) if prior is not None else None) or policy.prior_sd
-        precision = 1.0 / between**2 + n_other / noise
-        offset, offset_var = (residual / noise) / precision, 1.0 / precision
+        precision = 1.0 / between**2 + info
+        offset, offset_var = residual / precision, 1.0 / precision
         # This block: prior from the offset, widened, then its own rewards.
         prior_var = offset_var + policy.block_sd**2
         n, total = self.stats.get(f"{arm}/{block}", (0.0, 0.0))
-        precision = 1.0 / prior_var + n / noise
-        mean = ((base(block) + offset) / prior_var + total / noise) / precision
+        precision = 1.0 / prior_var + n / noise[block]
+        mean = ((base(block) + offset) / prior_var + total / noise[block]) / precision
         return mean, math.sqrt(1.0 / precision)
 
     def choose(self, eligible: list[str], block: str, seed: str,

@@ -308,9 +308,16 @@ class Suggester:
                 still.append(entry)
                 continue
             value, before, after = reward(self.log, t)
-            self.bandit.learn(arm, block, value)
             if population is not None and isinstance(self.bandit, SuggestionBandit):
-                population.learn(arm, block, value, patient=self.bandit.arm_mean(arm))
+                # The bandit learns the reward less what nothing would have got (the
+                # population's baseline; a control variate, see ``population``).
+                effect = value - population.expected(block, before)
+                self.bandit.learn(arm, block, effect)
+                population.learn(arm, block, effect, patient=self.bandit.arm_mean(arm))
+                if arm == "none":
+                    population.learn_baseline(block, before, after)
+            else:
+                self.bandit.learn(arm, block, value)
             for item in self.recent:
                 if item[0] == did:
                     item[3] = round(value, 1)

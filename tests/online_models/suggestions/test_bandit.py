@@ -133,3 +133,36 @@ def test_choices_are_those_of_a_gauss_call_per_arm_and_draw(
             arm = candidate
             break
     assert choice.arm == arm
+
+
+def test_the_baseline_predicts_the_reward_of_sending_nothing_from_the_steps_before() -> None:
+    """After a quiet half hour "after minus before" is large whatever was suggested, after a
+    walk it is small: the population's baseline learns that from decisions that sent nothing,
+    its residual spread becomes the bandit's noise, and it survives a checkpoint."""
+    prior, noise = PopulationPrior(), random.Random(5)
+    assert prior.expected("midday", 600.0) == 0.0 and prior.noise("midday") is None
+    for _ in range(2000):
+        before = noise.uniform(0, 1200)
+        prior.learn_baseline("midday", before, 150 + 0.3 * before + noise.gauss(0, 200))
+    assert prior.expected("midday", 0.0) == pytest.approx(150, abs=25)
+    assert prior.expected("midday", 1000.0) == pytest.approx(150 - 700, abs=40)
+    assert prior.noise("midday") == pytest.approx(200, rel=0.1)
+    assert prior.expected("morning", 1000.0) == 0.0  # another context: nothing learned yet
+    copy = PopulationPrior()
+    copy.load(json.loads(json.dumps(prior.to_dict())))
+    assert copy.expected("midday", 321.0) == prior.expected("midday", 321.0)
+
+
+def test_a_quieter_context_teaches_the_bandit_more_per_reward() -> None:
+    """Rewards where steps vary little (mornings, in the evaluation's cohorts) move the
+    posterior more than rewards where they vary a lot."""
+    prior = PopulationPrior()
+    for i in range(200):
+        prior.learn_baseline("morning", 0.0, 100.0 + (-100.0 if i % 2 else 100.0))
+        prior.learn_baseline("midday", 0.0, 100.0 + (-600.0 if i % 2 else 600.0))
+    bandit = SuggestionBandit()
+    for _ in range(10):
+        bandit.learn("walk", "morning", 200.0)
+        bandit.learn("walk", "midday", 200.0)
+    quiet, busy = (bandit.posterior("walk", block, prior)[1] for block in ("morning", "midday"))
+    assert quiet < busy / 2

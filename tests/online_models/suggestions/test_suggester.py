@@ -6,9 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from online_models.suggestions.bandit import FixedArm
 from online_models.suggestions.safety import ClinicalState
-from online_models.suggestions.suggester import Situation, Suggester
+from online_models.suggestions.suggester import Situation, Suggester, Suggestions
 from online_models.suggestions.zones import target
 from vigilstream import messages
 
@@ -163,3 +165,24 @@ def test_a_sitting_nudge_never_crowds_out_the_scheduled_points_still_to_come() -
     out = evening.step(since + 3700, since + 3700, PROFILE, sitting_since(since),
                        still_since=since)  # fmt: skip
     assert [s["kind"] for s in out.sent] == ["break_sedentary"]
+
+
+def test_the_bandit_learns_the_reward_less_what_nothing_would_have_got() -> None:
+    """The outcome message carries the contract's reward (after minus before); the bandit
+    learns that less the population's baseline for the steps before, which the same patient
+    and context would have got with nothing sent."""
+    from online_models.suggestions.population import PopulationPrior
+
+    population = PopulationPrior()
+    for b in range(0, 1000, 10):  # people after a quiet half hour walk more than before it
+        population.learn_baseline("morning", float(b), 300.0)
+    suggester = Suggester("p-1", chooser=None)
+    suggester.note_steps(100.0, DAY0, DAY0 + 1800)  # the half hour before 06:30
+    suggester.note_steps(500.0, DAY0 + 1800, DAY0 + 3600)  # and after it
+    suggester.pending = [["d-1", DAY0 + 1800, "walk", "morning"]]
+    out = Suggestions()
+    suggester.close_windows(DAY0 + 3600, out, population)
+    assert out.outcomes[0]["reward"] == 400.0  # 500 - 100
+    expected = population.expected("morning", 100.0)
+    assert expected == pytest.approx(200.0)  # 300 after, 100 before
+    assert suggester.bandit.arm_mean("walk") == (1, pytest.approx(400.0 - expected))

@@ -107,12 +107,9 @@ class Suggester:
         self.goal: list[int | None] = [None, None]  # [local day index, that day's step goal]
         self.bout: float | None = None  # the sedentary bout that last triggered a decision
         self.last_decided = -1e18  # event time of the latest decision
-        self._closes: float | None = None  # ``_first_close``'s cache (not persisted)
 
     def note_steps(self, steps: float, ts: float, end_ts: float | None) -> None:
-        """A step count (every one of the patient's: ``StepLog.add``, inlined)."""
-        end = end_ts if end_ts is not None and end_ts > ts else ts + 60.0
-        self.log.blocks.append((ts, end, float(steps)))
+        self.log.add(steps, ts, end_ts)
 
     def step(self, event_ts: float, now: float, profile: dict[str, Any],
              situation: Callable[[float], Situation], population: PopulationPrior | None = None,
@@ -122,7 +119,7 @@ class Suggester:
         since ``still_since``) reached ``sedentary_min`` while awake. ``population`` is the
         pooled prior shared by the worker's patients, if any."""
         out = Suggestions()
-        if self.pending and event_ts >= self._first_close():  # most events close nothing
+        if self.pending and event_ts >= min(p[1] for p in self.pending) + WINDOW_S:
             self.close_windows(event_ts, out, population)
         tz = profile.get("tz") or "UTC"
         last = self.points.last_ts
@@ -132,15 +129,9 @@ class Suggester:
         if still_since is not None and last is not None and last < still_since + bout_s:
             self._sedentary_point(still_since, last, event_ts, now, tz, situation, out,
                                   population, profile.get("decision_times") or ())  # fmt: skip
-        oldest = self._first_close() - WINDOW_S if self.pending else event_ts
+        oldest = min(p[1] for p in self.pending) if self.pending else event_ts
         self.log.prune(min(event_ts, oldest) - WINDOW_S)  # what no reward window needs
         return out
-
-    def _first_close(self) -> float:
-        """When the earliest pending reward window closes (cached until ``pending`` changes)."""
-        if self._closes is None:
-            self._closes = min(p[1] for p in self.pending) + WINDOW_S
-        return self._closes
 
     def _sedentary_point(self, still_since: float, last: float, event_ts: float, now: float,
                          tz: str, situation: Callable[[float], Situation], out: Suggestions,
@@ -230,7 +221,6 @@ class Suggester:
         self.pending.append(
             [decision["decision_id"], t, choice.arm if sent else "none", context_key]
         )
-        self._closes = None
 
     def daily_cap(self) -> int:
         """The daily cap, one lower while suggestions keep being ignored (habituation)."""
@@ -336,7 +326,7 @@ class Suggester:
             out.outcomes.append({"decision_id": did, "patient_id": self.patient_id,
                                  "reward": round(value, 1), "steps_before": round(before),
                                  "steps_after": round(after)})  # fmt: skip
-        self.pending, self._closes = still, None
+        self.pending = still
 
     def to_dict(self) -> dict[str, Any]:
         return {"bandit": self.bandit.to_dict(), "points": self.points.to_dict(),
@@ -349,7 +339,7 @@ class Suggester:
         self.bandit.load(data["bandit"])
         self.points.load(data["points"])
         self.log.load(data["log"])
-        self.pending, self._closes = [list(p) for p in data["pending"]], None
+        self.pending = [list(p) for p in data["pending"]]
         self.sent_by_day = dict(data["sent"])
         self.recent = [list(r) for r in data.get("recent", [])]
         self.not_for_me = dict(data.get("nfm", {}))

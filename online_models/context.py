@@ -15,7 +15,14 @@ in one of three contexts:
 - ``rest`` otherwise.
 
 A running cadence (``exercise_cadence``, 130 steps/min) marks vigorous exercise until
-``active_hold_s`` after it.
+``active_hold_s`` after it. So does a logged workout (the ``exercise`` signal: HealthKit
+workouts, Fitbit exercise logs, Open mHealth ``physical-activity``), from its start until
+``workout_hold_s`` after its end: a ride or a gym session counts few or no steps, and without
+its log a heart rate of 130 for an hour is indistinguishable from a tachycardia at rest. The
+hold covers the recovery: heart rate falls fastest in the first minute after exercise but stays
+above resting for tens of minutes as sympathetic drive withdraws, longer after long or hard
+sessions (Imai K et al., "Vagally mediated heart rate recovery after exercise...", J Am Coll
+Cardiol 1994;24:1529-35).
 
 Whether the context is *known* at all: a device that sends heart rate but no step counts
 (a chest strap, a PPG-only recording) leaves every moment looking like ``rest``, and a run
@@ -54,6 +61,8 @@ class ContextPolicy:
     habitual_nights: int = 3  # nights of 3 h or more needed for a habitual window
     steps_current_s: float = 300.0  # a step count this close to a moment: the context is known
     steps_stream_s: float = 12 * 3600.0  # none this long: the device does not count steps
+    workout_hold_s: float = 1800.0  # exercising this long after a logged workout ends
+    workouts_kept: int = 16
 
 
 def habitual_window(nights: list[list[float]], needed: int = 3) -> tuple[float, float] | None:
@@ -96,6 +105,8 @@ class Activity:
         self.active_until = -math.inf
         self.exercise_until = -math.inf  # vigorous exercise (running) and a while after
         self.steps_until = -math.inf  # the end of the latest step count, whatever its cadence
+        self.workouts: list[list[float]] = []  # recent logged workouts, [start, end + hold]
+        self.worked_between = (math.inf, -math.inf)  # earliest start, latest end of workouts
 
     def of(self, ts: float) -> str:
         """``asleep``, ``active`` or ``rest`` at event time ``ts``."""
@@ -103,7 +114,7 @@ class Activity:
             start <= ts <= end for start, end in self.sleep_spans
         ):
             return "asleep"
-        if ts <= self.active_until:
+        if ts <= self.active_until or self.in_workout(ts):
             return "active"
         window = self.habitual
         if window is not None and ts - self.active_until > self.policy.habitual_quiet_s:
@@ -118,7 +129,37 @@ class Activity:
         return "rest"
 
     def exercising(self, ts: float) -> bool:
-        return ts <= self.exercise_until
+        """Vigorous exercise at ``ts``: a running cadence, or a logged workout (module doc)."""
+        return ts <= self.exercise_until or self.in_workout(ts)
+
+    def in_workout(self, ts: float) -> bool:
+        """Whether ``ts`` falls in a logged workout or its recovery hold.
+
+        >>> a = Activity()
+        >>> a.note_workout(3600.0, 7200.0)
+        >>> a.in_workout(3000.0), a.in_workout(5000.0), a.in_workout(8900.0), a.of(9100.0)
+        (False, True, True, 'rest')
+        """
+        return self.worked_between[0] <= ts <= self.worked_between[1] and any(
+            start <= ts <= end for start, end in self.workouts
+        )
+
+    def note_workout(self, start: float, end: float) -> None:
+        """A logged workout over ``start``..``end``. One under way may be sent again as it
+        goes (the same start, a later end): overlapping reports merge."""
+        until = end + self.policy.workout_hold_s
+        spans = [s for s in self.workouts if s[1] < start or s[0] > until]
+        for s in self.workouts:
+            if not (s[1] < start or s[0] > until):
+                start, until = min(start, s[0]), max(until, s[1])
+        spans.append([start, until])
+        spans.sort()
+        self._set_workouts(spans[-self.policy.workouts_kept :])
+
+    def _set_workouts(self, spans: list[list[float]]) -> None:
+        self.workouts = spans
+        self.worked_between = (min((s for s, _ in spans), default=math.inf),
+                               max((e for _, e in spans), default=-math.inf))  # fmt: skip
 
     def knows(self, ts: float) -> bool:
         """Whether a step count reaches to within ``steps_current_s`` of ``ts`` (module doc).
@@ -173,6 +214,7 @@ class Activity:
             "active": self.active_until if math.isfinite(self.active_until) else None,
             "exercise": self.exercise_until if math.isfinite(self.exercise_until) else None,
             "steps_until": self.steps_until if math.isfinite(self.steps_until) else None,
+            **({"workouts": self.workouts} if self.workouts else {}),
         }
 
     def load(self, data: dict[str, Any]) -> None:
@@ -182,3 +224,4 @@ class Activity:
         self.exercise_until = exercise if exercise is not None else -math.inf
         steps = data.get("steps_until")  # absent in checkpoints written before it
         self.steps_until = steps if steps is not None else -math.inf
+        self._set_workouts([list(w) for w in data.get("workouts", [])])

@@ -6,17 +6,18 @@ latest values, the personal baselines, the digital phenotype and the deviation s
 Time is always a parameter: the state never reads the clock.
 
 Context of a reading (``asleep``, ``active``, ``rest``, and vigorous exercise) comes from
-``online_models.context.Activity``, fed with the patient's step counts and sleep reports.
+``online_models.context.Activity``, fed with the patient's step counts, sleep reports and
+logged workouts.
 
 NEWS2 is fed from ``online_models.news2_feed.News2Feed`` (validity windows, median-of-3
 smoothing of resting wearable values, the usual-red-flag rule). Readings taken while active
 (walking) do not enter NEWS2: the score is defined on resting observations (RCP 2017), and
 exercise tachycardia and tachypnoea are compared with the patient's own active baseline
-instead. During vigorous exercise (a running cadence) and 10 minutes after, vital signs are not
-scored at all. Baselines stop learning while ``learning`` is False (the alert engine sets it
-during an episode) and while a corroborated deviation is present, so a slow deterioration never
-becomes the new normal; the day-level drift (``online_models.drift``) compares today with
-earlier days for changes too slow for that.
+instead. During vigorous exercise (a running cadence and 10 minutes after, a logged workout and
+30 minutes after), vital signs are not scored at all. Baselines stop learning while
+``learning`` is False (the alert engine sets it during an episode) and while a corroborated
+deviation is present, so a slow deterioration never becomes the new normal; the day-level drift
+(``online_models.drift``) compares today with earlier days for changes too slow for that.
 
 Readings applied in the last ``REPLAY_WINDOW_S`` of processing time are remembered by a 64-bit
 digest of (signal, event time, value) (``reading_digest``), and a second copy is not applied
@@ -283,7 +284,9 @@ class PatientState:
         ``now`` is processing time."""
         signal, value, ts = reading["signal"], reading["value"], reading["ts"]
         end_ts = reading.get("end_ts")
-        if self._seen(signal, value, ts, now):
+        # A workout under way is sent again with a later end: not a copy of the first report.
+        if self._seen(signal, (value["activity"], end_ts) if signal == "exercise" else value,
+                      ts, now):  # fmt: skip
             self.duplicates += 1
             return False
         self.n_readings += 1
@@ -315,6 +318,14 @@ class PatientState:
             if value.get("stage") != "awake" and end_ts is not None:
                 self.activity.note_sleep(ts, end_ts)
             self.phenotype.learn_one("sleep", value, ts, end_ts)
+        elif signal == "exercise" and end_ts is not None:  # an interval: always has an end
+            # A logged workout: its vital signs are effort, not a patient state (``_numeric``).
+            # Those that arrived before the log were taken as resting ones; NEWS2 and the
+            # deviation forget them, as they do a run whose step count comes late.
+            self.activity.note_workout(ts, end_ts)
+            until = end_ts + self.activity.policy.workout_hold_s
+            self.feed.forget(ts, until)
+            self.deviation.forget(frozenset(self.deviation.signals), ts, until)
         elif signal == "device_status":
             for key in ("battery", "worn"):
                 if value.get(key) is not None:

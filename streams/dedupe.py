@@ -65,10 +65,11 @@ class DuplicateFilter:
 
 
 def identity(reading: dict[str, Any]) -> tuple[Any, ...]:
-    """The identity of a normalized reading: patient, signal, event time and value."""
+    """The identity of a normalized reading: patient, signal, event time(s) and value. An
+    interval's end is part of it: a workout under way is sent again with the end so far."""
     value = reading["value"]
     if isinstance(value, dict):
         value = tuple(sorted(value.items()))
     elif isinstance(value, list):
         value = tuple(value)
-    return (reading["patient_id"], reading["signal"], reading["ts"], value)
+    return (reading["patient_id"], reading["signal"], reading["ts"], reading.get("end_ts"), value)

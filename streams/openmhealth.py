@@ -2,15 +2,16 @@
 
 Follows the Open mHealth schemas (openmhealth.org/documentation/#/schema-docs/schema-library):
 ``omh:heart-rate``, ``oxygen-saturation``, ``respiratory-rate``, ``body-temperature``,
-``blood-pressure``, ``step-count`` and ``sleep-duration``. The patient is ``header.user_id``, or
-the data point comes wrapped as ``{"patient_id": ..., "data_point": {...}}``. The schema is
-named by ``header.schema_id.name`` (or, in older data points, ``header.schema_id`` as a string).
-Times come from ``body.effective_time_frame``: a ``date_time``, or a ``time_interval`` with
-start, end or a duration.
+``blood-pressure``, ``step-count``, ``sleep-duration`` and ``physical-activity``. The patient is
+``header.user_id``, or the data point comes wrapped as ``{"patient_id": ..., "data_point":
+{...}}``. The schema is named by ``header.schema_id.name`` (or, in older data points,
+``header.schema_id`` as a string). Times come from ``body.effective_time_frame``: a
+``date_time``, or a ``time_interval`` with start, end or a duration.
 
 ``sleep-duration`` has no stages: it becomes a ``sleep`` reading with stage ``asleep`` and the
 minutes slept within the interval (``{"stage": "asleep", "minutes": m}``), an extension of
-docs/spec.md's sleep value.
+docs/spec.md's sleep value. ``physical-activity`` (a logged workout: ``activity_name`` over a
+``time_interval``) becomes an ``exercise`` reading.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ def from_omh(doc: dict[str, Any]) -> list[Candidate | Rejection]:
         return [Candidate(patient_id, device_id, reading)]
     if name == "sleep-duration":
         return [_sleep(body, patient_id, device_id, ts, end_ts)]
+    if name == "physical-activity":
+        if end_ts is None:
+            return [Rejection("schema", "physical-activity needs a time_interval")]
+        reading = {"signal": "exercise", "value": body.get("activity_name"), "ts": ts,
+                   "end_ts": end_ts}  # fmt: skip
+        return [Candidate(patient_id, device_id, reading)]
     return [Rejection("unknown_signal", f"Open mHealth schema {name!r} not supported"[:200])]
 
 

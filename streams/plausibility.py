@@ -17,7 +17,7 @@ lie well inside them, e.g. respiration <= 8 or >= 25 /min, SpO2 <= 91 %, pulse <
 | rr_intervals | each 200-3000 ms (20-300 bpm) |
 | blood_pressure | systolic 40-300, diastolic 20-200 mmHg, systolic > diastolic |
 | steps | 0-100 000 per reading and at most 5 steps/s over the interval |
-| steps, sleep interval | at most 24 h |
+| steps, sleep, exercise interval | at most 24 h |
 """
 
 from __future__ import annotations

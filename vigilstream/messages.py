@@ -76,6 +76,7 @@ SIGNALS: tuple[str, ...] = (
     "blood_pressure",
     "steps",
     "sleep",
+    "exercise",
     "consciousness",
     "supplemental_o2",
 )
@@ -153,6 +154,23 @@ class SleepBody(_IntervalBody):
     value: Annotated[SleepValue, BeforeValidator(_bare_stage)]
 
 
+class ExerciseValue(Message):
+    """A workout the watch or the patient logged (HealthKit workouts, Fitbit exercise logs,
+    Open mHealth ``physical-activity``): its activity as the source names it."""
+
+    activity: str = Field(min_length=1, max_length=64, description="e.g. cycling, strength")
+
+
+def _bare_activity(value: Any) -> Any:
+    """An activity written on its own (``"cycling"``) is the activity of the value."""
+    return {"activity": value.strip().lower()} if isinstance(value, str) else value
+
+
+class ExerciseBody(_IntervalBody):
+    signal: Literal["exercise"]
+    value: Annotated[ExerciseValue, BeforeValidator(_bare_activity)]
+
+
 class ConsciousnessBody(_ReadingBody):
     signal: Literal["consciousness"]
     value: Literal["A", "C", "V", "P", "U"] = Field(description="ACVPU (NEWS2)")
@@ -169,6 +187,7 @@ ReadingBody = Annotated[
     | BloodPressureBody
     | StepsBody
     | SleepBody
+    | ExerciseBody
     | ConsciousnessBody
     | SupplementalO2Body,
     Field(discriminator="signal"),
@@ -202,6 +221,10 @@ class SleepReading(Owner, SleepBody):
     """A sleep stage over ``ts``..``end_ts``."""
 
 
+class ExerciseReading(Owner, ExerciseBody):
+    """A logged workout over ``ts``..``end_ts`` (a workout under way: the end so far)."""
+
+
 class ConsciousnessReading(Owner, ConsciousnessBody):
     """Level of consciousness on the ACVPU scale (entered by a carer or a clinician)."""
 
@@ -216,6 +239,7 @@ Reading = Annotated[
     | BloodPressureReading
     | StepsReading
     | SleepReading
+    | ExerciseReading
     | ConsciousnessReading
     | SupplementalO2Reading,
     Field(discriminator="signal"),

@@ -411,3 +411,41 @@ def test_a_copy_is_skipped_within_the_replay_window_and_applied_after_it() -> No
     assert restored.update({**reading, "ts": T0 + 600}, now=later) is True
     assert len(restored.recent) == 3
     assert restored.update({**reading, "ts": T0 + 240}, now=later) is False  # still held
+
+
+def test_a_logged_workout_is_effort_not_a_tachycardia() -> None:
+    """A ride counts no steps: without its log, an hour at 130 bpm at "rest" is a sustained
+    change and a red NEWS2 heart rate. Logged (before its readings, as a replay sees it, or
+    after them, as a watch writes a workout when it ends), the same hour scores nothing, and
+    the half hour after it is recovery; the patient is at rest again after that."""
+    logged_first, logged_after, unlogged = warm_state(), warm_state(), warm_state()
+    start = T0 + 2 * 86400
+    end = start + 3600
+    logged_first.update(reading("exercise", {"activity": "cycling"}, start, end), now=start)
+    for state in (logged_first, logged_after, unlogged):
+        for minute in range(60):
+            ts = start + minute * 60
+            state.update(reading("heart_rate", 132 + minute % 3, ts), now=ts)
+    logged_after.update(reading("exercise", {"activity": "cycling"}, start, end), now=end)
+    assert unlogged.assess(end).deviation.corroborated
+    assert unlogged.news2(end).subscores["heart_rate"] == 3
+    for state in (logged_first, logged_after):
+        assert state.context(start + 1800) == "active" and state.activity.exercising(end + 1700)
+        assert not state.assess(end).deviation.corroborated
+        assert "heart_rate" in state.news2(end).missing  # no resting value in the ride
+        assert state.context(end + 1900) == "rest"
+        # The ride taught the resting baseline nothing.
+        assert state.baselines.reference("heart_rate", "rest").mean < 70
+    restored, _ = PatientState.from_bytes(logged_after.to_bytes(), "p-1")
+    assert restored.activity.workouts == logged_after.activity.workouts
+
+
+def test_a_workout_under_way_sent_again_with_a_later_end_extends_it() -> None:
+    """A phone that knows a workout is under way sends it as it goes: the same start and
+    activity with the end so far. The second report is not a replayed copy of the first."""
+    s = warm_state()
+    start = T0 + 2 * 86400
+    s.update(reading("exercise", {"activity": "strength"}, start, start + 600), now=start + 600)
+    s.update(reading("exercise", {"activity": "strength"}, start, start + 3000), now=start + 3000)
+    assert s.activity.workouts == [[start, start + 3000 + 1800]]
+    assert s.activity.exercising(start + 4500) and not s.activity.exercising(start + 5000)

@@ -146,6 +146,12 @@ VALID_INPUTS: list[tuple[str, dict, list[tuple[str, Any]]]] = [
     ("native bare sleep stage", {"patient_id": "p-nat", "signal": "sleep", "value": " REM",
                                  "ts": iso(-3600), "end_ts": iso(-1800)},
      [("sleep", {"stage": "rem"})]),  # as a CSV export writes it
+    ("native workout", {"patient_id": "p-nat", "signal": "exercise", "value": " Cycling",
+                        "ts": iso(-3600), "end_ts": iso(-600)},
+     [("exercise", {"activity": "cycling"})]),  # a bare activity, as an export writes it
+    ("omh physical activity", omh("physical-activity", {"activity_name": "strength training",
+                                                        **INTERVAL}),
+     [("exercise", {"activity": "strength training"})]),
 ]  # fmt: skip
 
 # (payload, reason)
@@ -193,6 +199,11 @@ INVALID_INPUTS: list[tuple[str, Any, str]] = [
                            "value": {"systolic": "120", "diastolic": 80}}, "schema"),
     ("native unknown bare sleep stage", {"patient_id": "p-nat", "signal": "sleep", "value": "nap",
                                          "ts": TS, "end_ts": TS}, "schema"),
+    ("workout without an end", {"patient_id": "p1", "signal": "exercise", "value": "run",
+                                "ts": TS}, "schema"),
+    ("workout of 30 hours", {"patient_id": "p1", "signal": "exercise", "value": "hike",
+                             "ts": iso(-30 * 3600), "end_ts": TS}, "implausible_value"),
+    ("omh activity without a name", omh("physical-activity", {**INTERVAL}), "schema"),
 ]  # fmt: skip
 
 

@@ -20,3 +20,11 @@ def test_identity_ignores_processing_fields() -> None:
          "value": {"systolic": 120.0, "diastolic": 80.0}}  # fmt: skip
     b = {**a, "received_at": 9.0, "value": {"diastolic": 80.0, "systolic": 120.0}}
     assert identity(a) == identity(b)
+
+
+def test_a_workout_reported_again_with_a_later_end_is_not_a_copy() -> None:
+    """A workout under way is sent as it goes: the same start and activity, the end so far."""
+    first = {"patient_id": "p", "signal": "exercise", "ts": 1.0, "end_ts": 301.0,
+             "value": {"activity": "cycling"}}  # fmt: skip
+    assert identity(first) != identity({**first, "end_ts": 601.0})
+    assert identity(first) == identity({**first, "received_at": 9.0})

@@ -247,3 +247,35 @@ def test_a_hike_pages_nobody(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     result = run(["--input", str(path)], capsys)
     assert result["dead_letters"] == {}  # the bare sleep stages are read
     assert result["patients"][PID]["alerts_opened"] == {}
+
+
+@pytest.mark.parametrize("logged", [True, False])
+def test_a_logged_ride_pages_nobody(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                    logged: bool) -> None:  # fmt: skip
+    """A 90-minute ride at 125-140 bpm counts no steps: only the workout the watch logged
+    tells it from a tachycardia at rest. Logged (a row of ``exercise`` over the ride, as
+    exports write workouts), it pages nobody; without the log the monitor cannot know."""
+    rows = [["patient_id", "ts", "signal", "value", "end_ts"]]
+    for day in range(5):
+        night = DAY0 + day * 86400
+        rows.append([PID, iso(night), "sleep", "light", iso(night + 6 * 3600)])
+        ride = day == 3
+        if ride and logged:
+            rows.append([PID, iso(night + 10 * 3600), "exercise", "Cycling",
+                         iso(night + 11.5 * 3600)])  # fmt: skip
+        for minute in range(1440):
+            ts = night + minute * 60
+            riding = ride and 10 * 60 <= minute < 11.5 * 60
+            walking = minute >= 6 * 60 and minute % 60 < 10 and not riding
+            hr = 56 if minute < 6 * 60 else 125 + minute % 16 if riding else 90 if walking else 66
+            rows.append([PID, iso(ts), "heart_rate", hr + minute % 3, ""])
+            if walking:
+                rows.append([PID, iso(ts), "steps", 90, iso(ts + 60)])
+    path = tmp_path / "export.csv"
+    with path.open("w", newline="") as f:
+        csv.writer(f).writerows(rows)
+    result = run(["--input", str(path)], capsys)
+    assert result["dead_letters"] == {}
+    opened = result["patients"][PID]["alerts_opened"]
+    clinical = {"baseline_deviation", "deterioration"} & set(opened)
+    assert not opened if logged else clinical

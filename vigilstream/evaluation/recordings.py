@@ -4,12 +4,15 @@ Inputs, one file, optionally gzipped (``.gz`` or gzip's magic bytes):
 
 - JSONL of raw messages in any input format of docs/spec.md (native reading, batch, device
   status, FHIR R4 Observation or Bundle, Open mHealth data point), one per line. Messages are
-  replayed in event-time order, each as if it arrived at the time of its latest reading.
+  replayed in event-time order, each as if it arrived at the time of its latest reading. A
+  logged workout (``exercise``) is replayed as a live client sends one (docs/spec.md): every
+  ``WORKOUT_REPORT_S`` from its start with the end so far, since the watch knows a workout
+  from the moment it is started or detected, not only when it ends.
 - JSONL written by ``vigilstream simulate --out`` (lines with ``at``, ``topic``, ``key`` and
   ``value``/``raw``): replayed at the recorded delivery times, exactly as ``evaluate`` does.
 - CSV with a header ``patient_id,ts,signal,value`` (``ts`` RFC 3339 or epoch seconds), one
   reading per row, e.g. an export of a program's database; an optional ``end_ts`` column gives
-  the end of interval readings (steps, sleep), which the contract requires.
+  the end of interval readings (steps, sleep, exercise), which the contract requires.
 
 Episodes, for scoring: CSV ``patient_id,onset,critical,end,kind`` (times as above) or JSON — a
 list of such objects, or the simulator's truth file (``{"episodes": [...]}``).
@@ -33,6 +36,7 @@ from vigilstream.simulation.recording import Cohort, Envelope
 
 CSV_COLUMNS = ("patient_id", "ts", "signal", "value")
 EPISODE_COLUMNS = ("patient_id", "onset", "critical", "end", "kind")
+WORKOUT_REPORT_S = 300.0  # a workout under way is reported this often (its end so far)
 
 
 class RecordingError(ValueError):
@@ -111,11 +115,19 @@ def _csv_messages(text: str, name: str) -> list[bytes]:
     return out
 
 
-def _event_time(ingestor: Ingestor, raw: bytes) -> float | None:
-    """The latest event time in a raw message (an interval's end), or None when it does not
-    parse."""
+def _timed(ingestor: Ingestor, raw: bytes) -> list[tuple[float | None, bytes]]:
+    """(delivery time, message) of a raw message: at its latest event time (an interval's
+    end), None when it does not parse; a lone workout as the reports a live client sends
+    while it goes on (module doc)."""
     readings = ingestor.ingest(raw, 0.0).readings
-    return max((r.get("end_ts") or r["ts"] for r in readings), default=None)
+    if len(readings) == 1 and readings[0]["signal"] == "exercise":
+        r = readings[0]
+        ends = [*range(int(r["ts"] + WORKOUT_REPORT_S), int(r["end_ts"]), int(WORKOUT_REPORT_S))]
+        return [(float(end), orjson.dumps({"patient_id": r["patient_id"],
+                                           "device_id": r["device_id"], "signal": "exercise",
+                                           "value": r["value"], "ts": r["ts"], "end_ts": end}))
+                for end in ends] + [(r["end_ts"], raw)]  # fmt: skip
+    return [(max((r.get("end_ts") or r["ts"] for r in readings), default=None), raw)]
 
 
 def read_recording(path: Path) -> Cohort:
@@ -135,10 +147,10 @@ def read_recording(path: Path) -> Cohort:
     lenient = Ingestor(IngestPolicy(stale_horizon_s=1e13, future_tolerance_s=1e13),
                        DuplicateFilter(window_s=0.0))  # fmt: skip
     timed, last = [], 0.0
-    for seq, raw in enumerate(raws):
-        ts = _event_time(lenient, raw)
-        last = ts if ts is not None else last  # unreadable: keeps its place, dead-lettered later
-        timed.append(Envelope(last, seq, "vitals.raw", "", raw))
+    for raw in raws:
+        for ts, message in _timed(lenient, raw):
+            last = ts if ts is not None else last  # unreadable: keeps its place, dead-lettered
+            timed.append(Envelope(last, len(timed), "vitals.raw", "", message))
     cohort.messages = sorted(timed)
     if cohort.messages:
         cohort.start = cohort.messages[0].at

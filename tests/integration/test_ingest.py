@@ -52,7 +52,7 @@ def test_every_format_from_librdkafka_arrives_normalized(
     for key, value in events:  # keyed by patient, so one worker owns each patient downstream
         assert key.decode() == value["patient_id"]
     formats = Counter(r["source_format"] for r in readings)
-    assert formats["fhir"] == 10 and formats["omh"] == 8 and formats["device_status"] == 1
+    assert formats["fhir"] == 10 and formats["omh"] == 9 and formats["device_status"] == 1
     assert all(r["ts"] <= time.time() for r in readings)
     assert read_topic(settings, "vitals.deadletter", expected=0, timeout=2) == []
 

@@ -75,6 +75,11 @@ class DecisionPoints:
         self._cache_key = (tz, wanted)
         return sorted(out)
 
+    def next_instant(self) -> float:
+        """The first decision instant after the latest event time ``crossed`` looked at, as
+        far as it worked out (-1 before it has: unknown)."""
+        return self._quiet_until
+
     def later_today(
         self, ts: float, tz: str, times: tuple[str, ...] | list[str] = ()
     ) -> list[float]:

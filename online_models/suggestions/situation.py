@@ -47,11 +47,14 @@ def situation(state: PatientState, alerts: AlertStatus, t: float) -> Situation:
     temperature = state.latest.get("body_temperature")
     trends = phenotype.trends().get("resting_hr", {})
     resting = trends.get("mean_7d") or today.get("resting_hr") or yesterday.get("resting_hr")
-    days = [
-        (int(f.get("steps") or 0), int(f.get("wear_min") or 0))
-        for i in range(day_index - 9, day_index)
-        if (f := phenotype.features_of_day(i))
-    ]
+
+    def recent_days() -> list[tuple[int, int]]:  # asked once a local day (``goal_of_day``)
+        return [
+            (int(f.get("steps") or 0), int(f.get("wear_min") or 0))
+            for i in range(day_index - 9, day_index)
+            if (f := phenotype.features_of_day(i))
+        ]
+
     goals = profile.get("activity_goals") or {}
     deviation = state.deviation_result(t)
 
@@ -85,6 +88,6 @@ def situation(state: PatientState, alerts: AlertStatus, t: float) -> Situation:
         clinical=clinical,
         sedentary_min=max(0.0, sedentary),
         steps_today=int(today.get("steps") or 0),
-        step_goal=state.suggester.goal_of_day(day_index, days, goals.get("steps_per_day")),
+        step_goal=state.suggester.goal_of_day(day_index, recent_days, goals.get("steps_per_day")),
         target=target(profile, resting),
     )

@@ -3,12 +3,14 @@ staleness, reward windows, and messages that match the contract's schemas."""
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from online_models.suggestions.bandit import FixedArm
+from online_models.suggestions.decisions import DecisionPoints
 from online_models.suggestions.safety import ClinicalState
 from online_models.suggestions.suggester import Situation, Suggester, Suggestions
 from online_models.suggestions.zones import target
@@ -186,3 +188,44 @@ def test_the_bandit_learns_the_reward_less_what_nothing_would_have_got() -> None
     expected = population.expected("morning", 100.0)
     assert expected == pytest.approx(200.0)  # 300 after, 100 before
     assert suggester.bandit.arm_mean("walk") == (1, pytest.approx(400.0 - expected))
+
+
+def test_skipping_the_steps_with_nothing_to_do_changes_no_decision(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``Suggester.step`` returns at once before its next decision instant, reward window or
+    sitting point (``Suggester._idle_until``), which is most events. Through simulated
+    patients' days (phone syncs that bring step counts late, sleep, sitting bouts, walks) it
+    makes exactly the decisions, at the same instants, of a suggester that never skips."""
+    from vigilstream.evaluation.replay import replay
+    from vigilstream.simulation import simulate
+
+    cohort = simulate(9, 8, 12, progress=False)
+
+    def decisions(skipping: bool) -> tuple[list[tuple[str, float, str, str]], int]:
+        made: list[tuple[str, float, str, str]] = []
+        crossed = [0]
+        decide, cross = Suggester.decide, DecisionPoints.crossed
+
+        def logged(self: Suggester, t: float, *args, **kwargs) -> None:
+            decide(self, t, *args, **kwargs)
+            made.append((self.patient_id, t, kwargs.get("trigger", "scheduled"),
+                         args[3].decisions[-1]["arm"]))  # fmt: skip
+
+        def counted(self: DecisionPoints, *args, **kwargs) -> list[float]:
+            crossed[0] += 1
+            return cross(self, *args, **kwargs)
+
+        with monkeypatch.context() as m:
+            m.setattr(Suggester, "decide", logged)
+            m.setattr(DecisionPoints, "crossed", counted)
+            if not skipping:
+                m.setattr(Suggester, "_idle_until", lambda self, event_ts, still: -math.inf)
+            replay(cohort, None, False)
+        return made, crossed[0]
+
+    skipped, looked = decisions(skipping=True)
+    every, looked_every = decisions(skipping=False)
+    assert skipped == every
+    assert {trigger for _, _, trigger, _ in every} == {"scheduled", "sedentary"}
+    assert looked < looked_every / 2  # most events had nothing to do

@@ -103,7 +103,14 @@ class SuggestionBandit:
     policy: BanditPolicy = field(default_factory=BanditPolicy)
     stats: dict[str, list[float]] = field(default_factory=dict)
 
-    def posterior(self, arm: str, block: str, prior: Prior | None = None) -> tuple[float, float]:
+    def noise(self, prior: Prior | None = None) -> dict[str, float]:
+        """One reward's variance per block: the spread around the population's baseline, once
+        fitted (``PopulationPrior.noise``), else the policy's ``reward_sd``."""
+        sd = self.policy.reward_sd
+        return {b: ((prior.noise(b) if prior is not None else None) or sd) ** 2 for b in BLOCKS}
+
+    def posterior(self, arm: str, block: str, prior: Prior | None = None,
+                  noise: dict[str, float] | None = None) -> tuple[float, float]:  # fmt: skip
         """Mean and SD of the arm's mean reward for this patient in this block.
 
         Two levels, so that one patient's few rewards go further: how the patient differs
@@ -111,7 +118,8 @@ class SuggestionBandit:
         blocks, and this block may differ from that by ``block_sd`` more; this block's own
         rewards then update it (normal-normal conjugate updates throughout). ``prior`` (the
         ``PopulationPrior``) gives the prior mean and the spread between patients, else the
-        literature's mean and ``prior_sd``.
+        literature's mean and ``prior_sd``. ``noise``: ``self.noise(prior)``, when the caller
+        has it already (a decision asks for every eligible arm).
 
         >>> b = SuggestionBandit()
         >>> for _ in range(30):
@@ -124,10 +132,7 @@ class SuggestionBandit:
         def base(b: str) -> float:
             return prior.mean(arm, b) if prior is not None else dict(policy.prior_mean)[arm]
 
-        # One reward's variance per block: the spread around the population's baseline, once
-        # fitted (``PopulationPrior.noise``), else the policy's.
-        noise = {b: ((prior.noise(b) if prior is not None else None) or policy.reward_sd) ** 2
-                 for b in BLOCKS}  # fmt: skip
+        noise = noise or self.noise(prior)
         info = residual = 0.0
         for other in BLOCKS:
             if other != block:
@@ -157,7 +162,8 @@ class SuggestionBandit:
         True
         """
         rng = _rng(seed)
-        posteriors = [self.posterior(arm, block, prior) for arm in eligible]
+        noise = self.noise(prior)
+        posteriors = [self.posterior(arm, block, prior, noise) for arm in eligible]
         wins = [0] * len(eligible)
         draws, k = self.policy.draws, len(eligible)
         z = normals(rng, draws * k)

@@ -15,6 +15,11 @@ or nothing, and the reasons are recorded and counted:
   delay of ``alerts.engine``) — the monitor is not sure the patient is well;
 - ``deviation``: the patient's vitals are >= 3 SD from their own resting baseline, corroborated
   (``online_models.deviation``) — below the alert threshold (4.5) but not their normal;
+- ``unsettled``: one vital sign (heart rate, respiration, SpO2 down, body temperature) is
+  >= 2 SD from the patient's own baseline, smoothed over its last ten minutes, without the
+  corroboration an alert or ``deviation`` needs — the early, uncertain look of many episodes
+  (on simulated cohorts it stopped most exertion suggestions in the part of an episode where
+  a vital sign had moved but no alert had opened yet);
 - ``drift``: a corroborated day-level drift of resting vitals (``online_models.drift``), the
   slow pattern of heart-failure decompensation and infection;
 - ``news2``: NEWS2 aggregate >= 3 — RCP 2017: the "low" band calls for assessment, not
@@ -57,6 +62,7 @@ class SafetyPolicy:
     recovery_h: float = 72.0  # after a medium or high clinical episode: no exertion this long
     recovery_low_h: float = 24.0  # after a low one
     deviation_z: float = 3.0  # corroborated personal deviation from this: no exertion
+    unsettled_z: float = 2.0  # one vital sign this far from the patient's own, uncorroborated
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,7 @@ class ClinicalState:
     hours_since_low_alert: float | None = None  # since a low one resolved
     watching: bool = False  # a clinical condition present, not yet confirmed as an alert
     deviation_z: float | None = None  # corroborated personal deviation (SD), else None
+    vital_z: float | None = None  # the largest concerning smoothed z of a vital sign, alone
     drift: bool = False  # a corroborated day-level drift of resting vitals
     news2_total: int | None = None
     body_temperature: float | None = None
@@ -97,6 +104,9 @@ def refusals(state: ClinicalState, policy: SafetyPolicy | None = None) -> list[s
         out.append("watching")
     if state.deviation_z is not None and state.deviation_z >= policy.deviation_z:
         out.append("deviation")
+    vital_z = state.vital_z
+    if vital_z is not None and vital_z >= policy.unsettled_z and "deviation" not in out:
+        out.append("unsettled")
     if state.drift:
         out.append("drift")
     if state.news2_total is not None and state.news2_total > policy.news2_max:

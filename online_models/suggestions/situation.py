@@ -33,6 +33,16 @@ def _night_recorded(state: PatientState, window: tuple[float, float], t: float) 
     return state.phenotype.worn_share(noon + window[0], noon + window[1]) >= NIGHT_WORN_SHARE
 
 
+VITALS = {"heart_rate": 1, "respiratory_rate": 1, "spo2": -1, "body_temperature": 1}
+
+
+def _vital_z(state: PatientState, t: float) -> float | None:
+    """The largest smoothed z of a vital sign in its concerning direction (``VITALS``)."""
+    zs = state.deviation.current_z(t)
+    found = [direction * zs[name] for name, direction in VITALS.items() if name in zs]
+    return max(found) if found else None
+
+
 def situation(state: PatientState, alerts: AlertStatus, t: float) -> Situation:
     """The patient at event time ``t``. The day's step goal is set on the first call of a
     local day and kept for the rest of it (``Suggester.goal_of_day``)."""
@@ -68,6 +78,7 @@ def situation(state: PatientState, alerts: AlertStatus, t: float) -> Situation:
         hours_since_low_alert=hours_since(alerts.resolved_low_at),
         watching=alerts.watching,
         deviation_z=deviation.score if deviation.corroborated else None,
+        vital_z=_vital_z(state, t),
         drift=state.drift.result(t).corroborated,
         news2_total=state.news2(t).total,
         body_temperature=(temperature[0] if temperature and t - temperature[1]

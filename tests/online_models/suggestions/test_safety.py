@@ -28,6 +28,11 @@ ROWS = [
     (ClinicalState(watching=True), ["watching"]),
     (ClinicalState(deviation_z=2.9), []),
     (ClinicalState(deviation_z=3.0), ["deviation"]),
+    (ClinicalState(vital_z=1.9), []),
+    (ClinicalState(vital_z=2.0), ["unsettled"]),
+    (ClinicalState(vital_z=-3.0), []),  # the reassuring direction (a low resting heart rate)
+    # corroborated, the same signals are one reason, not two
+    (ClinicalState(deviation_z=3.2, vital_z=3.4), ["deviation"]),
     (ClinicalState(drift=True), ["drift"]),
     (ClinicalState(news2_total=2), []),
     (ClinicalState(news2_total=3), ["news2"]),

@@ -1,0 +1,28 @@
+"""The situation the safety gate sees, read from a patient's state."""
+
+from __future__ import annotations
+
+from online_models.suggestions.safety import AlertStatus, refusals
+from online_models.suggestions.situation import situation
+from tests.online_models.test_state import T0, reading, warm_state
+
+
+def test_a_resting_heart_rate_off_the_patients_own_baseline_refuses_exertion() -> None:
+    """Twenty minutes of a resting heart rate 2.5 SD above this patient's usual: no alert
+    (one signal, not sustained), but not a moment to suggest a walk (``unsettled``). Their
+    usual heart rate, or one as far *below* it, refuses nothing."""
+    start = T0 + 2 * 86400
+    states = {"high": warm_state(), "usual": warm_state(), "low": warm_state()}
+    ref = states["high"].baselines.reference("heart_rate", "rest")
+    values = {"high": ref.mean + 2.5 * ref.sd, "usual": ref.mean, "low": ref.mean - 2.5 * ref.sd}
+    for name, state in states.items():
+        for minute in range(20):
+            ts = start + minute * 60
+            state.update(reading("heart_rate", round(values[name], 1), ts), now=ts)
+    t = start + 19 * 60
+    assert not states["high"].assess(t).deviation.corroborated
+    high = situation(states["high"], AlertStatus(), t).clinical
+    assert high.vital_z is not None and high.vital_z >= 2.0
+    assert refusals(high) == ["unsettled"]
+    for name in ("usual", "low"):
+        assert refusals(situation(states[name], AlertStatus(), t).clinical) == []

@@ -226,7 +226,9 @@ class Suggester:
             out.decisions.append(self._decision(t, "none", 1.0, False, unavailable, context))
             return
         refused = refusals(s.clinical, self.policy.safety)
-        eligible = self._eligible(refused, block, s, trigger)
+        rested = any(kind == "rest" and datetime.fromtimestamp(at, local.tzinfo).date()
+                     == local.date() for _, kind, at, _ in self.recent)  # fmt: skip
+        eligible = self._eligible(refused, block, s, trigger, rested)
         context_key = "sitting" if trigger == "sedentary" else block  # see bandit.BLOCKS
         choice = self.bandit.choose(
             eligible,
@@ -261,10 +263,13 @@ class Suggester:
         cap = self.policy.daily_cap
         return max(1, cap - 1) if self.ignored >= self.policy.ignored_limit else cap
 
-    def _eligible(self, refused: list[str], block: str, s: Situation,
-                  trigger: str) -> list[str]:  # fmt: skip
+    def _eligible(self, refused: list[str], block: str, s: Situation, trigger: str,
+                  rested: bool) -> list[str]:  # fmt: skip
+        """The arms a decision may choose. When the gate refuses exertion, ``rest`` — once a
+        local day (``rested``: sent already today): advice to take it easy is given, not
+        repeated as a nudge; every message received adds to the patient's burden."""
         if refused:
-            return ["none"] if trigger == "sedentary" else ["rest", "none"]
+            return ["none"] if trigger == "sedentary" or rested else ["rest", "none"]
         arms = [] if trigger == "sedentary" else ["walk"]
         if s.sedentary_min >= self.policy.sedentary_min:
             arms.append("break_sedentary")

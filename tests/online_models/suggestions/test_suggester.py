@@ -63,10 +63,19 @@ def test_the_gate_allows_only_rest_or_nothing_and_says_why() -> None:
     def feverish(t: float) -> Situation:
         return Situation(clinical=ClinicalState(body_temperature=38.6), sedentary_min=90)
 
-    out = day(Suggester("p-2"), feverish)
+    suggester = Suggester("p-2")
+    out = day(suggester, feverish, days=3)
     assert {d["arm"] for d in out["decisions"]} <= {"rest", "none"}
     assert all(d["suppressed"] == "fever" for d in out["decisions"])
     assert all(s["kind"] == "rest" for s in out["sent"])
+    # Advice to rest is given once a local day, not repeated: after it, only nothing is offered.
+    days = [datetime.fromisoformat(s["decided_at"]).astimezone(ZoneInfo(TZ)).date()
+            for s in out["sent"]]  # fmt: skip
+    assert len(days) == len(set(days)) >= 1
+    after = [d for d in out["decisions"] if any(
+        s["decided_at"] < d["decided_at"] and s["decided_at"][:10] == d["decided_at"][:10]
+        for s in out["sent"])]  # fmt: skip
+    assert after and all(list(d["context"]["propensities"]) == ["none"] for d in after)
 
 
 def test_no_decision_while_asleep_or_active_and_none_from_old_data() -> None:

@@ -359,8 +359,8 @@ def render(report: dict[str, Any]) -> str:
         f"{_n(mo['state_bytes_p95'])} B p95.",
         f"- Suggestions: decision {sg['decision_ms_p95']} ms p95; suggestion state "
         f"{_n(sg['state_bytes_p95'])} B p95; hot path {sg['hot_path_overhead_pct']:+} % "
-        "against suggestions off (each patient's fortnight twice each way, in ABBA order, the "
-        "faster run counting).",
+        "against suggestions off (each patient's fortnight fed to two states, on and off, "
+        "event by event in alternating order, so both see the machine's drift alike).",
         "",
     ]
     return "\n".join(out)

@@ -224,26 +224,39 @@ def test_a_tachycardia_that_outlasts_any_run_pages_without_step_counts(
     assert result["patients"][PID]["alerts_opened"] == {"deterioration": 1}
 
 
-def test_a_hike_pages_nobody(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Free-living days as a watch exports them (CSV, step blocks only when walking, sleep
-    stages as bare words): on day 3 a two-hour hike at 135 bpm and 90 steps a minute, far above
-    this wearer's walking heart rate (90). Walking explains whatever it does to the heart rate;
-    one signal's run is not sustained against the walking baseline."""
-    rows = [["patient_id", "ts", "signal", "value", "end_ts"]]
+def free_living_export(tmp_path: Path, day3: Callable[[int], tuple[int, bool] | None],
+                       extra: list[list[Any]] | None = None) -> Path:  # fmt: skip
+    """Five free-living days as a watch exports them (CSV, step blocks only when walking, sleep
+    stages as bare words): asleep until 06:00 at 56 bpm, then 66 at rest with ten minutes an
+    hour on foot at 90 bpm and 90 steps a minute. ``day3(minute)`` gives (heart rate, walking)
+    where day 3 differs; ``extra`` rows come first."""
+    rows = [["patient_id", "ts", "signal", "value", "end_ts"], *(extra or [])]
     for day in range(5):
         night = DAY0 + day * 86400
         rows.append([PID, iso(night), "sleep", "light", iso(night + 6 * 3600)])
         for minute in range(1440):
             ts = night + minute * 60
-            hiking = day == 3 and 10 * 60 <= minute < 12 * 60
-            walking = minute >= 6 * 60 and (minute % 60 < 10 or hiking)  # 10 min an hour
-            hr = 56 if minute < 6 * 60 else 135 if hiking else 90 if walking else 66
+            special = day3(minute) if day == 3 else None
+            if special is not None:
+                hr, walking = special
+            else:
+                walking = minute >= 6 * 60 and minute % 60 < 10
+                hr = 56 if minute < 6 * 60 else 90 if walking else 66
             rows.append([PID, iso(ts), "heart_rate", hr + minute % 3, ""])
             if walking:
                 rows.append([PID, iso(ts), "steps", 90, iso(ts + 60)])
     path = tmp_path / "export.csv"
     with path.open("w", newline="") as f:
         csv.writer(f).writerows(rows)
+    return path
+
+
+def test_a_hike_pages_nobody(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Free-living days as a watch exports them: on day 3 a two-hour hike at 135 bpm and 90
+    steps a minute, far above this wearer's walking heart rate (90). Walking explains whatever
+    it does to the heart rate; one signal's run is not sustained against the walking
+    baseline."""
+    path = free_living_export(tmp_path, lambda m: (135, True) if 10 * 60 <= m < 12 * 60 else None)
     result = run(["--input", str(path)], capsys)
     assert result["dead_letters"] == {}  # the bare sleep stages are read
     assert result["patients"][PID]["alerts_opened"] == {}
@@ -255,25 +268,13 @@ def test_a_logged_ride_pages_nobody(tmp_path: Path, capsys: pytest.CaptureFixtur
     """A 90-minute ride at 125-140 bpm counts no steps: only the workout the watch logged
     tells it from a tachycardia at rest. Logged (a row of ``exercise`` over the ride, as
     exports write workouts), it pages nobody; without the log the monitor cannot know."""
-    rows = [["patient_id", "ts", "signal", "value", "end_ts"]]
-    for day in range(5):
-        night = DAY0 + day * 86400
-        rows.append([PID, iso(night), "sleep", "light", iso(night + 6 * 3600)])
-        ride = day == 3
-        if ride and logged:
-            rows.append([PID, iso(night + 10 * 3600), "exercise", "Cycling",
-                         iso(night + 11.5 * 3600)])  # fmt: skip
-        for minute in range(1440):
-            ts = night + minute * 60
-            riding = ride and 10 * 60 <= minute < 11.5 * 60
-            walking = minute >= 6 * 60 and minute % 60 < 10 and not riding
-            hr = 56 if minute < 6 * 60 else 125 + minute % 16 if riding else 90 if walking else 66
-            rows.append([PID, iso(ts), "heart_rate", hr + minute % 3, ""])
-            if walking:
-                rows.append([PID, iso(ts), "steps", 90, iso(ts + 60)])
-    path = tmp_path / "export.csv"
-    with path.open("w", newline="") as f:
-        csv.writer(f).writerows(rows)
+    night = DAY0 + 3 * 86400
+    workout = [PID, iso(night + 10 * 3600), "exercise", "Cycling", iso(night + 11.5 * 3600)]
+    path = free_living_export(
+        tmp_path,
+        lambda m: (125 + m % 16, False) if 10 * 60 <= m < 11.5 * 60 else None,
+        [workout] if logged else None,
+    )
     result = run(["--input", str(path)], capsys)
     assert result["dead_letters"] == {}
     opened = result["patients"][PID]["alerts_opened"]

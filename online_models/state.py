@@ -60,6 +60,7 @@ from online_models.phenotype import Phenotype
 from online_models.policy import ModelPolicy
 from online_models.risk import (
     HORIZON_S,
+    POSITIVE,
     SNAPSHOT_S,
     RiskEstimate,
     RiskModel,
@@ -218,6 +219,7 @@ class PatientState:
         self.recent: dict[int, float] = {}  # digest -> processing time it was applied
         self._recent_oldest = -math.inf  # when the oldest of them was (-inf: to be looked up)
         self.snapshots: list[list[Any]] = []  # [event time, risk features], hourly, unlabelled
+        self.outcome: list[Any] | None = None  # the latest outcome reported: [kind, event time]
         # State of other pure components that travel with the patient in its checkpoint
         # (e.g. the alert engine's episodes under "alerts"); JSON-able, opaque here.
         self.extras: dict[str, Any] = {}
@@ -437,9 +439,19 @@ class PatientState:
 
     def label(self, kind: str, ts: float,
               onset_ts: float | None = None) -> list[tuple[dict[str, float], bool]]:  # fmt: skip
-        """Labelled (features, deteriorated) examples from an outcome of this patient."""
+        """Labelled (features, deteriorated) examples from an outcome of this patient; the
+        latest outcome is kept for the suggestions' safety gate (``adverse_outcome_at``)."""
+        if self.outcome is None or ts >= self.outcome[1]:
+            self.outcome = [kind, ts]
         examples, self.snapshots = label_snapshots(self.snapshots, kind, ts, onset_ts)
         return examples
+
+    def adverse_outcome_at(self) -> float | None:
+        """Event time of the latest outcome when it was adverse (a deterioration, a
+        rapid-response call, a hospitalization, a death) and no ``recovered`` came after it."""
+        if self.outcome is None or self.outcome[0] not in POSITIVE:
+            return None
+        return float(self.outcome[1])
 
     def assess(self, now: float, model: RiskModel | None = None) -> Assessment:
         news2, deviation = self.news2(now), self.deviation_result(now)
@@ -494,7 +506,8 @@ class PatientState:
             "n": self.n_readings, "learn": self.learning, "dup": self.duplicates,
             "recv": self.received_at,
             "recent": pack_recent(self.recent),
-            "snap": self.snapshots, "hst": self.anomaly.to_dict(), "extras": self.extras,
+            "snap": self.snapshots, "outc": self.outcome, "hst": self.anomaly.to_dict(),
+            "extras": self.extras,
             "sugg": self.suggester.to_dict(),
         }  # fmt: skip
 
@@ -523,6 +536,7 @@ class PatientState:
         state.duplicates, state.received_at = doc["dup"], doc["recv"]
         state.recent = unpack_recent(doc["recent"])
         state.snapshots = doc["snap"]
+        state.outcome = doc.get("outc")  # absent in checkpoints written before the gate used it
         state.anomaly.load(doc["hst"])
         state.extras = doc["extras"]
         if "sugg" in doc:  # absent in checkpoints written before suggestions

@@ -462,9 +462,9 @@ class Suggestion(Message):
 
 
 SuppressionReason = Literal[
-    "open_alert", "recovering", "watching", "deviation", "unsettled", "drift", "news2", "fever",
-    "resting_hr_trend", "short_sleep", "exercise_restricted", "daily_cap", "quiet_hours",
-    "asleep", "active", "stale", "reserved",
+    "open_alert", "recovering", "outcome", "watching", "deviation", "unsettled", "drift",
+    "news2", "fever", "resting_hr_trend", "short_sleep", "exercise_restricted", "daily_cap",
+    "quiet_hours", "asleep", "active", "stale", "reserved",
 ]  # fmt: skip
 
 

@@ -11,6 +11,10 @@ or nothing, and the reasons are recorded and counted:
   training (return-to-activity after acute illness is graded and follows clinical review;
   cf. the graduated return-to-play protocols after viral illness, Elliott N et al., Br J
   Sports Med 2020;54:1174-5);
+- ``outcome``: a clinical outcome was reported (``outcomes`` topic: deterioration,
+  rapid-response call, hospitalization) less than 72 h ago and no ``recovered`` since — the
+  patient is under treatment, whatever the monitor saw or missed; a clinician's ``recovered``
+  lifts it (cf. the graduated return to activity after acute illness, Elliott N et al., above);
 - ``watching``: a clinical condition is present but not yet confirmed as an alert (the alarm
   delay of ``alerts.engine``) — the monitor is not sure the patient is well;
 - ``deviation``: the patient's vitals are >= 3 SD from their own resting baseline, corroborated
@@ -61,6 +65,7 @@ class SafetyPolicy:
     short_sleep_min: float = 240.0
     recovery_h: float = 72.0  # after a medium or high clinical episode: no exertion this long
     recovery_low_h: float = 24.0  # after a low one
+    outcome_h: float = 72.0  # after a reported adverse outcome without a ``recovered``
     deviation_z: float = 3.0  # corroborated personal deviation from this: no exertion
     unsettled_z: float = 2.0  # one vital sign this far from the patient's own, uncorroborated
 
@@ -72,6 +77,7 @@ class ClinicalState:
     open_clinical_alert: bool = False
     hours_since_clinical_alert: float | None = None  # since a medium/high one resolved (0: open)
     hours_since_low_alert: float | None = None  # since a low one resolved
+    hours_since_outcome: float | None = None  # since an adverse outcome not yet recovered from
     watching: bool = False  # a clinical condition present, not yet confirmed as an alert
     deviation_z: float | None = None  # corroborated personal deviation (SD), else None
     vital_z: float | None = None  # the largest concerning smoothed z of a vital sign, alone
@@ -100,6 +106,9 @@ def refusals(state: ClinicalState, policy: SafetyPolicy | None = None) -> list[s
         since_low is not None and since_low < policy.recovery_low_h
     ):
         out.append("recovering")
+    outcome = state.hours_since_outcome
+    if outcome is not None and outcome < policy.outcome_h:
+        out.append("outcome")
     if state.watching:
         out.append("watching")
     if state.deviation_z is not None and state.deviation_z >= policy.deviation_z:

@@ -76,6 +76,7 @@ def situation(state: PatientState, alerts: AlertStatus, t: float) -> Situation:
         open_clinical_alert=alerts.open,
         hours_since_clinical_alert=since,
         hours_since_low_alert=hours_since(alerts.resolved_low_at),
+        hours_since_outcome=hours_since(state.adverse_outcome_at()),
         watching=alerts.watching,
         deviation_z=deviation.score if deviation.corroborated else None,
         vital_z=_vital_z(state, t),

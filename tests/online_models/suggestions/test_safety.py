@@ -25,6 +25,14 @@ ROWS = [
     (ClinicalState(hours_since_low_alert=24.0), []),
     # a low episode since does not shorten the hold of an earlier high one
     (ClinicalState(hours_since_clinical_alert=48.0, hours_since_low_alert=30.0), ["recovering"]),
+    (ClinicalState(hours_since_outcome=0.0), ["outcome"]),
+    (ClinicalState(hours_since_outcome=71.9), ["outcome"]),
+    (ClinicalState(hours_since_outcome=72.0), []),
+    # an outcome the monitor never alerted on, and one it did: two reasons
+    (
+        ClinicalState(hours_since_outcome=2.0, hours_since_clinical_alert=1.0),
+        ["recovering", "outcome"],
+    ),
     (ClinicalState(watching=True), ["watching"]),
     (ClinicalState(deviation_z=2.9), []),
     (ClinicalState(deviation_z=3.0), ["deviation"]),

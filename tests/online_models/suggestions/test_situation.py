@@ -26,3 +26,34 @@ def test_a_resting_heart_rate_off_the_patients_own_baseline_refuses_exertion() -
     assert refusals(high) == ["unsettled"]
     for name in ("usual", "low"):
         assert refusals(situation(states[name], AlertStatus(), t).clinical) == []
+
+
+def test_a_reported_outcome_refuses_exertion_until_recovered_or_72_hours() -> None:
+    """An outcome on ``outcomes`` (a rapid-response call the monitor may have missed) holds
+    exertion suggestions back for 72 h; a clinician's ``recovered`` lifts the hold, one
+    reported about an earlier moment does not; the hold survives a checkpoint."""
+    from alerts.engine import AlertEngine
+    from alerts.patient_loop import apply_event
+    from online_models.risk import RiskModel
+    from online_models.state import PatientState
+
+    state, engine, model = warm_state(), AlertEngine("p-1"), RiskModel()
+    t = T0 + 3 * 86400
+
+    def outcome(kind: str, ts: float) -> None:
+        doc = {"outcome": {"patient_id": "p-1", "kind": kind, "ts": ts}}
+        apply_event(doc, state, engine, model, ts + 600)
+
+    def reasons(at: float, s: PatientState = state) -> list[str]:
+        return refusals(situation(s, AlertStatus(), at).clinical)
+
+    assert reasons(t) == []
+    outcome("rapid_response", t)
+    assert reasons(t + 3600) == ["outcome"]
+    restored = PatientState.from_bytes(state.to_bytes(), "p-1")[0]
+    assert reasons(t + 71 * 3600, restored) == ["outcome"]
+    assert reasons(t + 72 * 3600) == []
+    outcome("recovered", t - 86400)  # about the day before: not a recovery from this one
+    assert reasons(t + 3600) == ["outcome"]
+    outcome("recovered", t + 7200)
+    assert reasons(t + 3 * 3600) == []

@@ -238,3 +238,27 @@ def test_skipping_the_steps_with_nothing_to_do_changes_no_decision(
     assert skipped == every
     assert {trigger for _, _, trigger, _ in every} == {"scheduled", "sedentary"}
     assert looked < looked_every / 2  # most events had nothing to do
+
+
+@pytest.mark.parametrize("lag_min", [15, 90])
+def test_the_reward_window_starts_when_the_suggestion_reached_the_patient(lag_min: int) -> None:
+    """A phone that syncs late makes the 08:30 decision when data of 08:30 arrive; its reward
+    is the half hour after the patient got it (a walk at 08:50 counts) against the half hour
+    before. A decision on data more than an hour old reached nobody and keeps its own time."""
+    lag = lag_min * 60.0
+    suggester = Suggester("p-1", chooser=FixedArm("walk"))
+    out = day(suggester, now_lag=lag)
+    first = out["decisions"][0]
+    decided = datetime.fromisoformat(first["decided_at"]).timestamp()
+    outcome = next(o for o in out["outcomes"] if o["decision_id"] == first["decision_id"])
+    start = datetime.fromisoformat(outcome["window_start"]).timestamp()
+    delivered = lag_min <= 60
+    assert first["sent"] is delivered
+    assert start - decided == pytest.approx(lag if delivered else 0.0, abs=300)
+    log = Suggester("p-1").log  # the day's steps again, to recount the window by hand
+    for k in range(24 * 12):
+        ts = DAY0 + k * 300
+        log.add(40 + (k % 6) * 30, ts, ts + 300)
+    after, before = log.between(start, start + 1800), log.between(start - 1800, start)
+    assert outcome["reward"] == pytest.approx(after - before)
+    assert (outcome["steps_before"], outcome["steps_after"]) == (round(before), round(after))

@@ -499,8 +499,9 @@ class SuggestionOutcome(Message):
     steps_before: int = Field(ge=0)
     steps_after: int = Field(ge=0)
     window_start: EventTime | None = Field(
-        None, description="when the reward window began: the decision's delivery, or its own "
-        "time when it was not delivered late"
+        None,
+        description="when the reward window began: the decision's delivery, or its own "
+        "time when it was not delivered late",
     )
 
 

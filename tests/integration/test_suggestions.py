@@ -131,9 +131,14 @@ def test_the_policy_survives_kill_9_with_the_same_posterior(
     settings: Settings, tmp_path: Path
 ) -> None:
     """A decision, its reward window closed (a brisk walk after it), a checkpoint, kill -9: the
-    next worker decides the following point from the same posterior and pooled prior."""
+    next worker decides the following point from the same posterior and pooled prior.
+
+    The data are a backlog over an hour old, sent at once: its decisions are stale (logged,
+    not sent) and their reward windows keep their own event time, so they close on the
+    backlog's own data. (A decision sent late starts its window when it reached the patient,
+    in real time: a test would wait half an hour of wall-clock time for it to close.)"""
     pid = "p-bandit"
-    start = time.time() - 55 * 60
+    start = time.time() - 125 * 60
     first_point, second_point = start + 10 * 60, start + 50 * 60
     hhmm = [datetime.fromtimestamp(t, UTC).strftime("%H:%M") for t in (first_point, second_point)]
     first_point, second_point = (t - t % 60 for t in (first_point, second_point))

@@ -11,8 +11,8 @@ or nothing, and the reasons are recorded and counted:
   training (return-to-activity after acute illness is graded and follows clinical review;
   cf. the graduated return-to-play protocols after viral illness, Elliott N et al., Br J
   Sports Med 2020;54:1174-5);
-- ``outcome``: a clinical outcome was reported (``outcomes`` topic: deterioration,
-  rapid-response call, hospitalization) less than 72 h ago and no ``recovered`` since — the
+- ``outcome``: an adverse outcome was reported on ``outcomes`` (a deterioration, a
+  rapid-response call, an admission, a death) less than 72 h ago and no ``recovered`` since — the
   patient is under treatment, whatever the monitor saw or missed; a clinician's ``recovered``
   lifts it (cf. the graduated return to activity after acute illness, Elliott N et al., above);
 - ``watching``: a clinical condition is present but not yet confirmed as an alert (the alarm

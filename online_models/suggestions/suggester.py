@@ -266,8 +266,7 @@ class Suggester:
         watch's event time follows), not the minutes before they read it — on simulated
         cohorts a followed morning walk fell 59 % outside a window from ``t``. A decision on
         data older than ``stale_after_s`` reached nobody: its window is its own time."""
-        late = now - t
-        return t + late if 0.0 < late <= self.policy.stale_after_s else t
+        return now if 0.0 < now - t <= self.policy.stale_after_s else t
 
     def daily_cap(self) -> int:
         """The daily cap, one lower while suggestions keep being ignored (habituation)."""

@@ -27,13 +27,18 @@ def well(t: float) -> Situation:
                      target=target(PROFILE, 66.0))  # fmt: skip
 
 
+def steps_of(k: int) -> int:
+    """Steps of the ``k``-th 5-minute block of the day ``day`` feeds."""
+    return 40 + (k % 6) * 30
+
+
 def day(suggester: Suggester, situation=well, now_lag: float = 5.0, days: int = 1,
         after_days: int = 0) -> dict:  # fmt: skip
     """Feed days of 5-minute step counts; processing time ``now_lag`` behind event time."""
     out = {"decisions": [], "sent": [], "outcomes": []}
     for k in range(days * 24 * 12):
         ts = DAY0 + after_days * 86400 + k * 300
-        suggester.note_steps(40 + (k % 6) * 30, ts, ts + 300)
+        suggester.note_steps(steps_of(k), ts, ts + 300)
         result = suggester.step(ts + 300, ts + 300 + now_lag, PROFILE, situation)
         for name in out:
             out[name] += getattr(result, name)
@@ -258,7 +263,7 @@ def test_the_reward_window_starts_when_the_suggestion_reached_the_patient(lag_mi
     log = Suggester("p-1").log  # the day's steps again, to recount the window by hand
     for k in range(24 * 12):
         ts = DAY0 + k * 300
-        log.add(40 + (k % 6) * 30, ts, ts + 300)
+        log.add(steps_of(k), ts, ts + 300)
     after, before = log.between(start, start + 1800), log.between(start - 1800, start)
     assert outcome["reward"] == pytest.approx(after - before)
     assert (outcome["steps_before"], outcome["steps_after"]) == (round(before), round(after))

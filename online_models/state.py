@@ -448,7 +448,8 @@ class PatientState:
 
     def adverse_outcome_at(self) -> float | None:
         """Event time of the latest outcome when it was adverse (a deterioration, a
-        rapid-response call, a hospitalization, a death) and no ``recovered`` came after it."""
+        rapid-response call, a hospitalization, a death): a later ``recovered`` (or ``no_event``)
+        lifts it."""
         if self.outcome is None or self.outcome[0] not in POSITIVE:
             return None
         return float(self.outcome[1])

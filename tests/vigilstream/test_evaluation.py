@@ -176,7 +176,7 @@ def check_suggestions(section: dict) -> None:
     """Every policy decided at the same points; each comparison did only what it is."""
     policies = section["policies"]
     assert set(policies) == {"learned", "uniform_random", "walk", "break_sedentary", "rest",
-                             "sleep_routine", "none"}  # fmt: skip
+                             "sleep_routine", "none", "oracle"}  # fmt: skip
     assert len({p["decisions"] for p in policies.values()}) == 1 and policies["none"]["decisions"]
     assert (
         policies["none"]["sent_per_patient_day"] == 0
@@ -184,6 +184,14 @@ def check_suggestions(section: dict) -> None:
     )
     for arm in ("walk", "break_sedentary", "rest", "sleep_routine"):
         assert set(policies[arm]["sent_by_kind"]) <= {arm}
+    # The oracle sends only what adds steps, and its ratio is its effect over uniform's.
+    assert set(policies["oracle"]["sent_by_kind"]) <= {"walk", "break_sedentary"}
+    uniform = policies["uniform_random"]["effect_vs_none"]
+    if uniform > 0:
+        oracle = round(policies["oracle"]["effect_vs_none"] / uniform, 2)
+        assert section["oracle_vs_uniform"] == oracle
+    assert section["best_fixed_arm"] in {"walk", "break_sedentary", "rest", "sleep_routine",
+                                         "none"}  # fmt: skip
     for name in ("rest", "sleep_routine", "none"):  # nothing asks for exertion
         assert policies[name]["unsafe_exertion"] == 0 and policies[name]["extra_steps_per_day"] == 0
     assert all(p["max_sent_in_a_day"] <= 3 for p in policies.values())

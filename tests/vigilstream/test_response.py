@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from vigilstream.simulation.cohort import make_patient
-from vigilstream.simulation.response import BLOCK_S, PatientResponse
+from vigilstream.simulation.response import BLOCK_S, BLOCKS, PatientResponse
 
 START = 1_767_571_200.0  # a Monday 00:00 UTC
 DAY = 86_400.0
@@ -66,3 +66,38 @@ def test_policies_compared_on_a_patient_share_the_random_numbers_of_a_decision()
                                                                        False, 10)  # fmt: skip
     other = responder(seed=6)
     assert (other.follow, other.block) != (responder().follow, responder().block)
+
+
+def test_expected_steps_is_the_mean_of_what_the_patient_does() -> None:
+    r = replace(responder(), follow={"walk": 0.3, "break_sedentary": 0.5},
+                block=dict.fromkeys(BLOCKS, 1.0))  # fmt: skip
+    for arm in ("walk", "break_sedentary"):
+        totals = []
+        for i in range(3000):  # each decision its own random numbers, nothing received before
+            t = START + 12 * 3600 + i
+            fresh = replace(r, received=[])
+            totals.append(sum(s for *_, s in fresh.respond(arm, "midday", t, t, False, 10).blocks))
+        expected = r.expected_steps(arm, "midday", START + 12 * 3600, minutes=10)
+        assert expected > 0
+        assert np.mean(totals) == pytest.approx(expected, rel=0.08)
+    assert r.expected_steps("rest", "midday", START, minutes=10) == 0.0
+
+
+def test_the_oracle_sends_the_arm_a_patient_follows_most_and_nothing_not_worth_a_message(
+) -> None:  # fmt: skip
+    from vigilstream.evaluation.suggestions import ORACLE_MIN_STEPS, Oracle
+
+    t = START + 2 * DAY + 12 * 3600
+    no_walker = replace(responder(), follow={"walk": 0.01, "break_sedentary": 0.6},
+                        block=dict.fromkeys(BLOCKS, 1.0), received=[])  # fmt: skip
+    oracle = Oracle(no_walker, lambda _: "midday", walk_minutes=10)
+    choice = oracle.choose(["walk", "break_sedentary", "none"], "midday", seed=f"p-1|{t:.3f}")
+    assert choice.arm == "break_sedentary" and choice.propensity == 1.0
+    walker = replace(no_walker, follow={"walk": 0.6, "break_sedentary": 0.6})
+    walk = Oracle(walker, lambda _: "midday", 10).choose(
+        ["walk", "break_sedentary", "none"], "midday", seed=f"p-1|{t:.3f}"
+    )
+    assert walk.arm == "walk"
+    # Only a walk offered, to a patient who hardly walks: not worth a message.
+    assert no_walker.expected_steps("walk", "midday", t, 10) < ORACLE_MIN_STEPS
+    assert oracle.choose(["walk", "none"], "midday", seed=f"p-1|{t:.3f}").arm == "none"

@@ -156,6 +156,7 @@ POLICY_NAMES = {
     "rest": "always rest",
     "sleep_routine": "always sleep routine",
     "none": "no suggestions",
+    "oracle": "oracle: knows each patient's chance of following (a ceiling, not a policy)",
 }
 
 
@@ -192,6 +193,8 @@ def suggestion_targets_table(results: list[dict[str, Any]]) -> list[str]:
             )
             + " |"
         )
+    lines.append("| oracle / uniform (effect; the ceiling of learning) | " + " | ".join(
+        _fmt(r["suggestions"].get("oracle_vs_uniform")) for r in results) + " |")  # fmt: skip
     lines.append(
         "| exertion refused, share of well patients' decisions | "
         + " | ".join(
@@ -340,6 +343,15 @@ def render(results: list[dict[str, Any]], command: str, plots: list[str] | None 
         "patients take anyway are the same in every world and cancel, so `learned_vs_uniform` "
         "is the ratio of effects (the ratio of raw rewards depends on where decisions fall "
         "in the day and is in `--json` as `learned_vs_uniform_raw`).",
+        "",
+        "The *oracle* is not a policy anyone can run: it reads each simulated patient's chance "
+        "of following each arm at that moment (by time of day, weeks in the programme and "
+        "suggestions received) and sends the arm expected to add the most steps, or nothing "
+        "when that is under 50 steps. It shows how much a policy could gain by learning each "
+        "patient perfectly. A learner sees one noisy reward per decision (steps vary by "
+        "hundreds in any half hour whatever was sent), a few a day: telling two arms 100 steps "
+        "apart at that noise takes hundreds of decisions per arm, more than 28 days give one "
+        "patient.",
         "",
         "An episode's *subclinical* phase is its start, before any vital sign has moved by "
         "about one NEWS2 band (heart rate 10 bpm, respiration 3/min, SpO2 2 %, temperature "

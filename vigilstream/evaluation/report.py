@@ -131,7 +131,8 @@ def suggestion_lines(section: dict[str, Any]) -> list[str]:
     gate = section["gate_on_well_patients"]
     lines.append(
         f"  learned / uniform (effect) {_fmt(section['learned_vs_uniform'])}, (raw reward) "
-        f"{_fmt(section['learned_vs_uniform_raw'])}; learned - best fixed arm "
+        f"{_fmt(section['learned_vs_uniform_raw'])}; oracle / uniform (effect) "
+        f"{_fmt(section['oracle_vs_uniform'])}; learned - best fixed arm "
         f"({section['best_fixed_arm']}) {_fmt(section['learned_minus_best_fixed'])} steps; "
         f"unsafe by phase {section['policies']['learned']['unsafe_by_phase']}; exertion "
         f"refused at {_fmt(gate['refused_share'])} of well patients' decisions; "

@@ -14,6 +14,9 @@ a decision is what the product computes — steps in the 30 minutes after minus 
 — from that world's steps. Because the natural steps and the patients' random numbers are
 shared, the worlds differ only by what their policy chose: a paired comparison.
 
+Beside the policies, an **oracle** (``Oracle``) shows how much there is to learn: it knows each
+simulated patient's chance of following each arm at each moment, which no deployed policy can.
+
 Safety counts exertion suggestions sent while the patient was truly in a deterioration
 episode (ground truth, onset to end) or had an open clinical alert.
 """
@@ -22,6 +25,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -30,7 +34,14 @@ import numpy as np
 
 from alerts.engine import AlertEngine
 from online_models.state import PatientState
-from online_models.suggestions.bandit import Chooser, FixedArm, UniformRandom, block_of
+from online_models.suggestions.bandit import (
+    Choice,
+    Chooser,
+    FixedArm,
+    Prior,
+    UniformRandom,
+    block_of,
+)
 from online_models.suggestions.situation import situation
 from online_models.suggestions.suggester import EXERTION, Situation, Suggester, Suggestions
 from vigilstream.simulation.recording import Cohort
@@ -38,15 +49,36 @@ from vigilstream.simulation.response import PatientResponse
 
 __all__ = ["POLICIES", "SuggestionTrial"]
 
-POLICIES = ("learned", "uniform_random", "walk", "break_sedentary", "rest", "sleep_routine",
-            "none")  # fmt: skip
+FIXED_ARMS = ("walk", "break_sedentary", "rest", "sleep_routine", "none")
+POLICIES = ("learned", "uniform_random", *FIXED_ARMS, "oracle")
+# The oracle sends nothing when its best arm would add fewer steps than this on average: every
+# message received lowers the chance of following the next day's (``response.FATIGUE``). Of 0,
+# 50 and 100 on dev seeds 3 and 5 (100 x 28 d), 50 did best on both.
+ORACLE_MIN_STEPS = 50.0
 MIN_DAYS_FOR_ZONES = 3  # a patient with this many days of data should have a measured zone
 # How far a vital sign must have moved for an episode to be manifest: about one NEWS2 band.
 NOTICEABLE = {"hr": 10.0, "rr": 3.0, "spo2": 2.0, "temp": 0.5, "sbp": 15.0}
 
 
-def _comparison(name: str) -> Chooser:
-    return UniformRandom() if name == "uniform_random" else FixedArm(name)
+class Oracle(UniformRandom):
+    """Reference, not a policy anyone can run: it knows the simulated patient's responsiveness
+    (``PatientResponse.expected_steps``) and sends the exertion arm expected to add the most
+    steps, or nothing below ``ORACLE_MIN_STEPS``. Its effect is roughly what a policy could
+    reach that had learned each patient perfectly (roughly: it ignores the following days)."""
+
+    def __init__(self, response: PatientResponse, local_block: Callable[[float], str],
+                 walk_minutes: float) -> None:  # fmt: skip
+        self.response, self.local_block, self.walk_minutes = response, local_block, walk_minutes
+
+    def choose(self, eligible: list[str], block: str, seed: str,
+               prior: Prior | None = None) -> Choice:  # fmt: skip
+        t = float(seed.rsplit("|", 1)[1])  # the suggester's seed: "<patient>|<event time>"
+        best, most = "none", ORACLE_MIN_STEPS
+        for arm in eligible:
+            steps = self.response.expected_steps(arm, self.local_block(t), t, self.walk_minutes)
+            if steps > most:
+                best, most = arm, steps
+        return Choice(best, 1.0, {a: float(a == best) for a in eligible})
 
 
 @dataclass
@@ -73,8 +105,18 @@ class World:
             return state.suggester
         shadow = self.shadows.get(pid)
         if shadow is None:
-            shadow = self.shadows[pid] = Suggester(pid, chooser=_comparison(self.name))
+            shadow = self.shadows[pid] = Suggester(pid, chooser=self._chooser(pid, state))
         return shadow
+
+    def _chooser(self, pid: str, state: PatientState) -> Chooser:
+        if self.name == "uniform_random":
+            return UniformRandom()
+        if self.name == "oracle":
+            minutes = Suggester(pid).policy.walk_minutes
+            return Oracle(self.responses[pid],
+                          lambda t: block_of(state.phenotype.local(t) % 86400.0 / 3600.0),
+                          minutes)  # fmt: skip
+        return FixedArm(self.name)
 
 
 @dataclass
@@ -228,7 +270,7 @@ class SuggestionTrial:
             row["effect_vs_none"] = round(row["mean_reward"] - policies["none"]["mean_reward"], 1)
         learned = policies["learned"]["effect_vs_none"]
         uniform = policies["uniform_random"]["effect_vs_none"]
-        fixed = {n: policies[n]["effect_vs_none"] for n in POLICIES[2:]}
+        fixed = {n: policies[n]["effect_vs_none"] for n in FIXED_ARMS}
         raw = policies["learned"]["mean_reward"], policies["uniform_random"]["mean_reward"]
         best_fixed = max(fixed, key=lambda n: fixed[n])
         well = max(1, self.refused["decisions_when_well"])
@@ -237,6 +279,9 @@ class SuggestionTrial:
             "policies": policies,
             "learned_vs_uniform": round(learned / uniform, 2) if uniform > 0 else None,
             "learned_vs_uniform_raw": round(raw[0] / raw[1], 2) if raw[1] > 0 else None,
+            "oracle_vs_uniform": (
+                round(policies["oracle"]["effect_vs_none"] / uniform, 2) if uniform > 0 else None
+            ),
             "best_fixed_arm": best_fixed,
             "learned_minus_best_fixed": round(learned - fixed[best_fixed], 1),
             "zones": self._zones(states),

@@ -41,6 +41,7 @@ BLOCK_S = 300.0  # the device's step blocks (5 minutes)
 BLOCKS = ("morning", "midday", "evening")
 EXERTION = ("walk", "break_sedentary")
 FATIGUE = 0.85  # each suggestion received in the previous 24 h multiplies the chance by this
+BREAK_MINUTES = (2.0, 4.0)  # a followed break: 2 minutes plus up to 4 more
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,15 @@ class PatientResponse:
         recent = sum(at - 86400.0 < r <= at for r in self.received)
         return min(0.95, self.follow[arm] * self.block[block] * fading * FATIGUE**recent)
 
+    def expected_steps(self, arm: str, block: str, at: float, minutes: float) -> float:
+        """The extra steps ``arm`` received at ``at`` adds on average, for a well patient: the
+        chance of following times the steps of the mean response (``respond``)."""
+        if arm not in EXERTION:
+            return 0.0
+        length = minutes if arm == "walk" else BREAK_MINUTES[0] + BREAK_MINUTES[1] / 2
+        rate = self.cadence if arm == "walk" else 0.9 * self.cadence
+        return self.chance(arm, block, at, ill=False) * length * rate
+
     def respond(self, arm: str, block: str, decided_at: float, at: float, ill: bool,
                 minutes: float) -> Response:  # fmt: skip
         """The patient's response to ``arm`` decided at event time ``decided_at`` and received
@@ -104,7 +114,8 @@ class PatientResponse:
         followed = u < chance
         blocks: list[tuple[float, float, float]] = []
         if followed:
-            length = (minutes if arm == "walk" else 2 + 4 * short) * (0.7 + 0.6 * stretch)
+            base = minutes if arm == "walk" else BREAK_MINUTES[0] + BREAK_MINUTES[1] * short
+            length = base * (0.7 + 0.6 * stretch)
             begin = at + 60.0 * (2 + 18 * delay)
             rate = (self.cadence if arm == "walk" else 0.9 * self.cadence) + 10 * (
                 cadence_noise - 0.5

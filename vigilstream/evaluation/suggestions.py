@@ -43,7 +43,13 @@ from online_models.suggestions.bandit import (
     block_of,
 )
 from online_models.suggestions.situation import situation
-from online_models.suggestions.suggester import EXERTION, Situation, Suggester, Suggestions
+from online_models.suggestions.suggester import (
+    EXERTION,
+    Situation,
+    Suggester,
+    SuggesterPolicy,
+    Suggestions,
+)
 from vigilstream.simulation.recording import Cohort
 from vigilstream.simulation.response import PatientResponse
 
@@ -63,8 +69,9 @@ NOTICEABLE = {"hr": 10.0, "rr": 3.0, "spo2": 2.0, "temp": 0.5, "sbp": 15.0}
 class Oracle(UniformRandom):
     """Reference, not a policy anyone can run: it knows the simulated patient's responsiveness
     (``PatientResponse.expected_steps``) and sends the exertion arm expected to add the most
-    steps, or nothing below ``ORACLE_MIN_STEPS``. Its effect is roughly what a policy could
-    reach that had learned each patient perfectly (roughly: it ignores the following days)."""
+    steps, or nothing below ``ORACLE_MIN_STEPS``. Its effect approximates what a policy that
+    had learned each patient perfectly could reach (it looks at each decision alone, not at
+    what a message does to the chances of the next day's)."""
 
     def __init__(self, response: PatientResponse, local_block: Callable[[float], str],
                  walk_minutes: float) -> None:  # fmt: skip
@@ -112,7 +119,7 @@ class World:
         if self.name == "uniform_random":
             return UniformRandom()
         if self.name == "oracle":
-            minutes = Suggester(pid).policy.walk_minutes
+            minutes = SuggesterPolicy().walk_minutes
             return Oracle(self.responses[pid],
                           lambda t: block_of(state.phenotype.local(t) % 86400.0 / 3600.0),
                           minutes)  # fmt: skip

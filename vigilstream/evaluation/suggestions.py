@@ -120,9 +120,7 @@ class World:
             return UniformRandom()
         if self.name == "oracle":
             minutes = SuggesterPolicy().walk_minutes
-            return Oracle(self.responses[pid],
-                          lambda t: block_of(state.phenotype.local(t) % 86400.0 / 3600.0),
-                          minutes)  # fmt: skip
+            return Oracle(self.responses[pid], lambda t: _local_block(state, t), minutes)
         return FixedArm(self.name)
 
 
@@ -233,9 +231,8 @@ class SuggestionTrial:
             if arm in EXERTION and (ill or situations[t].clinical.open_clinical_alert):
                 world.unsafe += 1
                 world.unsafe_phase[self._phase(pid, max(t, now))] += 1
-            local_hour = state.phenotype.local(t) % 86400.0 / 3600.0
             response = world.responses[pid].respond(
-                arm, block_of(local_hour), t, now, ill,
+                arm, _local_block(state, t), t, now, ill,
                 suggestion["target"]["minutes"] or 0,
             )  # fmt: skip
             world.followed += response.followed
@@ -306,6 +303,11 @@ class SuggestionTrial:
             if kind == "rpe_not_measured_yet" and data_days >= MIN_DAYS_FOR_ZONES:
                 out["unmeasured_with_enough_data"] += 1
         return dict(sorted(out.items()))
+
+
+def _local_block(state: PatientState, t: float) -> str:
+    """The time-of-day block of ``t`` on the patient's local clock."""
+    return block_of(state.phenotype.local(t) % 86400.0 / 3600.0)
 
 
 def _mean(values: list[float]) -> float:

@@ -99,8 +99,11 @@ class PatientResponse:
         if arm not in EXERTION:
             return 0.0
         length = minutes if arm == "walk" else BREAK_MINUTES[0] + BREAK_MINUTES[1] / 2
-        rate = self.cadence if arm == "walk" else 0.9 * self.cadence
-        return self.chance(arm, block, at, ill=False) * length * rate
+        return self.chance(arm, block, at, ill=False) * length * self._cadence(arm)
+
+    def _cadence(self, arm: str) -> float:
+        """Steps per minute of a followed ``arm``: a break is a slower stroll."""
+        return self.cadence if arm == "walk" else 0.9 * self.cadence
 
     def respond(self, arm: str, block: str, decided_at: float, at: float, ill: bool,
                 minutes: float) -> Response:  # fmt: skip
@@ -117,9 +120,7 @@ class PatientResponse:
             base = minutes if arm == "walk" else BREAK_MINUTES[0] + BREAK_MINUTES[1] * short
             length = base * (0.7 + 0.6 * stretch)
             begin = at + 60.0 * (2 + 18 * delay)
-            rate = (self.cadence if arm == "walk" else 0.9 * self.cadence) + 10 * (
-                cadence_noise - 0.5
-            )
+            rate = self._cadence(arm) + 10 * (cadence_noise - 0.5)
             blocks = self._on_grid(begin, begin + 60.0 * length, rate / 60.0)
         answer = None
         if followed and u_answer < 0.4:

@@ -109,7 +109,7 @@ class AlertPolicy:
     # ... and a single red NEWS2 parameter while the patient sleeps this long (see the module doc)
     confirm_low_asleep_s: float = 1800.0
     # A condition that exercise alone explains, where no step counts say the patient is at rest
-    # (``_maybe_exercise``), must last this long: most bouts of daily exercise end within it.
+    # (``_exercise_wait``), must last this long: most bouts of daily exercise end within it.
     # Not NEWS2 high.
     confirm_exertional_s: float = 3600.0
     not_worn_after_s: float = 7200.0  # off the wrist this long before a not_worn alert
@@ -152,22 +152,36 @@ def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
     return f"a-{digest[:20]}"
 
 
-def _maybe_exercise(kind: str, assessment: Assessment) -> bool:
-    """Whether everything behind a clinical condition is what exercise does (``EXERTIONAL``:
-    every NEWS2 parameter that scores, or every signal the deviation names) and nothing says
-    the patient is at rest. For NEWS2 that is no step count reaching the moment; a deviation
-    builds up more slowly (z smoothed over 10 minutes, a reading after a gap waits for a second,
-    one signal alone for 30 minutes), and a phone's step sync usually brings the counts of a run
-    first, so for it only a stream with no step counts at all (12 hours)."""
+def _exercise_wait(kind: str, assessment: Assessment, first: float, wait_s: float) -> float:
+    """How long after ``first`` (the condition's first event time) a clinical condition must
+    last because exercise alone may explain it (0: it need not wait).
+
+    Everything behind it must be what exercise does (``EXERTIONAL``: every NEWS2 parameter that
+    scores, or every signal the deviation names) and nothing may say the patient is at rest.
+    NEWS2: no step count reaches the moment; it waits ``wait_s``. A deviation builds up more
+    slowly (z smoothed over 10 minutes, a reading after a gap waits for a second, one signal
+    alone for 30 minutes), and a phone's step sync usually brings the counts of a run first:
+    it waits ``wait_s`` where the stream has counted no steps for 12 hours, and where no step
+    count reaches the moment it opens no sooner than ``wait_s`` after its signals were last
+    calm, unless an HRV reading says the rhythm is irregular — a bike ride or a sauna counts
+    no steps and goes from calm to far out in minutes; a fever's heart-rate rise is hours old
+    when it corroborates (``online_models.deviation``, ``SUDDEN_S``)."""
     if kind == "deterioration":
-        unknown = assessment.activity_unknown
         behind = [p for p, sub in assessment.news2.subscores.items() if sub > 0]
-    elif kind == "baseline_deviation":
-        unknown = assessment.no_step_counts
-        behind = [s["signal"] for s in assessment.deviation.signals]
-    else:
-        return False
-    return unknown and bool(behind) and set(behind) <= EXERTIONAL
+        exertional = bool(behind) and set(behind) <= EXERTIONAL
+        return wait_s if exertional and assessment.activity_unknown else 0.0
+    if kind != "baseline_deviation":
+        return 0.0
+    deviation = assessment.deviation
+    behind = [s["signal"] for s in deviation.signals]
+    if not behind or not set(behind) <= EXERTIONAL:
+        return 0.0
+    if assessment.no_step_counts:
+        return wait_s
+    calm = deviation.calm_until
+    if assessment.activity_unknown and not deviation.irregular and calm is not None:
+        return max(0.0, calm + wait_s - first)
+    return 0.0
 
 
 def news2_severity(news2: News2Result) -> str:
@@ -366,9 +380,9 @@ class AlertEngine:
             # ``confirm_low_s`` (brief normal readings in between do not restart the clock),
             # medium and high at once; ``not_worn`` once the device has been off the wrist for
             # ``not_worn_after_s`` (a daily charge is not news).
-            delay = self._alarm_delay(kind, severity, assessment)
+            first = pending[0] if pending is not None else event_ts
+            delay = self._alarm_delay(kind, severity, assessment, first)
             if delay > 0:
-                first = pending[0] if pending is not None else event_ts
                 self.pending[kind] = [first, event_ts]
                 if event_ts - first < delay:
                     return None
@@ -420,8 +434,10 @@ class AlertEngine:
         episode.lower_since, episode.lower_severity = None, "none"
         return self._message(episode, "updated", assessment, event_ts, now, device)
 
-    def _alarm_delay(self, kind: str, severity: str, assessment: Assessment) -> float:
-        """How long (event time) a condition must last before its episode opens."""
+    def _alarm_delay(self, kind: str, severity: str, assessment: Assessment,
+                     first: float) -> float:  # fmt: skip
+        """How long after ``first``, its first event time, a condition must last before its
+        episode opens."""
         policy = self.policy
         if kind == "not_worn":
             return policy.not_worn_after_s
@@ -433,8 +449,8 @@ class AlertEngine:
             if kind == "deterioration" and assessment.asleep:
                 delay = policy.confirm_low_asleep_s
         critical = kind == "deterioration" and severity == "high"
-        if not critical and _maybe_exercise(kind, assessment):
-            delay = max(delay, policy.confirm_exertional_s)
+        if not critical:
+            delay = max(delay, _exercise_wait(kind, assessment, first, policy.confirm_exertional_s))
         return delay
 
     def _message(self, episode: Episode, status: str, assessment: Assessment, event_ts: float,

@@ -76,6 +76,17 @@ EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn
 # bad night, stress) moves both, rate up and variability down (Shaffer F, Ginsberg JP, "An
 # overview of heart rate variability metrics and norms", Front Public Health 2017;5:258).
 WITNESS = {"hrv_rmssd": "heart_rate", "hrv_sdnn": "heart_rate"}
+# A change of the exertional signals is *sudden* while it is younger than ``SUDDEN_S``: the time
+# since each signal named was last calm (concern under ``CALM_Z``). A bike ride or a sauna sends
+# heart rate from calm to far out within minutes; the heart-rate rise of a fever or a sepsis
+# builds over hours and is long past calm when it corroborates. An irregular rhythm says the
+# opposite of exercise: exercise lowers heart-rate variability (Shaffer & Ginsberg 2017, above),
+# while the irregular R-R intervals of atrial fibrillation raise RMSSD far above the patient's
+# own (``IRREGULAR_Z``, one HRV reading in the last ``IRREGULAR_S``).
+CALM_Z = 1.0
+SUDDEN_S = 3600.0
+IRREGULAR_Z = 2.0
+IRREGULAR_S = 3600.0
 PATTERNS_KEY = "~patterns"  # in the checkpoint, beside the signals: runs of patterns under way
 PATTERN_SUSTAIN_S = 20 * 60.0  # with the engine's 10-minute delay for low alerts: 30 minutes
 
@@ -143,13 +154,14 @@ class SignalDeviation:
     sd: float
     n: int
     since: float = 0.0  # event time of the first reading after a gap (> ``stale_s``); 0: none
+    calm: float = 0.0  # event time of its latest reading with concern under ``CALM_Z``
 
     def concern(self) -> float:
         return -self.zs if self.zs < 0 else self.zs
 
     def to_list(self) -> list[Any]:
         return [round(self.zs, 3), self.ts, self.above_since, self.value, round(self.mean, 3),
-                round(self.sd, 3), self.n, self.since]  # fmt: skip
+                round(self.sd, 3), self.n, self.since, self.calm]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,11 @@ class DeviationResult:
     signals: list[dict[str, Any]] = field(default_factory=list)
     bar: float = Z_CORROBORATE  # the z the corroborating tier asks of ``score``
     pattern: str | None = None  # the physiological pattern that corroborated, if one did
+    # Event time since which every signal named has been away from calm (``CALM_Z``), and
+    # whether an HRV reading says the rhythm is irregular (``IRREGULAR_Z``): how the alert
+    # engine tells a sudden bout of unlogged exercise from a tachycardia (``alerts.engine``).
+    calm_until: float | None = None
+    irregular: bool = False
 
 
 class Deviation:
@@ -192,7 +209,8 @@ class Deviation:
             z = min(z, 0.0)
         current = self.signals.get(signal)
         if current is None:
-            current = self.signals[signal] = SignalDeviation(z, ts, None, value, mean, sd, n, ts)
+            current = self.signals[signal] = SignalDeviation(z, ts, None, value, mean, sd, n, ts,
+                                                             ts)  # fmt: skip
         elif ts >= current.ts:
             if ts - current.ts > self.policy.stale_s:
                 current.since = ts  # the first reading after a gap
@@ -204,6 +222,8 @@ class Deviation:
         else:
             return  # a late reading does not rewrite the present
         concern = current.concern()
+        if concern < CALM_Z:
+            current.calm = ts
         if concern >= self.policy.z_sustained and sustains:
             if current.above_since is None:
                 current.above_since = ts
@@ -280,14 +300,27 @@ class Deviation:
         concerning.reverse()
         score, corroborated, bar, pattern = self._verdict(concerning, now, anomaly)
         shown = {name for name, _ in pattern.signals} if pattern is not None else set()
+        named = [name for c, name in concerning if c >= policy.z_corroborate or name in shown]
         explanation = [
             {"signal": name, "value": s.value, "baseline_mean": round(s.mean, 2),
              "baseline_sd": round(s.sd, 2), "z": round(s.zs, 2), "n": s.n}
-            for c, name in concerning if c >= policy.z_corroborate or name in shown
-            for s in (self.signals[name],)
+            for name in named for s in (self.signals[name],)
         ]  # fmt: skip
+        calm_until = max((self.signals[name].calm for name in named), default=None)
         return DeviationResult(round(score, 2), corroborated, explanation, bar,
-                               pattern.name if pattern is not None else None)  # fmt: skip
+                               pattern.name if pattern is not None else None,
+                               calm_until, self._irregular(now))  # fmt: skip
+
+    def _irregular(self, now: float) -> bool:
+        """Whether the latest HRV reading, of the last ``IRREGULAR_S``, is ``IRREGULAR_Z`` above
+        the patient's own (its raw z: the smoothed one counts only the low side)."""
+        for name in WITNESS:
+            s = self.signals.get(name)
+            if s is None or now - s.ts > IRREGULAR_S or s.sd <= 0:
+                continue
+            if (s.value - s.mean) / s.sd >= IRREGULAR_Z:
+                return True
+        return False
 
     def _verdict(self, concerning: list[tuple[float, str]], now: float,
                  anomaly: float) -> tuple[float, bool, float, Pattern | None]:  # fmt: skip

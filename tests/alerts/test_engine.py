@@ -336,17 +336,29 @@ def test_without_step_counts_what_exercise_explains_must_outlast_a_bout_of_it(
         assert kind in engine.episodes
 
 
-def test_a_deviation_waits_for_exercise_only_where_the_stream_counts_no_steps_at_all() -> None:
+def test_a_deviation_waits_for_exercise_where_steps_are_unknown_only_when_it_is_sudden() -> None:
     """A deviation is sustained for 30 minutes before it counts, which a phone's step sync
-    outlasts: a step count a few minutes behind is not a reason to wait (a fever's heart rate
-    rise is seen an hour earlier for it); no step counts for 12 hours is."""
+    outlasts: a step count a few minutes behind is no reason to wait for a change that has
+    been building for hours (a fever's heart-rate rise is seen an hour earlier for it). A
+    change that went from calm to far out within the hour with no steps counted — a bike ride,
+    a sauna — opens only an hour after its signals were last calm, unless an HRV reading says
+    the rhythm is irregular; no step counts for 12 hours always waits."""
     explained = [{"signal": "heart_rate", "value": 95.0, "baseline_mean": 65.0,
                   "baseline_sd": 5.0, "z": 6.0, "n": 500}]  # fmt: skip
-    deviation = DeviationResult(6.0, True, explained)
-    behind = _calm_assessment(deviation=deviation, activity_unknown=True)
-    assert [m["kind"] for m in AlertEngine("p-1").decide(behind, T0, T0)] == ["baseline_deviation"]
-    none = _calm_assessment(deviation=deviation, activity_unknown=True, no_step_counts=True)
-    assert AlertEngine("p-2").decide(none, T0, T0) == []
+
+    def opened_at(**deviation: Any) -> int | None:
+        extra = {k: deviation.pop(k) for k in ("no_step_counts",) if k in deviation}
+        result = DeviationResult(6.0, True, explained, **deviation)
+        assessment = _calm_assessment(deviation=result, activity_unknown=True, **extra)
+        engine = AlertEngine("p-1", AlertPolicy(confirm_low_s=0))
+        return next((minute for minute in range(0, 121, 5)
+                     if engine.decide(assessment, T0 + minute * 60, T0 + minute * 60)), None)  # fmt: skip
+
+    assert opened_at() == 0  # nothing says when it began: as before
+    assert opened_at(calm_until=T0 - 3 * 3600) == 0  # hours in the making
+    assert opened_at(calm_until=T0 - 20 * 60) == 40  # an hour after calm
+    assert opened_at(calm_until=T0 - 20 * 60, irregular=True) == 0  # not exercise
+    assert opened_at(calm_until=T0 - 3 * 3600, no_step_counts=True) == 60
 
 
 def test_a_red_flag_that_is_the_patients_normal_does_not_page_an_aggregate_does() -> None:

@@ -212,3 +212,38 @@ def test_one_signal_is_sustained_only_against_the_patients_own_baseline() -> Non
     now = T0 + 40 * 60.0
     assert warm.score(now).corroborated and warm.corroborated(now)
     assert not cold.score(now).corroborated and not cold.corroborated(now)
+
+
+def test_a_sudden_change_says_when_its_signals_were_last_calm() -> None:
+    """A ride: heart rate calm, then far out from one reading to the next; the deviation says
+    when it was last calm, so the engine can tell a young change from one hours old. A fever's
+    heart rate creeps up for hours and was last calm long before it corroborates."""
+    ride = Deviation()
+    feed(ride, {"heart_rate": 0.3}, range(0, 60, 5))
+    feed(ride, {"heart_rate": 9.0}, range(60, 100, 5))
+    result = ride.score(T0 + 95 * 60)
+    assert result.corroborated and result.calm_until == T0 + 55 * 60
+    fever = Deviation()
+    for minute in range(0, 300, 5):
+        feed(fever, {"heart_rate": 0.5 + minute / 50}, range(minute, minute + 1))
+    result = fever.score(T0 + 295 * 60)
+    assert result.corroborated and result.calm_until is not None
+    assert T0 + 295 * 60 - result.calm_until >= 3.5 * 3600
+    restored = Deviation()  # kept in the checkpoint; a row from before reads "long ago"
+    restored.load(orjson.loads(orjson.dumps(ride.to_dict())))
+    assert restored.score(T0 + 95 * 60).calm_until == T0 + 55 * 60
+    restored.load({name: row[:8] for name, row in ride.to_dict().items()})
+    assert restored.score(T0 + 95 * 60).calm_until == 0.0
+
+
+def test_an_irregular_rhythm_is_an_hrv_reading_far_above_the_patients_own() -> None:
+    """Exercise lowers HRV; atrial fibrillation's irregular beats raise RMSSD far above the
+    patient's own. The smoothed z counts only HRV's low side, so the raw reading says it."""
+    d = Deviation()
+    feed(d, {"heart_rate": 9.0}, range(0, 40, 5))
+    assert not d.score(T0 + 35 * 60).irregular
+    d.learn_one("hrv_rmssd", 4.0, 72.0, 40.0, 8.0, 900, T0 + 36 * 60)
+    assert d.score(T0 + 40 * 60).irregular
+    assert not d.score(T0 + 100 * 60).irregular  # an hour later it no longer speaks for now
+    d.learn_one("hrv_rmssd", -2.0, 24.0, 40.0, 8.0, 900, T0 + 101 * 60)
+    assert not d.score(T0 + 101 * 60).irregular

@@ -280,3 +280,19 @@ def test_a_logged_ride_pages_nobody(tmp_path: Path, capsys: pytest.CaptureFixtur
     opened = result["patients"][PID]["alerts_opened"]
     clinical = {"baseline_deviation", "deterioration"} & set(opened)
     assert not opened if logged else clinical
+
+
+def test_an_unlogged_ride_within_the_hour_pages_nobody(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 45-minute ride at 125-134 bpm that no workout log records: the watch counts no steps
+    and the heart rate goes from calm to far out in a minute. A change that sudden, with no
+    step count saying the patient is at rest, waits an hour after it began; the ride is over
+    by then. A tachycardia at rest in the same stream outlasts the hour and pages."""
+    ride = free_living_export(
+        tmp_path, lambda m: (125 + m % 10, False) if 17 * 60 <= m < 17 * 60 + 45 else None
+    )
+    assert run(["--input", str(ride)], capsys)["patients"][PID]["alerts_opened"] == {}
+    fast = free_living_export(tmp_path, lambda m: (140, False) if m >= 17 * 60 else None)
+    opened = run(["--input", str(fast)], capsys)["patients"][PID]["alerts_opened"]
+    assert {"baseline_deviation", "deterioration"} & set(opened)

@@ -43,11 +43,14 @@ where no step count reaches the moment (a device that sends heart rate but no st
 whose step sync lags behind the heart rate, a block without steps the device did not send;
 ``Assessment.activity_unknown``); for a deviation naming only heart rate, respiration and
 heart-rate variability, where the stream has counted no steps for 12 hours
-(``Assessment.no_step_counts``): elsewhere a phone's step sync lands before a deviation of
-those signals counts (one signal needs 30 minutes, a pattern 20, and the reading that ends a
-gap needs a second one beside it: ``online_models.deviation``). NEWS2 high (>= 7) and
-anything with a low SpO2, a temperature or a blood pressure in it still open as before. A
-per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
+(``Assessment.no_step_counts``), and, where no step count reaches the moment, for one whose
+signals went from calm to far out within the hour (a ride, a sauna: it opens an hour after they
+were last calm, unless an HRV reading says the rhythm is irregular; ``_exercise_wait``):
+elsewhere a phone's step sync lands before a deviation of those signals counts (one signal
+needs 30 minutes, a pattern 20, and the reading that ends a gap needs a second one beside it:
+``online_models.deviation``), and a change hours in the making is no bout of exercise. NEWS2
+high (>= 7) and anything with a low SpO2, a temperature or a blood pressure in it still open as
+before. A per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
 ``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` once the device has said so

@@ -351,8 +351,9 @@ def test_a_deviation_waits_for_exercise_where_steps_are_unknown_only_when_it_is_
         result = DeviationResult(6.0, True, explained, **deviation)
         assessment = _calm_assessment(deviation=result, activity_unknown=True, **extra)
         engine = AlertEngine("p-1", AlertPolicy(confirm_low_s=0))
-        return next((minute for minute in range(0, 121, 5)
-                     if engine.decide(assessment, T0 + minute * 60, T0 + minute * 60)), None)  # fmt: skip
+        at = [T0 + m * 60 for m in range(0, 121, 5)]
+        minutes = (round((t - T0) / 60) for t in at if engine.decide(assessment, t, t))
+        return next(minutes, None)
 
     assert opened_at() == 0  # nothing says when it began: as before
     assert opened_at(calm_until=T0 - 3 * 3600) == 0  # hours in the making

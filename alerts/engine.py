@@ -65,6 +65,7 @@ checkpoint). Pure: time is a parameter, nothing here does I/O.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -115,6 +116,11 @@ class AlertPolicy:
     # (``_exercise_wait``), must last this long: most bouts of daily exercise end within it.
     # Not NEWS2 high.
     confirm_exertional_s: float = 3600.0
+    # ... and one of heart rate, respiration or HRV alone that went from calm to far out within
+    # the hour, where no step count reaches the moment, opens this long after its signals were
+    # last calm: a bout of exercise that no step count shows, and the recovery after it
+    # (``_exercise_wait``).
+    confirm_sudden_s: float = 5400.0
     not_worn_after_s: float = 7200.0  # off the wrist this long before a not_worn alert
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt
     risk_alerts: bool = False  # risk-model alerts of their own (see EVALUATION.md: off)
@@ -155,20 +161,23 @@ def alert_id(patient_id: str, kind: str, opened_event_ts: float) -> str:
     return f"a-{digest[:20]}"
 
 
-def _exercise_wait(kind: str, assessment: Assessment, first: float, wait_s: float) -> float:
+def _exercise_wait(kind: str, assessment: Assessment, first: float, policy: AlertPolicy) -> float:
     """How long after ``first`` (the condition's first event time) a clinical condition must
-    last because exercise alone may explain it (0: it need not wait).
+    last because exercise alone may explain it (0: it need not wait; ``inf``: not now).
 
     Everything behind it must be what exercise does (``EXERTIONAL``: every NEWS2 parameter that
     scores, or every signal the deviation names) and nothing may say the patient is at rest.
-    NEWS2: no step count reaches the moment; it waits ``wait_s``. A deviation builds up more
-    slowly (z smoothed over 10 minutes, a reading after a gap waits for a second, one signal
-    alone for 30 minutes), and a phone's step sync usually brings the counts of a run first:
-    it waits ``wait_s`` where the stream has counted no steps for 12 hours, and where no step
-    count reaches the moment it opens no sooner than ``wait_s`` after its signals were last
-    calm, unless an HRV reading says the rhythm is irregular — a bike ride or a sauna counts
-    no steps and goes from calm to far out in minutes; a fever's heart-rate rise is hours old
-    when it corroborates (``online_models.deviation``, ``SUDDEN_S``)."""
+    NEWS2: no step count reaches the moment; it waits ``confirm_exertional_s``. A deviation
+    builds up more slowly (z smoothed over 10 minutes, a reading after a gap waits for a second,
+    one signal alone for 30 minutes), and a phone's step sync usually brings the counts of a run
+    first: it waits ``confirm_exertional_s`` where the stream has counted no steps for 12 hours.
+    Where no step count reaches the moment, it opens no sooner than ``confirm_sudden_s`` after
+    its signals were last calm, unless an HRV reading says the rhythm is irregular, and not
+    while the latest readings are back to calm (the bout is over): a bike ride or a sauna
+    counts no steps and goes from calm to far out in minutes, and the heart rate takes a while
+    to recover after it; a fever's heart-rate rise is hours old when it corroborates and does
+    not wait (``DeviationResult.calm_until``, ``irregular``, ``settled``)."""
+    wait_s = policy.confirm_exertional_s
     if kind == "deterioration":
         behind = [p for p, sub in assessment.news2.subscores.items() if sub > 0]
         exertional = bool(behind) and set(behind) <= EXERTIONAL
@@ -183,7 +192,10 @@ def _exercise_wait(kind: str, assessment: Assessment, first: float, wait_s: floa
         return wait_s
     calm = deviation.calm_until
     if assessment.activity_unknown and not deviation.irregular and calm is not None:
-        return max(0.0, calm + wait_s - first)
+        sudden_s = policy.confirm_sudden_s
+        if first - calm < sudden_s and deviation.settled:
+            return math.inf  # the bout is over; what is left is its smoothed z on the way down
+        return max(0.0, calm + sudden_s - first)
     return 0.0
 
 
@@ -453,7 +465,7 @@ class AlertEngine:
                 delay = policy.confirm_low_asleep_s
         critical = kind == "deterioration" and severity == "high"
         if not critical:
-            delay = max(delay, _exercise_wait(kind, assessment, first, policy.confirm_exertional_s))
+            delay = max(delay, _exercise_wait(kind, assessment, first, policy))
         return delay
 
     def _message(self, episode: Episode, status: str, assessment: Assessment, event_ts: float,

@@ -76,15 +76,14 @@ EXERTIONAL = frozenset({"heart_rate", "respiratory_rate", "hrv_rmssd", "hrv_sdnn
 # bad night, stress) moves both, rate up and variability down (Shaffer F, Ginsberg JP, "An
 # overview of heart rate variability metrics and norms", Front Public Health 2017;5:258).
 WITNESS = {"hrv_rmssd": "heart_rate", "hrv_sdnn": "heart_rate"}
-# A change of the exertional signals is *sudden* while it is younger than ``SUDDEN_S``: the time
-# since each signal named was last calm (concern under ``CALM_Z``). A bike ride or a sauna sends
-# heart rate from calm to far out within minutes; the heart-rate rise of a fever or a sepsis
-# builds over hours and is long past calm when it corroborates. An irregular rhythm says the
-# opposite of exercise: exercise lowers heart-rate variability (Shaffer & Ginsberg 2017, above),
-# while the irregular R-R intervals of atrial fibrillation raise RMSSD far above the patient's
-# own (``IRREGULAR_Z``, one HRV reading in the last ``IRREGULAR_S``).
+# How old a change is: the time since each signal named was last calm (concern under
+# ``CALM_Z``; ``DeviationResult.calm_until``). A bike ride or a sauna sends heart rate from calm
+# to far out within minutes; the heart-rate rise of a fever or a sepsis builds over hours and is
+# long past calm when it corroborates (the alert engine's ``confirm_sudden_s``). An irregular
+# rhythm says the opposite of exercise: exercise lowers heart-rate variability (Shaffer &
+# Ginsberg 2017, above), while the irregular R-R intervals of atrial fibrillation raise RMSSD
+# far above the patient's own (``IRREGULAR_Z``, one HRV reading in the last ``IRREGULAR_S``).
 CALM_Z = 1.0
-SUDDEN_S = 3600.0
 IRREGULAR_Z = 2.0
 IRREGULAR_S = 3600.0
 PATTERNS_KEY = "~patterns"  # in the checkpoint, beside the signals: runs of patterns under way
@@ -176,6 +175,9 @@ class DeviationResult:
     # engine tells a sudden bout of unlogged exercise from a tachycardia (``alerts.engine``).
     calm_until: float | None = None
     irregular: bool = False
+    # Whether the latest reading of every signal named is back under ``CALM_Z`` (its raw z):
+    # a bout that has ended, whose smoothed z is still on its way down.
+    settled: bool = False
 
 
 class Deviation:
@@ -306,10 +308,13 @@ class Deviation:
              "baseline_sd": round(s.sd, 2), "z": round(s.zs, 2), "n": s.n}
             for name in named for s in (self.signals[name],)
         ]  # fmt: skip
-        calm_until = max((self.signals[name].calm for name in named), default=None)
+        latest = [self.signals[name] for name in named]
+        calm_until = max((s.calm for s in latest), default=None)
+        settled = bool(latest) and all(s.sd > 0 and abs(s.value - s.mean) / s.sd < CALM_Z
+                                       for s in latest)  # fmt: skip
         return DeviationResult(round(score, 2), corroborated, explanation, bar,
                                pattern.name if pattern is not None else None,
-                               calm_until, self._irregular(now))  # fmt: skip
+                               calm_until, self._irregular(now), settled)  # fmt: skip
 
     def _irregular(self, now: float) -> bool:
         """Whether the latest HRV reading, of the last ``IRREGULAR_S``, is ``IRREGULAR_Z`` above

@@ -340,9 +340,10 @@ def test_a_deviation_waits_for_exercise_where_steps_are_unknown_only_when_it_is_
     """A deviation is sustained for 30 minutes before it counts, which a phone's step sync
     outlasts: a step count a few minutes behind is no reason to wait for a change that has
     been building for hours (a fever's heart-rate rise is seen an hour earlier for it). A
-    change that went from calm to far out within the hour with no steps counted — a bike ride,
-    a sauna — opens only an hour after its signals were last calm, unless an HRV reading says
-    the rhythm is irregular; no step counts for 12 hours always waits."""
+    change that went from calm to far out with no steps counted — a bike ride, a sauna — opens
+    only 90 minutes after its signals were last calm (the bout and the recovery after it),
+    unless an HRV reading says the rhythm is irregular, and not while its latest readings are
+    back to calm; no step counts for 12 hours always waits an hour."""
     explained = [{"signal": "heart_rate", "value": 95.0, "baseline_mean": 65.0,
                   "baseline_sd": 5.0, "z": 6.0, "n": 500}]  # fmt: skip
 
@@ -357,8 +358,9 @@ def test_a_deviation_waits_for_exercise_where_steps_are_unknown_only_when_it_is_
 
     assert opened_at() == 0  # nothing says when it began: as before
     assert opened_at(calm_until=T0 - 3 * 3600) == 0  # hours in the making
-    assert opened_at(calm_until=T0 - 20 * 60) == 40  # an hour after calm
+    assert opened_at(calm_until=T0 - 20 * 60) == 70  # 90 minutes after calm
     assert opened_at(calm_until=T0 - 20 * 60, irregular=True) == 0  # not exercise
+    assert opened_at(calm_until=T0 - 20 * 60, settled=True) is None  # the bout is over
     assert opened_at(calm_until=T0 - 3 * 3600, no_step_counts=True) == 60
 
 

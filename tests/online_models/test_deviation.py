@@ -222,7 +222,12 @@ def test_a_sudden_change_says_when_its_signals_were_last_calm() -> None:
     feed(ride, {"heart_rate": 0.3}, range(0, 60, 5))
     feed(ride, {"heart_rate": 9.0}, range(60, 100, 5))
     result = ride.score(T0 + 95 * 60)
-    assert result.corroborated and result.calm_until == T0 + 55 * 60
+    assert result.corroborated and result.calm_until == T0 + 55 * 60 and not result.settled
+    over = Deviation()  # the ride ends: the latest reading is calm, the smoothed z not yet
+    over.load(ride.to_dict())
+    feed(over, {"heart_rate": 0.2}, range(100, 101))
+    result = over.score(T0 + 100 * 60)
+    assert result.corroborated and result.settled
     fever = Deviation()
     for minute in range(0, 300, 5):
         feed(fever, {"heart_rate": 0.5 + minute / 50}, range(minute, minute + 1))

@@ -285,12 +285,13 @@ def test_a_logged_ride_pages_nobody(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_an_unlogged_ride_within_the_hour_pages_nobody(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A 45-minute ride at 125-134 bpm that no workout log records: the watch counts no steps
-    and the heart rate goes from calm to far out in a minute. A change that sudden, with no
-    step count saying the patient is at rest, waits an hour after it began; the ride is over
-    by then. A tachycardia at rest in the same stream outlasts the hour and pages."""
+    """A 45-minute ride at 140-149 bpm that no workout log records, then the hourly walk: the
+    watch counts no steps on the bike and the heart rate goes from calm to far out in a minute.
+    A change that sudden, with no step count saying the patient is at rest, waits 90 minutes
+    after it began and not while the latest readings are calm again; the ride is over by then.
+    A tachycardia at rest in the same stream outlasts the wait and pages."""
     ride = free_living_export(
-        tmp_path, lambda m: (125 + m % 10, False) if 17 * 60 <= m < 17 * 60 + 45 else None
+        tmp_path, lambda m: (140 + m % 10, False) if 17 * 60 <= m < 17 * 60 + 45 else None
     )
     assert run(["--input", str(ride)], capsys)["patients"][PID]["alerts_opened"] == {}
     fast = free_living_export(tmp_path, lambda m: (140, False) if m >= 17 * 60 else None)

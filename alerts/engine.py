@@ -43,9 +43,10 @@ where no step count reaches the moment (a device that sends heart rate but no st
 whose step sync lags behind the heart rate, a block without steps the device did not send;
 ``Assessment.activity_unknown``); for a deviation naming only heart rate, respiration and
 heart-rate variability, where the stream has counted no steps for 12 hours
-(``Assessment.no_step_counts``), and, where no step count reaches the moment, for one whose
-signals went from calm to far out within the hour (a ride, a sauna: it opens an hour after they
-were last calm, unless an HRV reading says the rhythm is irregular; ``_exercise_wait``):
+(``Assessment.no_step_counts``), and, where no step count reaches the moment (or one does and
+heart rate is all it names), for one whose signals went from calm to far out (a ride, a sauna,
+a gym session: it opens 90 minutes after they were last calm, unless an HRV reading says the
+rhythm is irregular; ``_exercise_wait``):
 elsewhere a phone's step sync lands before a deviation of those signals counts (one signal
 needs 30 minutes, a pattern 20, and the reading that ends a gap needs a second one beside it:
 ``online_models.deviation``), and a change hours in the making is no bout of exercise. NEWS2
@@ -71,7 +72,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from alerts.messages import AlertMessage, DeviceState
-from online_models.deviation import EXERTIONAL
+from online_models.deviation import EXERTIONAL, WITNESS
 from online_models.suggestions.safety import AlertStatus
 
 if TYPE_CHECKING:
@@ -171,7 +172,8 @@ def _exercise_wait(kind: str, assessment: Assessment, first: float, policy: Aler
     builds up more slowly (z smoothed over 10 minutes, a reading after a gap waits for a second,
     one signal alone for 30 minutes), and a phone's step sync usually brings the counts of a run
     first: it waits ``confirm_exertional_s`` where the stream has counted no steps for 12 hours.
-    Where no step count reaches the moment, it opens no sooner than ``confirm_sudden_s`` after
+    Awake, where no step count reaches the moment, or where one does (too low to say walking)
+    and heart rate is the only witness, it opens no sooner than ``confirm_sudden_s`` after
     its signals were last calm, unless an HRV reading says the rhythm is irregular, and not
     while the latest readings are back to calm (the bout is over): a bike ride or a sauna
     counts no steps and goes from calm to far out in minutes, and the heart rate takes a while
@@ -191,7 +193,12 @@ def _exercise_wait(kind: str, assessment: Assessment, first: float, policy: Aler
     if assessment.no_step_counts:
         return wait_s
     calm = deviation.calm_until
-    if assessment.activity_unknown and not deviation.irregular and calm is not None:
+    # Where a step count reaches the moment but is too low to say "walking" (a gym session, a
+    # few steps an hour at home), only the heart rate alone waits: breathing that quickens with
+    # it is the hypoxaemia and sepsis pattern, not a set of squats.
+    heart_only = {WITNESS.get(name, name) for name in behind} == {"heart_rate"}
+    unexplained = assessment.activity_unknown or heart_only
+    if unexplained and not assessment.asleep and not deviation.irregular and calm is not None:
         sudden_s = policy.confirm_sudden_s
         if first - calm < sudden_s and deviation.settled:
             return math.inf  # the bout is over; what is left is its smoothed z on the way down

@@ -336,32 +336,42 @@ def test_without_step_counts_what_exercise_explains_must_outlast_a_bout_of_it(
         assert kind in engine.episodes
 
 
-def test_a_deviation_waits_for_exercise_where_steps_are_unknown_only_when_it_is_sudden() -> None:
-    """A deviation is sustained for 30 minutes before it counts, which a phone's step sync
-    outlasts: a step count a few minutes behind is no reason to wait for a change that has
-    been building for hours (a fever's heart-rate rise is seen an hour earlier for it). A
-    change that went from calm to far out with no steps counted — a bike ride, a sauna — opens
-    only 90 minutes after its signals were last calm (the bout and the recovery after it),
-    unless an HRV reading says the rhythm is irregular, and not while its latest readings are
-    back to calm; no step counts for 12 hours always waits an hour."""
-    explained = [{"signal": "heart_rate", "value": 95.0, "baseline_mean": 65.0,
-                  "baseline_sd": 5.0, "z": 6.0, "n": 500}]  # fmt: skip
+def test_a_sudden_deviation_waits_for_exercise_a_change_hours_in_the_making_does_not() -> None:
+    """A deviation is sustained for 30 minutes before it counts: a change that has been
+    building for hours is no bout of exercise and opens as before (a fever's heart-rate rise is
+    seen an hour earlier for it). One that went from calm to far out — a bike ride, a sauna
+    with no steps counted, a gym session with a few — opens only 90 minutes after its signals
+    were last calm (the bout and the recovery after it), unless an HRV reading says the rhythm
+    is irregular, and not while its latest readings are back to calm. Where a low step count
+    reaches the moment, only heart rate alone waits (breathing that quickens with it is the
+    hypoxaemia and sepsis pattern); asleep nothing does; no step counts for 12 hours always
+    waits an hour."""
+    heart = {"signal": "heart_rate", "value": 95.0, "baseline_mean": 65.0, "baseline_sd": 5.0,
+             "z": 6.0, "n": 500}  # fmt: skip
+    breath = {**heart, "signal": "respiratory_rate", "value": 24.0, "baseline_mean": 15.0}
 
-    def opened_at(**deviation: Any) -> int | None:
-        extra = {k: deviation.pop(k) for k in ("no_step_counts",) if k in deviation}
-        result = DeviationResult(6.0, True, explained, **deviation)
-        assessment = _calm_assessment(deviation=result, activity_unknown=True, **extra)
+    def opened_at(signals: tuple[dict[str, Any], ...] = (heart,), unknown: bool = True,
+                  asleep: bool = False, steps: bool = True,
+                  **deviation: Any) -> int | None:  # fmt: skip
+        result = DeviationResult(6.0, True, list(signals), **deviation)
+        assessment = _calm_assessment(deviation=result, activity_unknown=unknown,
+                                      asleep=asleep, no_step_counts=not steps)  # fmt: skip
         engine = AlertEngine("p-1", AlertPolicy(confirm_low_s=0))
         at = [T0 + m * 60 for m in range(0, 121, 5)]
         minutes = (round((t - T0) / 60) for t in at if engine.decide(assessment, t, t))
         return next(minutes, None)
 
+    sudden = T0 - 20 * 60
     assert opened_at() == 0  # nothing says when it began: as before
     assert opened_at(calm_until=T0 - 3 * 3600) == 0  # hours in the making
-    assert opened_at(calm_until=T0 - 20 * 60) == 70  # 90 minutes after calm
-    assert opened_at(calm_until=T0 - 20 * 60, irregular=True) == 0  # not exercise
-    assert opened_at(calm_until=T0 - 20 * 60, settled=True) is None  # the bout is over
-    assert opened_at(calm_until=T0 - 3 * 3600, no_step_counts=True) == 60
+    assert opened_at(calm_until=sudden) == 70  # 90 minutes after calm
+    assert opened_at(calm_until=sudden, irregular=True) == 0  # not exercise
+    assert opened_at(calm_until=sudden, settled=True) is None  # the bout is over
+    assert opened_at(calm_until=sudden, unknown=False) == 70  # a gym's few steps
+    assert opened_at((heart, breath), calm_until=sudden, unknown=False) == 0
+    assert opened_at((heart, breath), calm_until=sudden) == 70  # no steps: a ride
+    assert opened_at(calm_until=sudden, unknown=False, asleep=True) == 0
+    assert opened_at(calm_until=T0 - 3 * 3600, steps=False) == 60
 
 
 def test_a_red_flag_that_is_the_patients_normal_does_not_page_an_aggregate_does() -> None:

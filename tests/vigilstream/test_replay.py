@@ -297,3 +297,20 @@ def test_an_unlogged_ride_within_the_hour_pages_nobody(
     fast = free_living_export(tmp_path, lambda m: (140, False) if m >= 17 * 60 else None)
     opened = run(["--input", str(fast)], capsys)["patients"][PID]["alerts_opened"]
     assert {"baseline_deviation", "deterioration"} & set(opened)
+
+
+def test_a_gym_session_with_a_few_steps_pages_nobody(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fifty minutes of weights at 110-124 bpm with 8 steps a minute between the sets: a step
+    count reaches every minute, too low to say "walking", so nothing says exercise but nothing
+    says rest either. Heart rate alone, from calm to far out in minutes, waits 90 minutes after
+    it was last calm; the session and its recovery are over by then."""
+    night = DAY0 + 3 * 86400
+    gym = range(17 * 60, 17 * 60 + 50)
+    steps = [[PID, iso(night + m * 60), "steps", 8, iso(night + m * 60 + 60)] for m in gym]
+    path = free_living_export(tmp_path, lambda m: (110 + m % 15, False) if m in gym else None,
+                              steps)  # fmt: skip
+    result = run(["--input", str(path)], capsys)
+    assert result["dead_letters"] == {}
+    assert result["patients"][PID]["alerts_opened"] == {}

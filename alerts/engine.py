@@ -46,12 +46,12 @@ heart-rate variability, where the stream has counted no steps for 12 hours
 (``Assessment.no_step_counts``), and, where no step count reaches the moment (or one does and
 heart rate is all it names), for one whose signals went from calm to far out (a ride, a sauna,
 a gym session: it opens 90 minutes after they were last calm, unless an HRV reading says the
-rhythm is irregular; ``_exercise_wait``):
-elsewhere a phone's step sync lands before a deviation of those signals counts (one signal
-needs 30 minutes, a pattern 20, and the reading that ends a gap needs a second one beside it:
-``online_models.deviation``), and a change hours in the making is no bout of exercise. NEWS2
-high (>= 7) and anything with a low SpO2, a temperature or a blood pressure in it still open as
-before. A per-patient daily cap (6 episodes a day) applies to every kind except NEWS2 high.
+rhythm is irregular; ``_exercise_wait``). Elsewhere a phone's step sync lands before a
+deviation of those signals counts (one signal needs 30 minutes, a pattern 20, and the reading
+that ends a gap needs a second one beside it: ``online_models.deviation``), and a change hours
+in the making is no bout of exercise. NEWS2 high (>= 7) and anything with a low SpO2, a
+temperature or a blood pressure in it still open as before. A per-patient daily cap (6 episodes
+a day) applies to every kind except NEWS2 high.
 
 Technical kinds, which never count as clinical (they do not hold baseline learning):
 ``battery_low`` on crossing 20 % (low) and 5 % (medium), ``not_worn`` once the device has said so
@@ -117,10 +117,10 @@ class AlertPolicy:
     # (``_exercise_wait``), must last this long: most bouts of daily exercise end within it.
     # Not NEWS2 high.
     confirm_exertional_s: float = 3600.0
-    # ... and one of heart rate, respiration or HRV alone that went from calm to far out within
-    # the hour, where no step count reaches the moment, opens this long after its signals were
-    # last calm: a bout of exercise that no step count shows, and the recovery after it
-    # (``_exercise_wait``).
+    # ... and a deviation of heart rate, respiration or HRV alone that went from calm to far
+    # out, where no step count reaches the moment (or, for heart rate alone, a count too low to
+    # say walking does), opens this long after its signals were last calm: a bout of exercise
+    # that no step count shows, and the recovery after it (``_exercise_wait``).
     confirm_sudden_s: float = 5400.0
     not_worn_after_s: float = 7200.0  # off the wrist this long before a not_worn alert
     daily_cap: int = 6  # non-critical episodes opened per patient and day; NEWS2 high exempt

@@ -158,6 +158,11 @@ class SignalDeviation:
     def concern(self) -> float:
         return -self.zs if self.zs < 0 else self.zs
 
+    def latest_z(self) -> float:
+        """The z of its latest reading alone, both sides (``zs`` is smoothed, and one-sided
+        for HRV and SpO2); 0 without a spread."""
+        return (self.value - self.mean) / self.sd if self.sd > 0 else 0.0
+
     def to_list(self) -> list[Any]:
         return [round(self.zs, 3), self.ts, self.above_since, self.value, round(self.mean, 3),
                 round(self.sd, 3), self.n, self.since, self.calm]  # fmt: skip
@@ -303,15 +308,14 @@ class Deviation:
         score, corroborated, bar, pattern = self._verdict(concerning, now, anomaly)
         shown = {name for name, _ in pattern.signals} if pattern is not None else set()
         named = [name for c, name in concerning if c >= policy.z_corroborate or name in shown]
+        latest = [self.signals[name] for name in named]
         explanation = [
             {"signal": name, "value": s.value, "baseline_mean": round(s.mean, 2),
              "baseline_sd": round(s.sd, 2), "z": round(s.zs, 2), "n": s.n}
-            for name in named for s in (self.signals[name],)
+            for name, s in zip(named, latest, strict=True)
         ]  # fmt: skip
-        latest = [self.signals[name] for name in named]
         calm_until = max((s.calm for s in latest), default=None)
-        settled = bool(latest) and all(s.sd > 0 and abs(s.value - s.mean) / s.sd < CALM_Z
-                                       for s in latest)  # fmt: skip
+        settled = bool(latest) and all(s.sd > 0 and abs(s.latest_z()) < CALM_Z for s in latest)
         return DeviationResult(round(score, 2), corroborated, explanation, bar,
                                pattern.name if pattern is not None else None,
                                calm_until, self._irregular(now), settled)  # fmt: skip
@@ -321,9 +325,7 @@ class Deviation:
         the patient's own (its raw z: the smoothed one counts only the low side)."""
         for name in WITNESS:
             s = self.signals.get(name)
-            if s is None or now - s.ts > IRREGULAR_S or s.sd <= 0:
-                continue
-            if (s.value - s.mean) / s.sd >= IRREGULAR_Z:
+            if s is not None and now - s.ts <= IRREGULAR_S and s.latest_z() >= IRREGULAR_Z:
                 return True
         return False
 
